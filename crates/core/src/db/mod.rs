@@ -1,0 +1,117 @@
+//! The database handle: one writer (see [`writer`]) and a pool of readers over one SQLite
+//! file in WAL mode. Opened once and shared by clone; there is no lock around it.
+
+pub mod migrate;
+mod writer;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::ConnectOptions;
+
+use crate::changes::{Change, Outcome};
+use crate::error::Result;
+pub use writer::Writer;
+
+/// How long a connection waits for another process's write lock before giving up.
+/// Long, because the alternative is handing SQLITE_BUSY to a person.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How many read connections run queries at once.
+const READERS: u32 = 4;
+
+/// The connect options every connection of the core uses (and that tests use to write the
+/// file the way another process would): WAL, `synchronous=NORMAL`, foreign keys, a busy
+/// timeout and the backend's cache PRAGMAs, set per connection.
+pub fn connect_options(path: &Path) -> SqliteConnectOptions {
+    common_pragmas(
+        SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal),
+    )
+}
+
+fn common_pragmas(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+        .pragma("cache_size", "-64000")
+        .pragma("temp_store", "MEMORY")
+        .pragma("wal_autocheckpoint", "1000")
+        .disable_statement_logging()
+}
+
+/// An open, migrated database.
+#[derive(Clone)]
+pub struct Database {
+    read: SqlitePool,
+    writer: Writer,
+}
+
+impl Database {
+    /// Open (creating if needed) the database file at `path` and migrate it.
+    pub async fn open(path: &Path) -> Result<Database> {
+        Self::open_with(connect_options(path))
+            .await
+            .map_err(|e| e.context(path.display()))
+    }
+
+    /// An in-memory database, gone when the last handle is dropped (the persistence flag).
+    pub async fn open_in_memory() -> Result<Database> {
+        // `sqlite::memory:` gives every connection made from these options the same
+        // shared-cache database, so the writer and the readers see one database.
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        Self::open_with(common_pragmas(options)).await
+    }
+
+    async fn open_with(options: SqliteConnectOptions) -> Result<Database> {
+        let mut conn = options.connect().await?;
+        migrate::run(&mut conn).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Database {
+            read,
+            writer: Writer::spawn(conn),
+        })
+    }
+
+    /// The read pool. Queries take a connection for one statement or one short
+    /// transaction; nothing holds a read transaction open while idle (it would pin the WAL).
+    pub fn reader(&self) -> &SqlitePool {
+        &self.read
+    }
+
+    /// Apply one change atomically through the writer.
+    pub(crate) async fn write(&self, change: Change) -> Result<Outcome> {
+        self.writer.submit(change).await
+    }
+
+    /// The journal mode in effect (`wal` for a file).
+    pub async fn journal_mode(&self) -> Result<String> {
+        Ok(sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&self.read)
+            .await?)
+    }
+
+    /// Close the read pool (the writer closes when the last handle is dropped).
+    pub async fn close(self) {
+        self.read.close().await;
+    }
+}
+
+/// Ask a fresh connection whether the file passes SQLite's integrity check.
+pub async fn integrity_check(pool: &SqlitePool) -> Result<Vec<String>> {
+    let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows)
+}

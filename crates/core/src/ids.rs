@@ -1,0 +1,93 @@
+//! Validation of identifiers that come from outside: audit ids, project names, file names.
+//! They end up in SQL parameters and in file-system paths, so they are checked at the edge.
+
+use crate::error::{Error, Result};
+
+/// The longest identifier accepted. Backend ids are `vrts_` + 8 hex; producers may differ.
+const MAX_ID_LEN: usize = 64;
+
+/// True if `s` is a plain identifier: 1-64 ASCII letters, digits, `_` or `-`.
+/// Such a string is safe as one path component and cannot name `.` or `..`.
+pub fn is_plain_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ID_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Check an audit id.
+pub fn audit_id(s: &str) -> Result<&str> {
+    if is_plain_identifier(s) {
+        Ok(s)
+    } else {
+        Err(Error::invalid(
+            format!("audit id {s:?}"),
+            "not a plain identifier (1-64 letters, digits, '_' or '-')",
+        ))
+    }
+}
+
+/// Check a project name (same rules as an id).
+pub fn project_name(s: &str) -> Result<&str> {
+    if is_plain_identifier(s) {
+        Ok(s)
+    } else {
+        Err(Error::invalid(
+            format!("project name {s:?}"),
+            "not a plain identifier (1-64 letters, digits, '_' or '-')",
+        ))
+    }
+}
+
+/// The last component of a recorded path, whichever machine wrote it: Windows paths
+/// (`C:\data\screenshots\vrts_1\a.png`) and POSIX paths both end in the file name. Returns
+/// `None` when the name could climb or hide (`..`, `.`, empty, NUL, a drive prefix).
+pub fn file_name_of_recorded_path(recorded: &str) -> Option<&str> {
+    let name = recorded.rsplit(['/', '\\']).next()?;
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && !name.contains(['\0', ':']);
+    ok.then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_accept_backend_ids_and_refuse_path_tricks() {
+        assert!(is_plain_identifier("vrts_1a2b3c4d"));
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "a\\b",
+            ".",
+            "..",
+            "a b",
+            "a\0b",
+            &"x".repeat(65),
+        ] {
+            assert!(!is_plain_identifier(bad), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn recorded_paths_from_any_machine_yield_their_file_name() {
+        assert_eq!(
+            file_name_of_recorded_path(r"C:\Users\hp\veritas\data\screenshots\vrts_1\1_0_ab.png"),
+            Some("1_0_ab.png")
+        );
+        assert_eq!(
+            file_name_of_recorded_path("/srv/data/s/vrts_1/x.jpg"),
+            Some("x.jpg")
+        );
+        assert_eq!(file_name_of_recorded_path("x.jpg"), Some("x.jpg"));
+        for bad in ["", "/a/..", "/a/.", "C:", "dir/", "a/.hidden"] {
+            assert_eq!(file_name_of_recorded_path(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! The types the core hands out (to the CLI as JSON, to the app over IPC) and takes in.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// An audit's lifecycle status. Stored lower case by the core; the backend's ORM stores the
+/// enum's name (`COMPLETED`), so reading is case-insensitive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditStatus {
+    Queued,
+    Running,
+    Completed,
+    Error,
+    Disconnected,
+}
+
+impl AuditStatus {
+    pub const ALL: [AuditStatus; 5] = [
+        AuditStatus::Queued,
+        AuditStatus::Running,
+        AuditStatus::Completed,
+        AuditStatus::Error,
+        AuditStatus::Disconnected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditStatus::Queued => "queued",
+            AuditStatus::Running => "running",
+            AuditStatus::Completed => "completed",
+            AuditStatus::Error => "error",
+            AuditStatus::Disconnected => "disconnected",
+        }
+    }
+
+    /// Parse any case (`COMPLETED`, `completed`).
+    pub fn parse(s: &str) -> Option<AuditStatus> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+/// The backend's risk levels, from most to least trustworthy.
+pub const RISK_LEVELS: [&str; 5] = [
+    "trusted",
+    "probably_safe",
+    "suspicious",
+    "high_risk",
+    "likely_fraudulent",
+];
+
+/// The risk level the backend derives from a trust score (rounded): 90-100 trusted,
+/// 70-89 probably_safe, 40-69 suspicious, 20-39 high_risk, 0-19 likely_fraudulent.
+pub fn risk_level_for_score(score: f64) -> &'static str {
+    match score.round() as i64 {
+        s if s >= 90 => "trusted",
+        s if s >= 70 => "probably_safe",
+        s if s >= 40 => "suspicious",
+        s if s >= 20 => "high_risk",
+        _ => "likely_fraudulent",
+    }
+}
+
+/// Finding severities, least to most severe.
+pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+
+/// An audit as stored, with counts taken from its rows (not from the recorded counters,
+/// which the backend sometimes leaves stale).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Audit {
+    pub id: String,
+    pub project: String,
+    pub url: String,
+    /// Lower case, whatever case is stored.
+    pub status: String,
+    pub audit_tier: Option<String>,
+    pub verdict_mode: Option<String>,
+    pub trust_score: Option<f64>,
+    /// As stored; derived from the score only where none is stored.
+    pub risk_level: Option<String>,
+    pub signal_scores: Option<Value>,
+    pub narrative: Option<String>,
+    pub site_type: Option<String>,
+    pub site_type_confidence: Option<f64>,
+    pub security_results: Option<Value>,
+    pub pages_scanned: Option<i64>,
+    pub elapsed_seconds: Option<f64>,
+    pub errors: Option<Value>,
+    pub error_message: Option<String>,
+    /// ISO 8601 UTC (`2026-02-23T10:36:33.911883Z`), or the stored text if it is no time.
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    /// Number of finding rows.
+    pub findings_count: i64,
+    /// Number of screenshot rows.
+    pub screenshots_count: i64,
+    /// The `screenshots_count` column as the producer recorded it.
+    pub recorded_screenshots_count: Option<i64>,
+}
+
+/// A dark-pattern finding.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub id: i64,
+    pub audit_id: String,
+    pub pattern_type: String,
+    pub category: Option<String>,
+    pub severity: String,
+    pub confidence: f64,
+    pub description: String,
+    pub plain_english: Option<String>,
+    /// Index into the audit's screenshots; `None` (stored -1 or NULL) for none.
+    pub screenshot_index: Option<i64>,
+    pub created_at: Option<String>,
+    /// The producer's identity for the finding (its id, or pattern_type + confidence).
+    pub finding_key: Option<String>,
+    pub embedding: Option<Vec<f32>>,
+    pub embedding_model: Option<String>,
+    pub embedding_model_version: Option<String>,
+}
+
+/// A screenshot row, with what the file on disk says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Screenshot {
+    pub id: i64,
+    pub audit_id: String,
+    pub label: String,
+    pub index: i64,
+    /// The path as the producer recorded it (possibly another machine's).
+    pub file_path: String,
+    pub file_size_bytes: Option<i64>,
+    pub created_at: Option<String>,
+    /// Where the file is in this data directory, if it is there.
+    pub resolved_path: Option<String>,
+    pub exists: bool,
+    /// Format sniffed from the bytes (`png`, `jpeg`, `webp`, `gif`), whatever the name says.
+    pub format: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// One event of an audit's timeline, as received.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub event_type: String,
+    pub data: Option<Value>,
+    pub timestamp: Option<String>,
+}
+
+/// An audit with all its children.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditDetail {
+    #[serde(flatten)]
+    pub audit: Audit,
+    pub findings: Vec<Finding>,
+    pub screenshots: Vec<Screenshot>,
+    pub events: Vec<AuditEvent>,
+}
+
+/// A project and how many audits it holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProjectInfo {
+    pub name: String,
+    pub audits: i64,
+}
+
+/// A finding to store.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+pub struct NewFinding {
+    pub key: Option<String>,
+    pub pattern_type: String,
+    pub category: Option<String>,
+    pub severity: String,
+    pub confidence: f64,
+    pub description: String,
+    pub plain_english: Option<String>,
+    pub screenshot_index: Option<i64>,
+    pub embedding: Option<Vec<f32>>,
+    pub embedding_model: Option<String>,
+    pub embedding_model_version: Option<String>,
+}
+
+/// A screenshot row to store; the file is already in place.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NewScreenshot {
+    pub file_path: String,
+    pub label: String,
+    pub index: i64,
+    pub file_size_bytes: Option<i64>,
+}
+
+/// An event row to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub data: Value,
+    /// Stored form; `None` means now.
+    pub timestamp: Option<String>,
+}
+
+/// A whole audit to store in one transaction (demo data, imports, benchmarks).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditRecord {
+    pub id: String,
+    pub url: String,
+    pub status: Option<AuditStatus>,
+    pub audit_tier: Option<String>,
+    pub verdict_mode: Option<String>,
+    pub trust_score: Option<f64>,
+    pub risk_level: Option<String>,
+    pub signal_scores: Option<Value>,
+    pub narrative: Option<String>,
+    pub site_type: Option<String>,
+    pub site_type_confidence: Option<f64>,
+    pub security_results: Option<Value>,
+    pub pages_scanned: Option<i64>,
+    pub screenshots_count: Option<i64>,
+    pub elapsed_seconds: Option<f64>,
+    pub errors: Option<Value>,
+    pub error_message: Option<String>,
+    /// Stored forms (see [`crate::time`]); `None` means now for created/updated.
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub findings: Vec<NewFinding>,
+    pub screenshots: Vec<NewScreenshot>,
+    pub events: Vec<NewEvent>,
+}

@@ -1,0 +1,82 @@
+//! One audit with all its children.
+
+use sqlx::{Connection, SqlitePool};
+
+use super::{
+    audit_from_row, event_from_row, finding_from_row, int, text, time, AUDIT_COLUMNS, FINDING_COLUMNS,
+};
+use crate::error::{Error, Result};
+use crate::model::{Audit, AuditEvent, Finding, Screenshot};
+
+/// An audit's rows as stored; the screenshots' file facts are filled in by the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRows {
+    pub audit: Audit,
+    pub findings: Vec<Finding>,
+    pub screenshots: Vec<Screenshot>,
+    pub events: Vec<AuditEvent>,
+}
+
+/// Read audit `id` of `project` and its findings, screenshot rows and events, from one
+/// snapshot (a short read transaction), so a concurrent ingest is seen whole or not at all.
+pub async fn get_audit_rows(pool: &SqlitePool, project: &str, id: &str) -> Result<AuditRows> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let row = sqlx::query(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audits a WHERE a.id = ?1 AND a.project = ?2"
+    ))
+    .bind(id)
+    .bind(project)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("audit {id} in project {project}")))?;
+    let audit = audit_from_row(&row);
+    let findings = sqlx::query(&format!(
+        "SELECT {FINDING_COLUMNS} FROM audit_findings f WHERE f.audit_id = ?1 ORDER BY f.id"
+    ))
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(finding_from_row)
+    .collect();
+    let screenshots = sqlx::query(
+        "SELECT id, audit_id, label, index_num, file_path, file_size_bytes, created_at
+         FROM audit_screenshots WHERE audit_id = ?1 ORDER BY index_num, id",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| Screenshot {
+        id: int(r, "id").unwrap_or_default(),
+        audit_id: text(r, "audit_id").unwrap_or_default(),
+        label: text(r, "label").unwrap_or_default(),
+        index: int(r, "index_num").unwrap_or_default(),
+        file_path: text(r, "file_path").unwrap_or_default(),
+        file_size_bytes: int(r, "file_size_bytes"),
+        created_at: time(r, "created_at"),
+        resolved_path: None,
+        exists: false,
+        format: None,
+        width: None,
+        height: None,
+    })
+    .collect();
+    let events = sqlx::query(
+        "SELECT id, event_type, data, timestamp FROM audit_events WHERE audit_id = ?1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(event_from_row)
+    .collect();
+    tx.commit().await?;
+    Ok(AuditRows {
+        audit,
+        findings,
+        screenshots,
+        events,
+    })
+}

@@ -1,0 +1,150 @@
+//! Read queries. Each takes the read pool and a project; nothing outside the project is
+//! ever read. Rows are decoded leniently: a database written by another program may hold a
+//! NULL, a number as text or broken JSON anywhere, and that must never crash a view.
+
+mod detail;
+mod list;
+mod related;
+
+pub use detail::get_audit_rows;
+pub use list::{
+    facets, list_audits, AuditFilter, AuditPage, Direction, FacetCount, Facets, ListRequest, SortKey,
+};
+pub use related::{compare, history, similar_findings, Comparison, FindingChanges, SimilarFinding};
+
+use serde_json::Value;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+use crate::changes::decode_embedding;
+use crate::error::{Error, Result};
+use crate::model::{risk_level_for_score, Audit, AuditEvent, Finding, ProjectInfo};
+
+/// The audit columns every audit query selects, with counts taken from the rows.
+pub(crate) const AUDIT_COLUMNS: &str = "a.id, a.project, a.url, a.status, a.audit_tier, a.verdict_mode,
+    a.trust_score, a.risk_level, a.signal_scores, a.narrative, a.site_type, a.site_type_confidence,
+    a.security_results, a.pages_scanned, a.screenshots_count, a.elapsed_seconds, a.errors,
+    a.error_message, a.started_at, a.completed_at, a.created_at, a.updated_at,
+    (SELECT count(*) FROM audit_findings f WHERE f.audit_id = a.id) AS findings_rows,
+    (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id) AS screenshot_rows";
+
+// Unchecked decoding lets SQLite convert between storage classes (a number stored as
+// text, say) instead of failing the whole query on one odd value.
+fn text(row: &SqliteRow, col: &str) -> Option<String> {
+    row.try_get_unchecked::<Option<String>, _>(col).ok().flatten()
+}
+fn real(row: &SqliteRow, col: &str) -> Option<f64> {
+    row.try_get_unchecked::<Option<f64>, _>(col).ok().flatten()
+}
+fn int(row: &SqliteRow, col: &str) -> Option<i64> {
+    row.try_get_unchecked::<Option<i64>, _>(col).ok().flatten()
+}
+
+/// JSON stored as text; text that is not JSON is kept as a string rather than dropped.
+fn json(row: &SqliteRow, col: &str) -> Option<Value> {
+    text(row, col).map(|t| serde_json::from_str(&t).unwrap_or(Value::String(t)))
+}
+
+/// A stored time in ISO form; text that is no time is passed on as it is.
+fn time(row: &SqliteRow, col: &str) -> Option<String> {
+    text(row, col).map(|t| crate::time::parse(&t).map(crate::time::to_iso).unwrap_or(t))
+}
+
+pub(crate) fn audit_from_row(row: &SqliteRow) -> Audit {
+    let trust_score = real(row, "trust_score");
+    Audit {
+        id: text(row, "id").unwrap_or_default(),
+        project: text(row, "project").unwrap_or_default(),
+        url: text(row, "url").unwrap_or_default(),
+        status: text(row, "status").unwrap_or_default().to_lowercase(),
+        audit_tier: text(row, "audit_tier"),
+        verdict_mode: text(row, "verdict_mode"),
+        trust_score,
+        risk_level: text(row, "risk_level")
+            .filter(|r| !r.is_empty())
+            .map(|r| r.to_lowercase())
+            .or_else(|| trust_score.map(|s| risk_level_for_score(s).to_string())),
+        signal_scores: json(row, "signal_scores"),
+        narrative: text(row, "narrative"),
+        site_type: text(row, "site_type"),
+        site_type_confidence: real(row, "site_type_confidence"),
+        security_results: json(row, "security_results"),
+        pages_scanned: int(row, "pages_scanned"),
+        elapsed_seconds: real(row, "elapsed_seconds"),
+        errors: json(row, "errors"),
+        error_message: text(row, "error_message"),
+        started_at: time(row, "started_at"),
+        completed_at: time(row, "completed_at"),
+        created_at: time(row, "created_at"),
+        updated_at: time(row, "updated_at"),
+        findings_count: int(row, "findings_rows").unwrap_or(0),
+        screenshots_count: int(row, "screenshot_rows").unwrap_or(0),
+        recorded_screenshots_count: int(row, "screenshots_count"),
+    }
+}
+
+pub(crate) const FINDING_COLUMNS: &str = "f.id, f.audit_id, f.pattern_type, f.category, f.severity,
+    f.confidence, f.description, f.plain_english, f.screenshot_index, f.created_at, f.finding_key,
+    f.embedding, f.embedding_model, f.embedding_model_version";
+
+pub(crate) fn finding_from_row(row: &SqliteRow) -> Finding {
+    let embedding = row
+        .try_get_unchecked::<Option<Vec<u8>>, _>("embedding")
+        .ok()
+        .flatten()
+        .and_then(|b| decode_embedding(&b));
+    Finding {
+        id: int(row, "id").unwrap_or_default(),
+        audit_id: text(row, "audit_id").unwrap_or_default(),
+        pattern_type: text(row, "pattern_type").unwrap_or_default(),
+        category: text(row, "category"),
+        severity: text(row, "severity").unwrap_or_default().to_lowercase(),
+        confidence: real(row, "confidence").unwrap_or_default(),
+        description: text(row, "description").unwrap_or_default(),
+        plain_english: text(row, "plain_english"),
+        screenshot_index: int(row, "screenshot_index").filter(|i| *i >= 0),
+        created_at: time(row, "created_at"),
+        finding_key: text(row, "finding_key"),
+        embedding,
+        embedding_model: text(row, "embedding_model"),
+        embedding_model_version: text(row, "embedding_model_version"),
+    }
+}
+
+pub(crate) fn event_from_row(row: &SqliteRow) -> AuditEvent {
+    AuditEvent {
+        id: int(row, "id").unwrap_or_default(),
+        event_type: text(row, "event_type").unwrap_or_default(),
+        data: json(row, "data"),
+        timestamp: time(row, "timestamp"),
+    }
+}
+
+/// The projects: those registered and those audits name, with their audit counts.
+pub async fn projects(pool: &SqlitePool) -> Result<Vec<ProjectInfo>> {
+    let rows = sqlx::query(
+        "SELECT name, (SELECT count(*) FROM audits a WHERE a.project = p.name) AS n
+         FROM (SELECT name FROM projects UNION SELECT DISTINCT project FROM audits) p ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ProjectInfo {
+            name: text(r, "name").unwrap_or_default(),
+            audits: int(r, "n").unwrap_or(0),
+        })
+        .collect())
+}
+
+/// The project an audit belongs to, checking that it is `project`.
+pub(crate) async fn require_audit(pool: &SqlitePool, project: &str, id: &str) -> Result<()> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM audits WHERE id = ?1 AND project = ?2")
+        .bind(id)
+        .bind(project)
+        .fetch_optional(pool)
+        .await?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found(format!("audit {id} in project {project}")))
+}
