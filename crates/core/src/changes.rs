@@ -41,6 +41,9 @@ pub enum Change {
     RepairCounters,
     /// Rebuild both full-text indexes from the tables.
     RebuildSearchIndex,
+    /// Fail unless both full-text indexes agree with their tables (FTS5's check is
+    /// written as an INSERT, so it goes through the writer; it changes nothing).
+    CheckSearchIndex,
 }
 
 /// What an event does to its audit, besides being kept in the timeline.
@@ -185,6 +188,15 @@ async fn apply_inner(conn: &mut SqliteConnection, change: Change) -> Result<Outc
                 id: None,
                 rows: done.rows_affected(),
             })
+        }
+        Change::CheckSearchIndex => {
+            for sql in [
+                "INSERT INTO audits_fts (audits_fts, rank) VALUES ('integrity-check', 1)",
+                "INSERT INTO findings_fts (findings_fts, rank) VALUES ('integrity-check', 1)",
+            ] {
+                sqlx::query(sql).execute(&mut *conn).await?;
+            }
+            Ok(Outcome::default())
         }
         Change::RebuildSearchIndex => {
             for sql in [
@@ -393,6 +405,22 @@ async fn apply_event(
             .fetch_optional(&mut *conn)
             .await?;
         match owner {
+            // In envelope form an audit's first event may be its result; with a url it
+            // can create the audit, in the same savepoint as the result itself.
+            None if matches!(&effect, Effect::Result(r) if r.url.is_some()) => {
+                let Effect::Result(r) = &effect else { unreachable!() };
+                ensure_project(conn, project).await?;
+                sqlx::query(
+                    "INSERT INTO audits (id, project, url, status, screenshots_count, started_at, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, 'running', 0, ?4, ?4, ?4)",
+                )
+                .bind(audit_id)
+                .bind(project)
+                .bind(r.url.as_deref())
+                .bind(&now)
+                .execute(&mut *conn)
+                .await?;
+            }
             None => {
                 return Err(Error::not_found(format!(
                     "audit {audit_id} (an audit's first event must be audit_start, or an audit_result with a url)"

@@ -16,8 +16,12 @@
 
 mod changes;
 pub mod db;
+pub mod demo;
 mod error;
+pub mod export;
 pub mod ids;
+pub mod ingest;
+pub mod maintenance;
 mod model;
 mod query;
 pub mod screenshots;

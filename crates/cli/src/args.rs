@@ -1,0 +1,178 @@
+//! The command line, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The Veritas audit database from the command line: ingest event streams, browse, compare,
+/// export, check and back up audits. Shares the database with the Veritas Viewer app and the
+/// Veritas backend; all may run at once.
+#[derive(Debug, Parser)]
+#[command(name = "veritas-db", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The data directory (holds veritas_audits.db and screenshots/). Default: the
+    /// platform's data directory, e.g. ~/.local/share/veritas-viewer.
+    #[arg(long, global = true, env = "VERITAS_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// The project to work in; every command sees only this project's audits.
+    #[arg(long, global = true, default_value = "default", value_name = "NAME")]
+    pub project: String,
+
+    /// Use an in-memory database and a temporary screenshot folder: nothing is written to
+    /// the data directory. Also on when USE_DB_PERSISTENCE is set to anything but "true"
+    /// (the Veritas backend's own flag).
+    #[arg(long, global = true)]
+    pub ephemeral: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create (or upgrade) the database and the screenshot folder.
+    Init,
+    /// Read a Veritas event stream (NDJSON, one event a line) from FILE, or - for stdin.
+    Ingest(IngestArgs),
+    /// List audits, newest first.
+    List(ListArgs),
+    /// Show one audit with its findings, screenshots and events.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audits of one URL, oldest first.
+    History {
+        url: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare audit OTHER with audit BASE (deltas are OTHER - BASE).
+    Compare {
+        base: String,
+        other: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Findings similar to FINDING_ID, by embedding (same model and version).
+    Similar {
+        finding_id: i64,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The projects in the database, with their audit counts.
+    Projects {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete an audit with its findings, screenshots (files too) and events.
+    Delete { id: String },
+    /// Export one audit.
+    Export {
+        id: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Check the database and the screenshot folder: integrity, search index, missing and
+    /// orphan files, counters that disagree, running audits whose producer is gone.
+    Doctor {
+        /// Fix what can be fixed safely (files are never deleted).
+        #[arg(long)]
+        repair: bool,
+        /// A running audit not updated for this many minutes counts as abandoned.
+        #[arg(long, default_value_t = 30, value_name = "MINUTES")]
+        stale_after: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the database and its screenshots to DEST (a new or empty folder), consistently,
+    /// while other processes keep writing.
+    Backup { dest: PathBuf },
+    /// Load realistic sample audits with real screenshots.
+    Demo {
+        #[arg(long, default_value_t = 16)]
+        audits: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The event stream: a file, or - for standard input.
+    pub input: String,
+    /// For a recording of one audit without an audit_start line: its id.
+    #[arg(long, requires = "url")]
+    pub audit_id: Option<String>,
+    /// For a recording of one audit without an audit_start line: its URL.
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only audits with this status (repeatable).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Vec<String>,
+    /// Only audits with this risk level (repeatable).
+    #[arg(long = "risk", value_name = "LEVEL")]
+    pub risk: Vec<String>,
+    /// Only audits of this tier (repeatable).
+    #[arg(long = "tier", value_name = "TIER")]
+    pub tier: Vec<String>,
+    /// Only audits of this site type (repeatable).
+    #[arg(long, value_name = "TYPE")]
+    pub site_type: Vec<String>,
+    /// Only audits with a finding of this severity (repeatable).
+    #[arg(long, value_name = "SEVERITY")]
+    pub severity: Vec<String>,
+    #[arg(long, value_name = "SCORE")]
+    pub min_score: Option<f64>,
+    #[arg(long, value_name = "SCORE")]
+    pub max_score: Option<f64>,
+    /// Created on or after this date or time.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Created before this time, or on or before this date.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Full-text search over URL, narrative and findings (plain words; "quoted phrases").
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only audits whose URL contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub url_contains: Option<String>,
+    #[arg(long, value_enum, default_value_t = SortArg::Created)]
+    pub sort: SortArg,
+    /// Ascending order (default: descending).
+    #[arg(long)]
+    pub asc: bool,
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Continue after this cursor (printed at the end of the previous page).
+    #[arg(long, value_name = "CURSOR")]
+    pub after: Option<String>,
+    /// Also print facet counts (human output only).
+    #[arg(long)]
+    pub facets: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SortArg {
+    Created,
+    Score,
+    Url,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+}

@@ -1,0 +1,319 @@
+//! Each subcommand: parse the arguments into a core call, print the result.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::io::{AsyncBufRead, BufReader};
+use veritas_core::ingest::{IngestNotice, IngestOptions};
+use veritas_core::{AuditFilter, AuditStatus, Direction, Error, ListRequest, Result, SortKey, Store};
+
+use crate::args::{Cli, Command, ExportFormat, IngestArgs, ListArgs, SortArg};
+use crate::output::{self, print};
+use crate::Finish;
+
+/// Whether the backend's own flag turns persistence off: like the backend, anything but
+/// "true" (in any case) means off.
+fn persistence_disabled() -> bool {
+    std::env::var("USE_DB_PERSISTENCE").is_ok_and(|v| !v.trim().eq_ignore_ascii_case("true"))
+}
+
+async fn open(cli: &Cli) -> Result<Store> {
+    if cli.ephemeral || persistence_disabled() {
+        eprintln!(
+            "veritas-db: ephemeral mode (--ephemeral or USE_DB_PERSISTENCE): using an in-memory database; \
+             nothing is written to the data directory"
+        );
+        return Store::open_ephemeral().await;
+    }
+    let dir = match &cli.data_dir {
+        Some(d) => d.clone(),
+        None => veritas_core::default_data_dir()?,
+    };
+    Store::open(&dir).await
+}
+
+pub async fn run(cli: Cli) -> Result<Finish> {
+    let store = open(&cli).await?;
+    let project = cli.project.as_str();
+    match cli.command {
+        Command::Init => {
+            print(&format!(
+                "database ready: {}\n",
+                store.data_dir().join(veritas_core::DB_FILE).display()
+            ))?;
+        }
+        Command::Ingest(args) => return ingest(&store, project, args).await,
+        Command::List(args) => list(&store, project, args).await?,
+        Command::Show { id, json } => {
+            let detail = store.audit(project, &id).await?;
+            if json {
+                output::json(&detail)?;
+            } else {
+                print(&output::audit_detail(&detail))?;
+            }
+        }
+        Command::History { url, json } => {
+            let audits = store.history(project, &url).await?;
+            if json {
+                output::json(&audits)?;
+            } else {
+                print(&output::audit_table(&audits))?;
+            }
+        }
+        Command::Compare { base, other, json } => {
+            let c = store.compare(project, &base, &other).await?;
+            if json {
+                output::json(&c)?;
+            } else {
+                print(&output::comparison(&c))?;
+            }
+        }
+        Command::Similar {
+            finding_id,
+            limit,
+            json,
+        } => {
+            let found = store.similar_findings(project, finding_id, limit).await?;
+            if json {
+                output::json(&found)?;
+            } else {
+                for s in found {
+                    print(&format!(
+                        "{:.3}  #{:<6} {:<22} {}  {}\n",
+                        s.similarity, s.finding.id, s.finding.pattern_type, s.finding.audit_id, s.audit_url
+                    ))?;
+                }
+            }
+        }
+        Command::Projects { json } => {
+            let projects = store.projects().await?;
+            if json {
+                output::json(&projects)?;
+            } else {
+                for p in projects {
+                    print(&format!("{:<24} {} audits\n", p.name, p.audits))?;
+                }
+            }
+        }
+        Command::Delete { id } => {
+            store.delete_audit(project, &id).await?;
+            print(&format!("deleted audit {id}\n"))?;
+        }
+        Command::Export {
+            id,
+            format,
+            output: path,
+        } => {
+            let detail = store.audit(project, &id).await?;
+            let text = match format {
+                ExportFormat::Json => veritas_core::export::to_json(&detail)? + "\n",
+                ExportFormat::Csv => veritas_core::export::to_csv(&detail)?,
+            };
+            match path {
+                Some(p) => std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?,
+                None => print(&text)?,
+            }
+        }
+        Command::Doctor {
+            repair,
+            stale_after,
+            json,
+        } => {
+            let report = store
+                .doctor(repair, Duration::from_secs(stale_after * 60))
+                .await?;
+            if json {
+                output::json(&report)?;
+            } else {
+                print(&doctor_text(&report))?;
+            }
+        }
+        Command::Backup { dest } => {
+            let r = store.backup(&dest).await?;
+            print(&format!(
+                "backed up {} audits and {} screenshot files to {} ({} files were already missing)\n",
+                r.audits,
+                r.screenshots_copied,
+                dest.display(),
+                r.screenshots_missing
+            ))?;
+        }
+        Command::Demo { audits } => {
+            let bar = progress_bar(audits as u64, "{bar:30} {pos}/{len} demo audits");
+            let r = veritas_core::demo::load_demo(&store, project, audits, &mut |done, _| {
+                bar.set_position(done as u64)
+            })
+            .await?;
+            bar.finish_and_clear();
+            print(&format!(
+                "loaded {} demo audits ({} findings, {} screenshots) into project {project} at {}\n",
+                r.audits,
+                r.findings,
+                r.screenshots,
+                store.data_dir().display()
+            ))?;
+        }
+    }
+    Ok(Finish::Success)
+}
+
+/// A progress bar on a terminal's standard error; hidden when it is not a terminal.
+fn progress_bar(len: u64, template: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+async fn ingest(store: &Store, project: &str, args: IngestArgs) -> Result<Finish> {
+    let (reader, size): (Box<dyn AsyncBufRead + Unpin + Send>, Option<u64>) = if args.input == "-" {
+        (Box::new(BufReader::new(tokio::io::stdin())), None)
+    } else {
+        let path = std::path::Path::new(&args.input);
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| Error::io(path, e))?;
+        let size = file.metadata().await.ok().map(|m| m.len());
+        (Box::new(BufReader::with_capacity(1 << 20, file)), size)
+    };
+    // Progress only for large inputs, where a person would otherwise wonder.
+    let bar = match size {
+        Some(n) if n >= 4 << 20 => progress_bar(n, "{bar:30} {bytes}/{total_bytes} {msg}"),
+        None if std::io::stdin().is_terminal() => ProgressBar::hidden(),
+        None => {
+            let bar = progress_bar(0, "{spinner} {bytes} read {msg}");
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        }
+        Some(_) => ProgressBar::hidden(),
+    };
+    let options = IngestOptions {
+        audit_id: args.audit_id,
+        url: args.url,
+    };
+    let source = args.input.clone();
+    let report = store
+        .ingest(project, &options, reader, &mut |notice| match notice {
+            IngestNotice::Rejected { line, reason } => {
+                bar.suspend(|| eprintln!("veritas-db: {source}: line {line}: rejected: {reason}"));
+            }
+            IngestNotice::Progress { bytes, lines } => {
+                bar.set_position(bytes);
+                bar.set_message(format!("{lines} lines"));
+            }
+        })
+        .await?;
+    bar.finish_and_clear();
+    eprintln!(
+        "ingested {} events ({} audits started, {} findings, {} screenshots); rejected {} lines",
+        report.events, report.audits_started, report.findings, report.screenshots, report.rejected
+    );
+    Ok(if report.rejected > 0 {
+        Finish::Rejected
+    } else {
+        Finish::Success
+    })
+}
+
+fn filter_from(args: &ListArgs) -> Result<AuditFilter> {
+    let status = args
+        .status
+        .iter()
+        .map(|s| {
+            AuditStatus::parse(s).ok_or_else(|| {
+                Error::invalid(
+                    format!("--status {s:?}"),
+                    "must be queued, running, completed, error or disconnected",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(AuditFilter {
+        status,
+        risk_level: args.risk.clone(),
+        audit_tier: args.tier.clone(),
+        site_type: args.site_type.clone(),
+        severity: args.severity.clone(),
+        pattern_type: Vec::new(),
+        min_score: args.min_score,
+        max_score: args.max_score,
+        created_from: args.from.clone(),
+        created_to: args.to.clone(),
+        search: args.search.clone(),
+        url_contains: args.url_contains.clone(),
+    })
+}
+
+async fn list(store: &Store, project: &str, args: ListArgs) -> Result<()> {
+    let req = ListRequest {
+        filter: filter_from(&args)?,
+        sort: match args.sort {
+            SortArg::Created => SortKey::Created,
+            SortArg::Score => SortKey::Score,
+            SortArg::Url => SortKey::Url,
+        },
+        direction: if args.asc { Direction::Asc } else { Direction::Desc },
+        limit: Some(args.limit),
+        after: args.after.clone(),
+    };
+    let page = store.list(project, &req).await?;
+    if args.json {
+        output::json(&page.audits)?;
+    } else {
+        print(&output::audit_table(&page.audits))?;
+        if args.facets {
+            print(&output::facets(&store.facets(project, &req.filter).await?))?;
+        }
+    }
+    if let Some(cursor) = page.next_cursor {
+        eprintln!("more audits: --after {cursor}");
+    }
+    Ok(())
+}
+
+fn doctor_text(r: &veritas_core::maintenance::DoctorReport) -> String {
+    let mut s = format!("integrity check   {}\n", r.integrity.join("; "));
+    s += &format!("foreign keys      {} violations\n", r.foreign_key_violations);
+    s += &format!(
+        "search index      {}\n",
+        if r.search_index_ok { "ok" } else { "OUT OF DATE" }
+    );
+    s += &format!("missing files     {}\n", r.missing_files.len());
+    for m in &r.missing_files {
+        s += &format!(
+            "  audit {} screenshot #{}: {}\n",
+            m.audit_id, m.screenshot_id, m.file_path
+        );
+    }
+    s += &format!("orphan files      {}\n", r.orphan_files.len());
+    for o in &r.orphan_files {
+        s += &format!("  {o}\n");
+    }
+    s += &format!("stale counters    {}\n", r.counter_mismatches.len());
+    for c in &r.counter_mismatches {
+        s += &format!(
+            "  audit {}: screenshots_count {} but {} rows\n",
+            c.audit_id,
+            c.recorded.map(|n| n.to_string()).unwrap_or_else(|| "NULL".into()),
+            c.rows
+        );
+    }
+    s += &format!("abandoned running {}\n", r.stale_running.len());
+    for id in &r.stale_running {
+        s += &format!("  audit {id}\n");
+    }
+    for fix in &r.repaired {
+        s += &format!("repaired: {fix}\n");
+    }
+    s += if r.healthy() {
+        "healthy\n"
+    } else {
+        "problems found\n"
+    };
+    s
+}

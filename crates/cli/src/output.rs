@@ -1,0 +1,201 @@
+//! Writing results: JSON for scripts, aligned text for people.
+
+use std::io::Write;
+
+use veritas_core::{Audit, AuditDetail, Comparison, Error, ErrorKind, Facets, Result};
+
+const BROKEN_PIPE: &str = "broken pipe";
+
+/// Write `text` to standard output.
+pub fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => Error::new(ErrorKind::Io, BROKEN_PIPE),
+            _ => Error::new(ErrorKind::Io, format!("writing output: {e}")),
+        })
+}
+
+pub fn is_broken_pipe(e: &Error) -> bool {
+    e.kind == ErrorKind::Io && e.message == BROKEN_PIPE
+}
+
+/// Pretty JSON of anything serialisable, with a final newline.
+pub fn json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+    print(&(text + "\n"))
+}
+
+fn score(s: Option<f64>) -> String {
+    s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into())
+}
+
+fn day(t: &Option<String>) -> String {
+    t.as_deref()
+        .map(|t| t.replace('T', " ").chars().take(16).collect())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The audit list as a table.
+pub fn audit_table(audits: &[Audit]) -> String {
+    let mut s = format!(
+        "{:<14} {:<12} {:>6} {:<17} {:>8} {:>5} {:<16} {}\n",
+        "ID", "STATUS", "SCORE", "RISK", "FINDINGS", "SHOTS", "CREATED", "URL"
+    );
+    for a in audits {
+        s.push_str(&format!(
+            "{:<14} {:<12} {:>6} {:<17} {:>8} {:>5} {:<16} {}\n",
+            a.id,
+            a.status,
+            score(a.trust_score),
+            a.risk_level.as_deref().unwrap_or("-"),
+            a.findings_count,
+            a.screenshots_count,
+            day(&a.created_at),
+            a.url
+        ));
+    }
+    s
+}
+
+pub fn facets(f: &Facets) -> String {
+    let mut s = format!("\n{} audits match\n", f.total);
+    for (name, counts) in [
+        ("status", &f.status),
+        ("risk level", &f.risk_level),
+        ("tier", &f.audit_tier),
+        ("site type", &f.site_type),
+        ("severity", &f.severity),
+        ("pattern type", &f.pattern_type),
+    ] {
+        let parts: Vec<String> = counts
+            .iter()
+            .map(|c| format!("{} {}", c.value, c.count))
+            .collect();
+        s.push_str(&format!("  {name:<13} {}\n", parts.join(", ")));
+    }
+    s
+}
+
+/// One audit for a person.
+pub fn audit_detail(d: &AuditDetail) -> String {
+    let a = &d.audit;
+    let mut s = format!("{}  {}\n", a.id, a.url);
+    let line = |k: &str, v: String| format!("  {k:<14} {v}\n");
+    s += &line("status", a.status.clone());
+    s += &line(
+        "trust score",
+        format!(
+            "{} ({})",
+            score(a.trust_score),
+            a.risk_level.as_deref().unwrap_or("-")
+        ),
+    );
+    s += &line(
+        "tier",
+        format!(
+            "{} / {}",
+            a.audit_tier.as_deref().unwrap_or("-"),
+            a.verdict_mode.as_deref().unwrap_or("-")
+        ),
+    );
+    s += &line(
+        "site type",
+        format!(
+            "{} ({})",
+            a.site_type.as_deref().unwrap_or("-"),
+            score(a.site_type_confidence.map(|c| c * 100.0))
+        ),
+    );
+    s += &line(
+        "pages",
+        a.pages_scanned
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "-".into()),
+    );
+    s += &line(
+        "elapsed",
+        a.elapsed_seconds
+            .map(|e| format!("{e:.1} s"))
+            .unwrap_or_else(|| "-".into()),
+    );
+    s += &line("started", day(&a.started_at));
+    s += &line("completed", day(&a.completed_at));
+    if let Some(err) = &a.error_message {
+        s += &line("error", err.clone());
+    }
+    if let Some(sig) = a.signal_scores.as_ref().and_then(|v| v.as_object()) {
+        let parts: Vec<String> = sig
+            .iter()
+            .map(|(k, v)| format!("{k} {}", score(v.as_f64())))
+            .collect();
+        s += &line("signals", parts.join(", "));
+    }
+    s += &format!("\nFindings ({})\n", d.findings.len());
+    for f in &d.findings {
+        s += &format!(
+            "  #{:<5} {:<9} {:.2}  {:<22} {}\n",
+            f.id, f.severity, f.confidence, f.pattern_type, f.description
+        );
+    }
+    s += &format!("\nScreenshots ({})\n", d.screenshots.len());
+    for sh in &d.screenshots {
+        let state = if sh.exists {
+            format!(
+                "{} {}x{}",
+                sh.format.as_deref().unwrap_or("?"),
+                sh.width.unwrap_or(0),
+                sh.height.unwrap_or(0)
+            )
+        } else {
+            "MISSING".to_string()
+        };
+        s += &format!("  #{:<5} {:<9} {:<16} {}\n", sh.id, sh.label, state, sh.file_path);
+    }
+    s += &format!("\nEvents ({})\n", d.events.len());
+    for e in &d.events {
+        s += &format!("  {}  {}\n", day(&e.timestamp), e.event_type);
+    }
+    if let Some(n) = &a.narrative {
+        s += &format!("\nNarrative\n{n}\n");
+    }
+    s
+}
+
+pub fn comparison(c: &Comparison) -> String {
+    let mut s = format!(
+        "{} ({}) -> {} ({})\n  trust score    {} -> {} ({})\n",
+        c.base.id,
+        day(&c.base.created_at),
+        c.other.id,
+        day(&c.other.created_at),
+        score(c.base.trust_score),
+        score(c.other.trust_score),
+        c.score_delta
+            .map(|d| format!("{d:+.1}"))
+            .unwrap_or_else(|| "-".into())
+    );
+    for (k, d) in &c.signal_deltas {
+        s += &format!(
+            "  {k:<14} {}\n",
+            d.map(|d| format!("{d:+.1}")).unwrap_or_else(|| "-".into())
+        );
+    }
+    for (name, list) in [
+        ("new", &c.findings.new),
+        ("resolved", &c.findings.resolved),
+        ("kept", &c.findings.kept),
+    ] {
+        let parts: Vec<String> = list.iter().map(|p| p.pattern_type.clone()).collect();
+        s += &format!(
+            "  findings {name:<9} {}\n",
+            if parts.is_empty() {
+                "-".into()
+            } else {
+                parts.join(", ")
+            }
+        );
+    }
+    s
+}

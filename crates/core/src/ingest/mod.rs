@@ -1,0 +1,267 @@
+//! `ingest`: reading the Veritas event stream (NDJSON, docs/EVENT_STREAM.md) into a store.
+//!
+//! Each line is validated on its own; a bad line is reported with its number and reason and
+//! every other line is still ingested. Each event is one atomic change (its effect and its
+//! timeline row together), so a running audit's progress is visible as it arrives and an
+//! interrupted stream leaves the audit `running` with what arrived.
+
+mod parse;
+
+pub use parse::{parse_line, ParsedLine, Pending};
+
+use serde::Serialize;
+use serde_json::json;
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+use crate::changes::{Change, Effect};
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::model::{NewEvent, NewScreenshot};
+use crate::Store;
+
+/// For a recording of one WebSocket, which has no `audit_start` line.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Bare events belong to this audit from the first line on.
+    pub audit_id: Option<String>,
+    /// The url of that audit, if it must be created.
+    pub url: Option<String>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IngestReport {
+    pub lines: u64,
+    /// Events stored.
+    pub events: u64,
+    pub audits_started: u64,
+    pub findings: u64,
+    pub screenshots: u64,
+    /// Lines rejected.
+    pub rejected: u64,
+}
+
+/// Told to the caller while ingesting.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestNotice<'a> {
+    /// Line `line` was rejected (nothing of it was stored).
+    Rejected { line: u64, reason: &'a str },
+    /// So far: bytes and lines read.
+    Progress { bytes: u64, lines: u64 },
+}
+
+/// The audit that bare events belong to.
+#[derive(Debug, Clone, PartialEq)]
+enum Open {
+    None,
+    Audit(String),
+    /// Its `audit_start` (on `line`) was rejected, so its events are too.
+    Refused {
+        audit_id: String,
+        line: u64,
+    },
+}
+
+/// Reads lines into a store.
+struct Ingestor<'s> {
+    store: &'s Store,
+    project: String,
+    open: Open,
+    report: IngestReport,
+}
+
+impl Store {
+    /// Ingest an event stream from `reader` into `project`. Returns an error only when the
+    /// input cannot be read at all; bad lines are counted, and told to `notify`.
+    pub async fn ingest<R: AsyncBufRead + Unpin>(
+        &self,
+        project: &str,
+        options: &IngestOptions,
+        mut reader: R,
+        notify: &mut (dyn FnMut(IngestNotice<'_>) + Send),
+    ) -> Result<IngestReport> {
+        let mut ing = Ingestor {
+            store: self,
+            project: ids::project_name(project)?.to_string(),
+            open: Open::None,
+            report: IngestReport::default(),
+        };
+        if let Some(id) = &options.audit_id {
+            ing.open_recording(ids::audit_id(id)?, options.url.as_deref())
+                .await?;
+        }
+        let mut buf = Vec::new();
+        let mut bytes = 0u64;
+        loop {
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .await
+                .map_err(|e| Error::new(crate::ErrorKind::Io, format!("reading the event stream: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+            ing.report.lines += 1;
+            let line = ing.report.lines;
+            let outcome = match std::str::from_utf8(&buf) {
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => ing.line(line, text.trim_end_matches(['\n', '\r'])).await,
+                Err(e) => Err(format!("not UTF-8 text ({e})")),
+            };
+            match outcome {
+                Ok(()) => ing.report.events += 1,
+                Err(reason) => {
+                    ing.report.rejected += 1;
+                    notify(IngestNotice::Rejected {
+                        line,
+                        reason: &reason,
+                    });
+                }
+            }
+            if line % 64 == 0 {
+                notify(IngestNotice::Progress { bytes, lines: line });
+            }
+        }
+        notify(IngestNotice::Progress {
+            bytes,
+            lines: ing.report.lines,
+        });
+        Ok(ing.report)
+    }
+}
+
+impl Ingestor<'_> {
+    /// `--audit-id ID --url URL`: bare events belong to `id`, created if it is new.
+    async fn open_recording(&mut self, id: &str, url: Option<&str>) -> Result<()> {
+        let exists = crate::query::require_audit(self.store.database().reader(), &self.project, id)
+            .await
+            .is_ok();
+        if !exists {
+            let url =
+                url.ok_or_else(|| Error::invalid(format!("audit {id}"), "is new, so --url is needed"))?;
+            let event = NewEvent {
+                event_type: "audit_start".into(),
+                data: json!({"type": "audit_start", "audit_id": id, "url": url}),
+                timestamp: None,
+            };
+            let effect = Effect::Create {
+                url: url.to_string(),
+                audit_tier: None,
+                verdict_mode: None,
+            };
+            self.write(id, effect, event).await?;
+            self.report.audits_started += 1;
+        }
+        self.open = Open::Audit(id.to_string());
+        Ok(())
+    }
+
+    async fn write(
+        &self,
+        audit_id: &str,
+        effect: Effect,
+        event: NewEvent,
+    ) -> Result<crate::changes::Outcome> {
+        self.store
+            .write(Change::Event {
+                project: self.project.clone(),
+                audit_id: audit_id.to_string(),
+                effect,
+                event,
+            })
+            .await
+    }
+
+    /// Ingest one line; `Err` is why it was rejected.
+    async fn line(&mut self, line: u64, text: &str) -> Result<(), String> {
+        let parsed = parse_line(text)?;
+        let bare = parsed.envelope_audit.is_none();
+        let starts = parsed.event_type == "audit_start";
+        let audit_id = match (&parsed.envelope_audit, starts, &self.open) {
+            (Some(id), _, _) => id.clone(),
+            (None, true, _) => parsed.names_audit.clone().unwrap_or_default(),
+            (None, false, Open::Audit(id)) => id.clone(),
+            (None, false, Open::None) => {
+                return Err(
+                    "no audit is open for this event: put an audit_start line before it, \
+                            use the envelope form, or pass --audit-id and --url"
+                        .into(),
+                )
+            }
+            (None, false, Open::Refused { audit_id, line }) => {
+                return Err(format!(
+                    "belongs to audit {audit_id}, whose audit_start on line {line} was rejected"
+                ))
+            }
+        };
+        if let (true, false, Some(named)) = (bare, starts, &parsed.names_audit) {
+            if *named != audit_id {
+                return Err(format!(
+                    "{} names audit {named}, but the open audit is {audit_id}",
+                    parsed.event_type
+                ));
+            }
+        }
+
+        let mut saved_file = None;
+        let effect = match parsed.pending {
+            Some(Pending::Screenshot { bytes, label, index }) => {
+                let shots = self.store.screenshots().clone();
+                let id = audit_id.clone();
+                let saved = tokio::task::spawn_blocking(move || shots.save(&id, index, &bytes))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| e.message)?;
+                let row = NewScreenshot {
+                    file_path: saved.path.to_string_lossy().into_owned(),
+                    label,
+                    index,
+                    file_size_bytes: Some(saved.size as i64),
+                };
+                saved_file = Some(saved.path);
+                Effect::Screenshot(row)
+            }
+            None => parsed.effect,
+        };
+        let counts = (
+            matches!(effect, Effect::Create { .. }),
+            matches!(effect, Effect::Screenshot(_)),
+        );
+        let is_finding = matches!(effect, Effect::Finding(_) | Effect::Result(_));
+        let event = NewEvent {
+            event_type: parsed.event_type.clone(),
+            data: parsed.data,
+            timestamp: None,
+        };
+        let written = self.write(&audit_id, effect, event).await;
+        if written.is_err() {
+            if let Some(path) = saved_file {
+                // The row was not stored, so neither is its file.
+                let _ = std::fs::remove_file(&path);
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::remove_dir(dir); // only if now empty
+                }
+            }
+        }
+        if bare && starts {
+            self.open = match &written {
+                Ok(_) => Open::Audit(audit_id.clone()),
+                Err(_) => Open::Refused {
+                    audit_id: audit_id.clone(),
+                    line,
+                },
+            };
+        }
+        let outcome = written.map_err(|e| e.message)?;
+        if bare && matches!(parsed.event_type.as_str(), "audit_complete" | "audit_error") {
+            self.open = Open::None;
+        }
+        self.report.audits_started += u64::from(counts.0);
+        self.report.screenshots += u64::from(counts.1);
+        if is_finding {
+            self.report.findings += outcome.rows.saturating_sub(1);
+        }
+        Ok(())
+    }
+}

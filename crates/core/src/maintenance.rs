@@ -1,0 +1,283 @@
+//! Keeping a data directory healthy: `doctor` finds (and with `repair` fixes what can be
+//! fixed safely) what is wrong, `backup` makes a consistent copy while others write.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::changes::Change;
+use crate::error::{Error, ErrorKind, Result};
+use crate::{ids, Store, DB_FILE, SCREENSHOTS_DIR};
+
+/// A screenshot row whose file is not in the screenshot directory.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissingFile {
+    pub audit_id: String,
+    pub screenshot_id: i64,
+    pub file_path: String,
+}
+
+/// An audit whose recorded screenshot counter disagrees with its rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CounterMismatch {
+    pub audit_id: String,
+    pub recorded: Option<i64>,
+    pub rows: i64,
+}
+
+/// What `doctor` found, and what it repaired.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DoctorReport {
+    /// `PRAGMA integrity_check`: `["ok"]` when healthy.
+    pub integrity: Vec<String>,
+    pub foreign_key_violations: i64,
+    /// The full-text indexes match the tables.
+    pub search_index_ok: bool,
+    pub missing_files: Vec<MissingFile>,
+    /// Files in the screenshot directory that no row refers to (never deleted by doctor).
+    pub orphan_files: Vec<String>,
+    pub counter_mismatches: Vec<CounterMismatch>,
+    /// Running audits nothing has updated for a long time (their producer is gone).
+    pub stale_running: Vec<String>,
+    pub repaired: Vec<String>,
+}
+
+impl DoctorReport {
+    /// Nothing wrong at all.
+    pub fn healthy(&self) -> bool {
+        self.integrity == ["ok"]
+            && self.foreign_key_violations == 0
+            && self.search_index_ok
+            && self.missing_files.is_empty()
+            && self.orphan_files.is_empty()
+            && self.counter_mismatches.is_empty()
+            && self.stale_running.is_empty()
+    }
+}
+
+/// What `backup` copied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BackupReport {
+    pub audits: i64,
+    pub screenshots_copied: u64,
+    pub screenshots_missing: u64,
+}
+
+impl Store {
+    /// Check the database and the screenshot directory. With `repair`: rebuild a broken
+    /// search index, fix screenshot counters, mark running audits idle for longer than
+    /// `stale_after` as disconnected. Missing and orphan files are only reported.
+    pub async fn doctor(&self, repair: bool, stale_after: Duration) -> Result<DoctorReport> {
+        let pool = self.database().reader();
+        let mut report = DoctorReport {
+            integrity: crate::db::integrity_check(pool).await?,
+            foreign_key_violations: sqlx::query("PRAGMA foreign_key_check")
+                .fetch_all(pool)
+                .await?
+                .len() as i64,
+            search_index_ok: self.search_index_ok().await?,
+            ..DoctorReport::default()
+        };
+
+        let rows = sqlx::query("SELECT id, audit_id, file_path FROM audit_screenshots ORDER BY audit_id, id")
+            .fetch_all(pool)
+            .await?;
+        let shots = self.screenshots().clone();
+        let rows: Vec<(i64, String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get_unchecked::<i64, _>("id").unwrap_or_default(),
+                    r.try_get_unchecked::<String, _>("audit_id").unwrap_or_default(),
+                    r.try_get_unchecked::<String, _>("file_path").unwrap_or_default(),
+                )
+            })
+            .collect();
+        let audit_ids: HashSet<String> = sqlx::query_scalar("SELECT id FROM audits")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
+        let (missing, orphans) = tokio::task::spawn_blocking(move || check_files(&shots, &rows, &audit_ids))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+        report.missing_files = missing;
+        report.orphan_files = orphans;
+
+        report.counter_mismatches = sqlx::query(
+            "SELECT a.id, a.screenshots_count AS recorded,
+                    (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id) AS n
+             FROM audits a WHERE COALESCE(a.screenshots_count, -1) != n ORDER BY a.id",
+        )
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| CounterMismatch {
+            audit_id: r.try_get_unchecked("id").unwrap_or_default(),
+            recorded: r.try_get_unchecked("recorded").ok().flatten(),
+            rows: r.try_get_unchecked("n").unwrap_or_default(),
+        })
+        .collect();
+
+        let since = crate::time::to_text(
+            chrono::Utc::now() - chrono::Duration::from_std(stale_after).unwrap_or_default(),
+        );
+        let stale: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, project FROM audits WHERE lower(status) = 'running'
+               AND COALESCE(updated_at, created_at, '') < ?1 ORDER BY id",
+        )
+        .bind(&since)
+        .fetch_all(pool)
+        .await?;
+        report.stale_running = stale.iter().map(|(id, _)| id.clone()).collect();
+
+        if repair {
+            if !report.search_index_ok {
+                self.write(Change::RebuildSearchIndex).await?;
+                report.repaired.push("rebuilt the full-text search index".into());
+            }
+            if !report.counter_mismatches.is_empty() {
+                let n = self.write(Change::RepairCounters).await?.rows;
+                report
+                    .repaired
+                    .push(format!("set screenshots_count from the rows on {n} audits"));
+            }
+            let projects: HashSet<&str> = stale.iter().map(|(_, p)| p.as_str()).collect();
+            for project in projects {
+                let n = self
+                    .write(Change::MarkDisconnected {
+                        project: project.to_string(),
+                        idle_since: since.clone(),
+                    })
+                    .await?
+                    .rows;
+                report.repaired.push(format!(
+                    "marked {n} stale running audits of project {project} disconnected"
+                ));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Whether both full-text indexes agree with their tables.
+    async fn search_index_ok(&self) -> Result<bool> {
+        match self.write(Change::CheckSearchIndex).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == ErrorKind::Database => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Copy the database (a consistent snapshot, taken while other processes may write)
+    /// and the screenshot files it refers to into `dest`, a new or empty folder.
+    pub async fn backup(&self, dest: &Path) -> Result<BackupReport> {
+        if dest.exists()
+            && std::fs::read_dir(dest)
+                .map_err(|e| Error::io(dest, e))?
+                .next()
+                .is_some()
+        {
+            return Err(Error::invalid(
+                dest.display(),
+                "backup destination must be a new or empty folder",
+            ));
+        }
+        std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
+        let db_copy = dest.join(DB_FILE);
+        // VACUUM INTO reads one snapshot (a read transaction): writers carry on meanwhile.
+        sqlx::query("VACUUM INTO ?1")
+            .bind(db_copy.to_string_lossy().as_ref())
+            .execute(self.database().reader())
+            .await?;
+        let copy = Store::open(dest).await?;
+        // VACUUM may renumber the implicit rowids the audits search index is keyed on.
+        if !copy.search_index_ok().await? {
+            copy.write(Change::RebuildSearchIndex).await?;
+        }
+        let pool = copy.database().reader();
+        let audits: i64 = sqlx::query_scalar("SELECT count(*) FROM audits")
+            .fetch_one(pool)
+            .await?;
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT audit_id, file_path FROM audit_screenshots")
+            .fetch_all(pool)
+            .await?;
+        let (source, target) = (self.screenshots().clone(), dest.join(SCREENSHOTS_DIR));
+        let (copied, missing) = tokio::task::spawn_blocking(move || copy_files(&source, &target, &rows))
+            .await
+            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))??;
+        copy.database().clone().close().await;
+        Ok(BackupReport {
+            audits,
+            screenshots_copied: copied,
+            screenshots_missing: missing,
+        })
+    }
+}
+
+fn check_files(
+    shots: &crate::screenshots::ScreenshotDir,
+    rows: &[(i64, String, String)],
+    audit_ids: &HashSet<String>,
+) -> (Vec<MissingFile>, Vec<String>) {
+    let mut referenced: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut missing = Vec::new();
+    for (id, audit_id, file_path) in rows {
+        match shots.resolve(audit_id, file_path) {
+            Some(path) => {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                referenced.entry(audit_id.clone()).or_default().insert(name);
+            }
+            None => missing.push(MissingFile {
+                audit_id: audit_id.clone(),
+                screenshot_id: *id,
+                file_path: file_path.clone(),
+            }),
+        }
+    }
+    let mut orphans = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(shots.root()) else {
+        return (missing, orphans);
+    };
+    for dir in dirs.flatten() {
+        let dir_name = dir.file_name().to_string_lossy().into_owned();
+        let known = audit_ids.contains(&dir_name);
+        let Ok(files) = std::fs::read_dir(dir.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            let used = known && referenced.get(&dir_name).is_some_and(|s| s.contains(&name));
+            if !used {
+                orphans.push(file.path().to_string_lossy().into_owned());
+            }
+        }
+    }
+    orphans.sort();
+    (missing, orphans)
+}
+
+fn copy_files(
+    source: &crate::screenshots::ScreenshotDir,
+    target: &Path,
+    rows: &[(String, String)],
+) -> Result<(u64, u64)> {
+    let (mut copied, mut missing) = (0, 0);
+    for (audit_id, file_path) in rows {
+        let Some(from) = source.resolve(audit_id, file_path) else {
+            missing += 1;
+            continue;
+        };
+        let dir: PathBuf = target.join(ids::audit_id(audit_id)?);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let to = dir.join(from.file_name().unwrap_or_default());
+        std::fs::copy(&from, &to).map_err(|e| Error::io(&to, e))?;
+        copied += 1;
+    }
+    Ok((copied, missing))
+}
