@@ -35,7 +35,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use model::*;
 pub use query::{
     AuditFilter, AuditPage, Comparison, Direction, FacetCount, Facets, FindingChanges, ListRequest,
-    SimilarFinding, SortKey,
+    PatternCount, SimilarFinding, SortKey,
 };
 pub use search::fts_query;
 pub use store::{default_data_dir, Store, DB_FILE, SCREENSHOTS_DIR};

@@ -10,7 +10,9 @@ pub use detail::get_audit_rows;
 pub use list::{
     facets, list_audits, AuditFilter, AuditPage, Direction, FacetCount, Facets, ListRequest, SortKey,
 };
-pub use related::{compare, history, similar_findings, Comparison, FindingChanges, SimilarFinding};
+pub use related::{
+    compare, history, similar_findings, Comparison, FindingChanges, PatternCount, SimilarFinding,
+};
 
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;

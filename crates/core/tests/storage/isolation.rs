@@ -1,0 +1,183 @@
+//! Nothing of project A is visible from project B: list, show, search, facets, history,
+//! similar findings, compare, delete.
+
+use veritas_core::{AuditFilter, ErrorKind, ListRequest, NewFinding};
+
+use crate::common::{fresh, record};
+
+#[tokio::test]
+async fn nothing_of_one_project_is_visible_from_another() {
+    let fx = fresh().await;
+    let s = &fx.store;
+    let embedded = |v: Vec<f32>| NewFinding {
+        embedding: Some(v),
+        embedding_model: Some("m".into()),
+        embedding_model_version: Some("1".into()),
+        ..record(0).findings[0].clone()
+    };
+    // Same url in both projects, so history could leak if it were not scoped.
+    let mut a = record(1);
+    a.findings.push(NewFinding {
+        key: Some("emb".into()),
+        ..embedded(vec![1.0, 0.0])
+    });
+    let mut b = record(2);
+    b.url = a.url.clone();
+    b.findings.push(NewFinding {
+        key: Some("emb".into()),
+        ..embedded(vec![0.9, 0.1])
+    });
+    s.insert_audit("alpha", a.clone()).await.unwrap();
+    s.insert_audit("beta", b.clone()).await.unwrap();
+
+    let all = ListRequest {
+        limit: Some(500),
+        ..Default::default()
+    };
+    let in_beta: Vec<String> = s
+        .list("beta", &all)
+        .await
+        .unwrap()
+        .audits
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(in_beta, vec![b.id.clone()], "list");
+    assert_eq!(
+        s.audit("beta", &a.id).await.unwrap_err().kind,
+        ErrorKind::NotFound,
+        "show"
+    );
+    let search = ListRequest {
+        filter: AuditFilter {
+            search: Some("zq1x".into()),
+            ..Default::default()
+        },
+        ..all.clone()
+    };
+    assert!(s.list("beta", &search).await.unwrap().audits.is_empty(), "search");
+    assert_eq!(
+        s.list("alpha", &search).await.unwrap().audits.len(),
+        1,
+        "the search does find it in its project"
+    );
+    let facets = s.facets("beta", &AuditFilter::default()).await.unwrap();
+    assert_eq!(facets.total, 1, "facets");
+    assert_eq!(
+        facets.severity.iter().map(|c| c.count).max(),
+        Some(1),
+        "facet counts count beta's audit only"
+    );
+    let history: Vec<String> = s
+        .history("beta", &a.url)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(history, vec![b.id.clone()], "history");
+    assert_eq!(
+        s.compare("beta", &b.id, &a.id).await.unwrap_err().kind,
+        ErrorKind::NotFound,
+        "compare"
+    );
+
+    let beta_finding = s
+        .audit("beta", &b.id)
+        .await
+        .unwrap()
+        .findings
+        .into_iter()
+        .find(|f| f.embedding.is_some())
+        .unwrap();
+    let alpha_finding = s
+        .audit("alpha", &a.id)
+        .await
+        .unwrap()
+        .findings
+        .into_iter()
+        .find(|f| f.embedding.is_some())
+        .unwrap();
+    assert!(
+        s.similar_findings("beta", beta_finding.id, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "similar: alpha's finding is not offered"
+    );
+    assert_eq!(
+        s.similar_findings("beta", alpha_finding.id, 10)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+    let similar = s.similar_findings("alpha", alpha_finding.id, 10).await.unwrap();
+    assert!(similar.is_empty(), "alpha has no other embedded finding");
+
+    assert_eq!(
+        s.delete_audit("beta", &a.id).await.unwrap_err().kind,
+        ErrorKind::NotFound,
+        "delete"
+    );
+    assert!(
+        s.audit("alpha", &a.id).await.is_ok(),
+        "alpha's audit survives beta's delete attempt"
+    );
+    let names: Vec<(String, i64)> = s
+        .projects()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.name, p.audits))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("alpha".into(), 1), ("beta".into(), 1), ("default".into(), 0)]
+    );
+}
+
+#[tokio::test]
+async fn similar_findings_rank_by_cosine_within_one_model_and_version() {
+    let fx = fresh().await;
+    let f = |key: &str, v: Vec<f32>, model: &str| NewFinding {
+        key: Some(key.into()),
+        embedding: Some(v),
+        embedding_model: Some(model.into()),
+        embedding_model_version: Some("1".into()),
+        ..record(0).findings[0].clone()
+    };
+    let mut r = record(1);
+    r.findings = vec![
+        f("q", vec![1.0, 0.0, 0.0], "m"),
+        f("near", vec![0.9, 0.1, 0.0], "m"),
+        f("far", vec![0.0, 1.0, 0.0], "m"),
+        f("other-model", vec![1.0, 0.0, 0.0], "other"),
+    ];
+    fx.store.insert_audit("default", r.clone()).await.unwrap();
+    let findings = fx.store.audit("default", &r.id).await.unwrap().findings;
+    let q = findings
+        .iter()
+        .find(|x| x.finding_key.as_deref() == Some("q"))
+        .unwrap();
+    let found = fx.store.similar_findings("default", q.id, 10).await.unwrap();
+    let keys: Vec<&str> = found
+        .iter()
+        .map(|s| s.finding.finding_key.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        keys,
+        vec!["near", "far"],
+        "ranked by similarity; another model's vectors are not comparable"
+    );
+    assert!(found[0].similarity > 0.99 && found[1].similarity.abs() < 1e-6);
+    let plain = findings.iter().find(|x| x.embedding.is_none());
+    assert!(
+        plain.is_none()
+            || fx
+                .store
+                .similar_findings("default", plain.unwrap().id, 5)
+                .await
+                .is_err()
+    );
+}

@@ -1,0 +1,427 @@
+//! The list (filters, sorts, keyset pages, facets), compare, delete, thumbnails, doctor
+//! and backup.
+
+use image::ImageFormat;
+use serde_json::json;
+use veritas_core::ingest::IngestOptions;
+use veritas_core::{Audit, AuditFilter, AuditStatus, Direction, ListRequest, NewFinding, SortKey, Store};
+
+use crate::common::{base64, fresh, image_bytes, ingest_lines, record};
+
+async fn all_pages(store: &Store, mut req: ListRequest) -> Vec<Audit> {
+    let mut out = Vec::new();
+    loop {
+        let page = store.list("default", &req).await.unwrap();
+        out.extend(page.audits);
+        match page.next_cursor {
+            Some(c) => req.after = Some(c),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test]
+async fn keyset_pages_cover_every_sort_exactly_once_in_order() {
+    let fx = fresh().await;
+    for i in 0..23 {
+        let mut r = record(i);
+        if i % 5 == 0 {
+            r.trust_score = None; // NULL scores sort too, and ties on score are broken by id
+        }
+        if i % 4 == 0 {
+            r.trust_score = Some(50.0);
+        }
+        fx.store.insert_audit("default", r).await.unwrap();
+    }
+    for sort in [SortKey::Created, SortKey::Score, SortKey::Url] {
+        for direction in [Direction::Asc, Direction::Desc] {
+            let paged = all_pages(
+                &fx.store,
+                ListRequest {
+                    sort,
+                    direction,
+                    limit: Some(4),
+                    ..Default::default()
+                },
+            )
+            .await;
+            let mut whole = all_pages(
+                &fx.store,
+                ListRequest {
+                    sort,
+                    direction,
+                    limit: Some(500),
+                    ..Default::default()
+                },
+            )
+            .await;
+            assert_eq!(paged.len(), 23, "{sort:?} {direction:?}: every audit once");
+            assert_eq!(
+                paged, whole,
+                "{sort:?} {direction:?}: pages join up to the whole list"
+            );
+            let key = |a: &Audit| match sort {
+                SortKey::Created => (a.created_at.clone().unwrap_or_default(), 0.0, a.id.clone()),
+                SortKey::Score => (String::new(), a.trust_score.unwrap_or(-1.0), a.id.clone()),
+                SortKey::Url => (a.url.clone(), 0.0, a.id.clone()),
+            };
+            whole.sort_by(|a, b| key(a).partial_cmp(&key(b)).unwrap());
+            if direction == Direction::Desc {
+                whole.reverse();
+            }
+            assert_eq!(paged, whole, "{sort:?} {direction:?}: in order");
+        }
+    }
+    let bad = ListRequest {
+        after: Some("bm90IGEgY3Vyc29y".into()),
+        ..Default::default()
+    };
+    assert!(fx
+        .store
+        .list("default", &bad)
+        .await
+        .unwrap_err()
+        .message
+        .contains("cursor"));
+}
+
+#[tokio::test]
+async fn filters_narrow_the_list_and_facets_count_under_them() {
+    let fx = fresh().await;
+    for i in 0..12 {
+        let mut r = record(i);
+        r.status = Some([AuditStatus::Completed, AuditStatus::Error, AuditStatus::Running][i % 3]);
+        r.trust_score = Some(i as f64 * 8.0);
+        r.created_at = Some(format!("2026-02-{:02} 12:00:00.000000", 10 + i));
+        if i == 7 {
+            r.findings.push(NewFinding {
+                key: Some("crit".into()),
+                severity: "critical".into(),
+                pattern_type: "fake_login_form".into(),
+                ..r.findings[0].clone()
+            });
+        }
+        fx.store.insert_audit("default", r).await.unwrap();
+    }
+    let ids = |f: AuditFilter| {
+        let store = fx.store.clone();
+        async move {
+            let mut v: Vec<String> = store
+                .list(
+                    "default",
+                    &ListRequest {
+                        filter: f,
+                        limit: Some(500),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .audits
+                .into_iter()
+                .map(|a| a.id)
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    let expect = |is: &[usize]| {
+        let mut v: Vec<String> = is.iter().map(|i| crate::common::audit_id(*i)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        ids(AuditFilter {
+            status: vec![AuditStatus::Error],
+            ..Default::default()
+        })
+        .await,
+        expect(&[1, 4, 7, 10])
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            min_score: Some(40.0),
+            max_score: Some(64.0),
+            ..Default::default()
+        })
+        .await,
+        expect(&[5, 6, 7, 8])
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            risk_level: vec!["trusted".into()],
+            ..Default::default()
+        })
+        .await,
+        expect(&[]),
+        "risk levels are derived on read only"
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            created_from: Some("2026-02-19".into()),
+            created_to: Some("2026-02-20".into()),
+            ..Default::default()
+        })
+        .await,
+        expect(&[9, 10]),
+        "a bare 'to' date includes its day"
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            url_contains: Some("site3".into()),
+            ..Default::default()
+        })
+        .await,
+        expect(&[3, 10])
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            url_contains: Some("%".into()),
+            ..Default::default()
+        })
+        .await,
+        expect(&[]),
+        "LIKE wildcards are literal"
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            severity: vec!["CRITICAL".into()],
+            ..Default::default()
+        })
+        .await,
+        expect(&(0..12).collect::<Vec<_>>())
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            pattern_type: vec!["fake_login_form".into()],
+            ..Default::default()
+        })
+        .await,
+        expect(&[7])
+    );
+
+    let filter = AuditFilter {
+        status: vec![AuditStatus::Error],
+        ..Default::default()
+    };
+    let f = fx.store.facets("default", &filter).await.unwrap();
+    assert_eq!(f.total, 4);
+    let status: Vec<(String, i64)> = f.status.iter().map(|c| (c.value.clone(), c.count)).collect();
+    assert_eq!(
+        status,
+        vec![
+            ("completed".into(), 4),
+            ("error".into(), 4),
+            ("running".into(), 4)
+        ],
+        "a facet ignores its own filter"
+    );
+    let patterns: Vec<(String, i64)> = f
+        .pattern_type
+        .iter()
+        .filter(|c| c.value == "fake_login_form")
+        .map(|c| (c.value.clone(), c.count))
+        .collect();
+    assert_eq!(
+        patterns,
+        vec![("fake_login_form".into(), 1)],
+        "other facets count under the filter"
+    );
+}
+
+#[tokio::test]
+async fn compare_gives_score_and_signal_deltas_and_findings_by_pattern() {
+    let fx = fresh().await;
+    let mut before = record(1);
+    before.signal_scores = Some(json!({"visual": 40.0, "graph": 50.0, "meta": "n/a"}));
+    before.trust_score = Some(30.0);
+    let mut after = record(2);
+    after.url = before.url.clone();
+    after.trust_score = Some(45.5);
+    after.signal_scores = Some(json!({"visual": 60.0, "graph": 45.0, "temporal": 100.0}));
+    after.findings = vec![
+        before.findings[0].clone(),
+        NewFinding {
+            key: Some("n".into()),
+            pattern_type: "auto_renewal".into(),
+            ..before.findings[0].clone()
+        },
+    ];
+    fx.store.insert_audit("default", before.clone()).await.unwrap();
+    fx.store.insert_audit("default", after.clone()).await.unwrap();
+    let c = fx.store.compare("default", &before.id, &after.id).await.unwrap();
+    assert_eq!(c.score_delta, Some(15.5));
+    assert_eq!(c.signal_deltas["visual"], Some(20.0));
+    assert_eq!(c.signal_deltas["graph"], Some(-5.0));
+    assert_eq!(
+        (c.signal_deltas["meta"], c.signal_deltas["temporal"]),
+        (None, None),
+        "only comparable signals get a delta"
+    );
+    let names =
+        |v: &Vec<veritas_core::PatternCount>| v.iter().map(|p| p.pattern_type.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&c.findings.new), vec!["auto_renewal"]);
+    assert_eq!(
+        names(&c.findings.resolved),
+        vec!["confirmshaming", "hidden_costs"]
+    );
+    assert_eq!(names(&c.findings.kept), vec!["countdown_timer"]);
+    let history: Vec<String> = fx
+        .store
+        .history("default", &format!("{}/", before.url))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(history.len(), 2, "history ignores a trailing slash");
+}
+
+#[tokio::test]
+async fn delete_removes_rows_files_and_thumbnails() {
+    let fx = fresh().await;
+    let png = image_bytes(800, 3000, ImageFormat::Png);
+    let lines = vec![
+        json!({"type": "audit_start", "audit_id": "vrts_de1e7e00", "url": "https://gone.example/"}).to_string(),
+        json!({"type": "screenshot", "label": "fullpage", "index": 0, "data": base64(&png)}).to_string(),
+        json!({"type": "finding", "finding": {"pattern_type": "x", "severity": "low", "confidence": 0.1, "description": "d"}}).to_string(),
+    ];
+    ingest_lines(&fx.store, &lines, &IngestOptions::default()).await;
+    let detail = fx.store.audit("default", "vrts_de1e7e00").await.unwrap();
+    let shot = &detail.screenshots[0];
+    let thumb = fx
+        .store
+        .thumbnail("default", "vrts_de1e7e00", shot.id, 200)
+        .await
+        .unwrap();
+    let info = veritas_core::screenshots::inspect(&std::fs::read(&thumb).unwrap()).unwrap();
+    assert_eq!(
+        (info.width, info.height),
+        (200, 750),
+        "thumbnail keeps the aspect ratio"
+    );
+    let (served, served_info) = fx
+        .store
+        .screenshot_file("default", "vrts_de1e7e00", shot.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (served_info.format.mime(), served_info.height),
+        ("image/png", 3000)
+    );
+
+    fx.store.delete_audit("default", "vrts_de1e7e00").await.unwrap();
+    assert!(fx.store.audit("default", "vrts_de1e7e00").await.is_err());
+    assert!(
+        !served.exists() && !thumb.exists(),
+        "the files went with the rows"
+    );
+    let left: i64 = sqlx::query_scalar("SELECT (SELECT count(*) FROM audit_findings) + (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM audit_screenshots)")
+        .fetch_one(fx.store.database().reader()).await.unwrap();
+    assert_eq!(left, 0, "no child row is left behind");
+}
+
+#[tokio::test]
+async fn doctor_reports_what_is_wrong_and_repairs_what_is_safe() {
+    let fx = fresh().await;
+    veritas_core::demo::load_demo(&fx.store, "default", 8, &mut |_, _| {})
+        .await
+        .unwrap();
+    let healthy = fx
+        .store
+        .doctor(false, std::time::Duration::from_secs(3600 * 24 * 365))
+        .await
+        .unwrap();
+    // Demo data carries the backend's quirks on purpose: one missing file, one stale counter.
+    assert_eq!(healthy.integrity, vec!["ok"]);
+    assert!(healthy.search_index_ok);
+    assert_eq!(healthy.missing_files.len(), 1, "{:?}", healthy.missing_files);
+    assert_eq!(healthy.counter_mismatches.len(), 1);
+    assert!(healthy.orphan_files.is_empty() && healthy.stale_running.is_empty());
+
+    let stray = fx
+        .dir
+        .path()
+        .join("screenshots")
+        .join("vrts_notindb")
+        .join("x.png");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"x").unwrap();
+    let repaired = fx.store.doctor(true, std::time::Duration::ZERO).await.unwrap();
+    assert_eq!(repaired.orphan_files, vec![stray.to_string_lossy().into_owned()]);
+    assert_eq!(
+        repaired.stale_running.len(),
+        1,
+        "the demo's running audit counts as abandoned at zero tolerance"
+    );
+    assert!(repaired.repaired.len() >= 2, "{:?}", repaired.repaired);
+    let after = fx.store.doctor(false, std::time::Duration::ZERO).await.unwrap();
+    assert!(
+        after.counter_mismatches.is_empty() && after.stale_running.is_empty(),
+        "repairs stuck"
+    );
+    assert!(stray.exists(), "doctor never deletes files");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn backup_is_consistent_while_another_handle_writes() {
+    let fx = fresh().await;
+    veritas_core::demo::load_demo(&fx.store, "default", 4, &mut |_, _| {})
+        .await
+        .unwrap();
+    let writer = fx.reopen().await;
+    let writing = tokio::spawn(async move {
+        for i in 0..60 {
+            writer.insert_audit("default", record(i)).await.unwrap();
+        }
+    });
+    let dest = tempfile::tempdir().unwrap();
+    let target = dest.path().join("copy");
+    let report = fx.store.backup(&target).await.unwrap();
+    writing.await.unwrap();
+
+    let copy = Store::open(&target).await.unwrap();
+    let audits = copy
+        .list(
+            "default",
+            &ListRequest {
+                limit: Some(500),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .audits;
+    assert_eq!(
+        audits.len() as i64,
+        report.audits,
+        "the copy holds exactly the snapshot it reported"
+    );
+    assert!(audits.len() >= 4);
+    for a in &audits {
+        let want = if a.id.starts_with("vrts_") && a.url.contains("site") {
+            3
+        } else {
+            a.findings_count
+        };
+        assert_eq!(a.findings_count, want, "audit {} copied whole", a.id);
+    }
+    let doctor = copy
+        .doctor(false, std::time::Duration::from_secs(1 << 30))
+        .await
+        .unwrap();
+    assert_eq!(
+        (doctor.integrity, doctor.search_index_ok),
+        (vec!["ok".to_string()], true)
+    );
+    assert_eq!(
+        doctor.missing_files.len() as u64,
+        report.screenshots_missing,
+        "every file that existed was copied"
+    );
+    assert!(report.screenshots_copied >= 8);
+    assert!(
+        fx.store.backup(&target).await.is_err(),
+        "a non-empty destination is refused"
+    );
+}
