@@ -1,1 +1,8 @@
-fn main() {}
+//! Cross-process acceptance tests: several `veritas-db` processes on one database file,
+//! a writer killed with SIGKILL mid-transaction, persistence across processes, and the
+//! command line as scripts use it.
+
+mod cli;
+mod common;
+mod crash;
+mod multi_writer;

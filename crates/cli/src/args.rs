@@ -36,7 +36,7 @@ pub enum Command {
     /// Read a Veritas event stream (NDJSON, one event a line) from FILE, or - for stdin.
     Ingest(IngestArgs),
     /// List audits, newest first.
-    List(ListArgs),
+    List(Box<ListArgs>),
     /// Show one audit with its findings, screenshots and events.
     Show {
         id: String,

@@ -44,7 +44,7 @@ pub async fn run(cli: Cli) -> Result<Finish> {
             ))?;
         }
         Command::Ingest(args) => return ingest(&store, project, args).await,
-        Command::List(args) => list(&store, project, args).await?,
+        Command::List(args) => list(&store, project, *args).await?,
         Command::Show { id, json } => {
             let detail = store.audit(project, &id).await?;
             if json {

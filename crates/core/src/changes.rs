@@ -9,6 +9,9 @@ use crate::model::{risk_level_for_score, AuditRecord, AuditStatus, NewEvent, New
 use crate::time::now_text;
 
 /// A write to make.
+// Each change is moved once, into the writer's queue; boxing the larger variants would
+// only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Change {
     /// Left in place of a change the writer has taken; applying it does nothing.

@@ -75,7 +75,7 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut [Job]) -> Vec<Res
         // The change is moved out; a placeholder stays behind in the finished job.
         let change = std::mem::replace(&mut job.change, Change::Nothing);
         let outcome = match tx.begin().await {
-            Ok(mut savepoint) => match apply(&mut *savepoint, change).await {
+            Ok(mut savepoint) => match apply(&mut savepoint, change).await {
                 Ok(out) => savepoint.commit().await.map(|_| out).map_err(Error::from),
                 Err(e) => {
                     let _ = savepoint.rollback().await;

@@ -77,6 +77,20 @@ const INSERT_AUDIT: &str = "INSERT INTO audits (id, url, status, audit_tier, ver
     elapsed_seconds, errors, error_message, started_at, completed_at, created_at, updated_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/// One audits row as the backend's ORM left it.
+struct BackendAudit {
+    id: &'static str,
+    url: &'static str,
+    status: &'static str,
+    score: Option<f64>,
+    risk: Option<&'static str>,
+    signals: Option<&'static str>,
+    narrative: Option<&'static str>,
+    security: Option<&'static str>,
+    shots: Option<i64>,
+    completed: Option<&'static str>,
+}
+
 async fn backend_database(dir: &Path) {
     std::fs::create_dir_all(dir.join("screenshots/vrts_1a2b3c4d")).unwrap();
     std::fs::write(
@@ -93,80 +107,69 @@ async fn backend_database(dir: &Path) {
     let mut c = backend_connection(dir).await;
     c.execute(BACKEND_DDL).await.unwrap();
     let narrative = "## Verdict\n\n<script>alert('x')</script> Ünïcödé ✓ **beware** of the shop.";
-    let rows: [(
-        &str,
-        &str,
-        &str,
-        Option<f64>,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        Option<&str>,
-        Option<i64>,
-        Option<&str>,
-    ); 3] = [
-        (
-            "vrts_1a2b3c4d",
-            "https://shop.example.com",
-            "COMPLETED",
-            Some(34.5),
-            Some("suspicious"),
-            Some(
+    let rows = [
+        BackendAudit {
+            id: "vrts_1a2b3c4d",
+            url: "https://shop.example.com",
+            status: "COMPLETED",
+            score: Some(34.5),
+            risk: Some("suspicious"),
+            signals: Some(
                 r#"{"visual": 41.7, "temporal": 100.0, "graph": 50.0, "meta": 90.0, "structural": 60.0, "security": 45.5}"#,
             ),
-            Some(narrative),
-            Some(
+            narrative: Some(narrative),
+            security: Some(
                 r#"{"security_headers": {"checks": {"csp": {"passed": false, "severity": "high"}}}, "phishing": {}}"#,
             ),
-            Some(0),
-            None,
-        ),
-        (
-            "vrts_00000002",
-            "https://news.example.org",
-            "ERROR",
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            Some("2026-02-23 11:00:00"),
-        ),
-        (
-            "vrts_00000003",
-            "https://deep.example.net",
-            "RUNNING",
-            Some(91.0),
-            None,
-            Some("{}"),
-            Some(""),
-            Some(r#"{"a": {"b": {"c": {"d": [1, [2, {"e": null}]]}}}}"#),
-            Some(0),
-            None,
-        ),
+            shots: Some(0),
+            completed: None,
+        },
+        BackendAudit {
+            id: "vrts_00000002",
+            url: "https://news.example.org",
+            status: "ERROR",
+            score: None,
+            risk: None,
+            signals: None,
+            narrative: None,
+            security: None,
+            shots: None,
+            completed: Some("2026-02-23 11:00:00"),
+        },
+        BackendAudit {
+            id: "vrts_00000003",
+            url: "https://deep.example.net",
+            status: "RUNNING",
+            score: Some(91.0),
+            risk: None,
+            signals: Some("{}"),
+            narrative: Some(""),
+            security: Some(r#"{"a": {"b": {"c": {"d": [1, [2, {"e": null}]]}}}}"#),
+            shots: Some(0),
+            completed: None,
+        },
     ];
-    for (id, url, status, score, risk, signals, narr, security, shots, completed) in rows {
+    for r in rows {
         sqlx::query(INSERT_AUDIT)
-            .bind(id)
-            .bind(url)
-            .bind(status)
+            .bind(r.id)
+            .bind(r.url)
+            .bind(r.status)
             .bind("standard_audit")
             .bind("expert")
-            .bind(score)
-            .bind(risk)
-            .bind(signals)
-            .bind(narr)
+            .bind(r.score)
+            .bind(r.risk)
+            .bind(r.signals)
+            .bind(r.narrative)
             .bind("ecommerce")
             .bind(0.77)
-            .bind(security)
+            .bind(r.security)
             .bind(4)
-            .bind(shots)
+            .bind(r.shots)
             .bind(61.2)
-            .bind(if status == "ERROR" { Some("[]") } else { None })
+            .bind(if r.status == "ERROR" { Some("[]") } else { None })
             .bind(None::<String>)
             .bind("2026-02-23 10:36:33.911883")
-            .bind(completed)
+            .bind(r.completed)
             .bind("2026-02-23 10:36:33.911883")
             .bind("2026-02-23 10:37:35.000000")
             .execute(&mut c)

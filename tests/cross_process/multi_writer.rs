@@ -1,0 +1,94 @@
+//! Three `veritas-db ingest` processes write one file at once while a fourth reads.
+
+use std::process::{Command, Stdio};
+
+use crate::common::{audit_stream, run, run_json};
+
+#[test]
+fn three_processes_ingest_100_audits_each_and_a_reader_never_sees_half_an_audit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut files = Vec::new();
+    for p in 0..3 {
+        let lines: Vec<String> = (0..100)
+            .flat_map(|i| {
+                audit_stream(
+                    &format!("vrts_{p}{i:07x}"),
+                    &format!("https://p{p}.example/{i}"),
+                    5,
+                    p == 1,
+                )
+            })
+            .collect();
+        let file = dir.path().join(format!("stream{p}.ndjson"));
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        files.push(file);
+    }
+    let writers: Vec<_> = files
+        .iter()
+        .map(|f| {
+            Command::new(env!("CARGO_BIN_EXE_veritas-db"))
+                .arg("--data-dir")
+                .arg(&data)
+                .arg("ingest")
+                .arg(f)
+                .env_remove("USE_DB_PERSISTENCE")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+
+    // The reader: a separate process per read, as another program would be.
+    let mut reads = 0;
+    let mut writers = writers;
+    let mut outputs = Vec::new();
+    while !writers.is_empty() {
+        let out = run(&data, &["list", "--json", "--limit", "500"]);
+        if out.status.success() {
+            let audits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            for a in audits.as_array().unwrap() {
+                if !a["trust_score"].is_null() {
+                    assert_eq!(
+                        a["findings_count"], 5,
+                        "audit {} visible with its result but not all its findings",
+                        a["id"]
+                    );
+                }
+            }
+            reads += 1;
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            // The very first read may come before any process has created the file.
+            assert!(
+                !err.contains("locked") && !err.contains("busy"),
+                "a reader saw a locking error: {err}"
+            );
+        }
+        let mut still = Vec::new();
+        for mut w in writers {
+            match w.try_wait().unwrap() {
+                Some(_) => outputs.push(w.wait_with_output().unwrap()),
+                None => still.push(w),
+            }
+        }
+        writers = still;
+    }
+    for out in &outputs {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "an ingest failed: {err}");
+        assert!(
+            !err.contains("locked") && !err.contains("busy"),
+            "an ingest saw a locking error: {err}"
+        );
+        assert!(err.contains("rejected 0 lines"), "{err}");
+    }
+    assert!(reads > 0, "the reader read while the writers wrote");
+    let audits = run_json(&data, &["list", "--json", "--limit", "500"]);
+    let audits = audits.as_array().unwrap();
+    assert_eq!(audits.len(), 300, "exactly 300 audits, none lost, none doubled");
+    assert!(audits
+        .iter()
+        .all(|a| a["status"] == "completed" && a["findings_count"] == 5));
+}
