@@ -173,6 +173,10 @@ pub enum SortArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
+    /// The whole audit.
     Json,
+    /// Its findings, one row each.
     Csv,
+    /// A self-contained report with its screenshots.
+    Html,
 }

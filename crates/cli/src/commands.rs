@@ -105,11 +105,13 @@ pub async fn run(cli: Cli) -> Result<Finish> {
             format,
             output: path,
         } => {
-            let detail = store.audit(project, &id).await?;
-            let text = match format {
-                ExportFormat::Json => veritas_core::export::to_json(&detail)? + "\n",
-                ExportFormat::Csv => veritas_core::export::to_csv(&detail)?,
+            use veritas_core::export::ExportFormat as Format;
+            let format = match format {
+                ExportFormat::Json => Format::Json,
+                ExportFormat::Csv => Format::Csv,
+                ExportFormat::Html => Format::Html,
             };
+            let text = store.export(project, &id, format).await?;
             match path {
                 Some(p) => std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?,
                 None => print(&text)?,

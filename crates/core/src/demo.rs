@@ -16,6 +16,7 @@ use crate::model::{risk_level_for_score, AuditRecord, AuditStatus, NewEvent, New
 use crate::Store;
 
 /// What `load_demo` made.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DemoReport {
     pub audits: usize,

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 /// What went wrong, coarsely enough that a caller can branch on it.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
@@ -36,16 +37,14 @@ impl ErrorKind {
 }
 
 /// An error with its kind and a message for a person.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, thiserror::Error, Serialize)]
 #[error("{message}")]
 pub struct Error {
-    #[serde(rename = "code", serialize_with = "serialize_code")]
+    /// Serialised as `code`: the snake_case name, the same as [`ErrorKind::code`].
+    #[serde(rename = "code")]
     pub kind: ErrorKind,
     pub message: String,
-}
-
-fn serialize_code<S: serde::Serializer>(kind: &ErrorKind, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(kind.code())
 }
 
 /// The core's result type.

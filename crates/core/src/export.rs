@@ -1,8 +1,58 @@
 //! Exporting one audit: JSON (everything), CSV (its findings, one row each, with the
 //! audit's key facts on every row so the file stands alone in a spreadsheet).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::AuditDetail;
+use crate::Store;
+
+/// The export formats.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// The whole audit, as `show --json` prints it.
+    Json,
+    /// Its findings, one row each.
+    Csv,
+    /// A self-contained report with its screenshots.
+    Html,
+}
+
+impl ExportFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Html => "html",
+        }
+    }
+}
+
+impl Store {
+    /// Audit `id` of `project` in `format`.
+    pub async fn export(&self, project: &str, id: &str, format: ExportFormat) -> Result<String> {
+        let detail = self.audit(project, id).await?;
+        match format {
+            ExportFormat::Json => Ok(to_json(&detail)? + "\n"),
+            ExportFormat::Csv => to_csv(&detail),
+            ExportFormat::Html => {
+                let mut images = Vec::new();
+                for s in detail.screenshots.iter().filter(|s| s.exists) {
+                    let (path, info) = self.screenshot_file(project, id, s.id).await?;
+                    let bytes = tokio::fs::read(&path).await.map_err(|e| Error::io(&path, e))?;
+                    images.push(EmbeddedImage {
+                        screenshot_id: s.id,
+                        mime: info.format.mime(),
+                        bytes,
+                    });
+                }
+                Ok(to_html(&detail, &images))
+            }
+        }
+    }
+}
 
 /// The audit as pretty JSON: the same shape as `show --json`.
 pub fn to_json(detail: &AuditDetail) -> Result<String> {
@@ -53,4 +103,91 @@ pub fn to_csv(detail: &AuditDetail) -> Result<String> {
         .into_inner()
         .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
+}
+
+/// A screenshot to embed in the HTML report.
+pub struct EmbeddedImage {
+    pub screenshot_id: i64,
+    pub mime: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Markdown from the database rendered to HTML, then sanitised: narratives are written by
+/// a language model and may hold `<script>` or event handlers; none of it survives.
+pub fn markdown_to_safe_html(markdown: &str) -> String {
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(markdown));
+    ammonia::clean(&html)
+}
+
+/// A self-contained HTML report of one audit: no script, no remote resource, its
+/// screenshots inlined as data URLs, so it opens anywhere, offline.
+pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage]) -> String {
+    use base64::Engine;
+    let a = &detail.audit;
+    let score = a
+        .trust_score
+        .map(|s| format!("{s:.1}"))
+        .unwrap_or_else(|| "–".into());
+    let mut body = format!(
+        "<h1>{}</h1><p class=\"meta\">Audit {} · {} · {} · trust score <b>{score}</b> ({})</p>",
+        esc(&a.url),
+        esc(&a.id),
+        esc(&a.status),
+        esc(a.created_at.as_deref().unwrap_or("")),
+        esc(a.risk_level.as_deref().unwrap_or("unknown"))
+    );
+    if let Some(sig) = a.signal_scores.as_ref().and_then(|v| v.as_object()) {
+        body += "<h2>Signals</h2><table>";
+        for (k, v) in sig {
+            body += &format!(
+                "<tr><th>{}</th><td>{}</td></tr>",
+                esc(k),
+                v.as_f64().map(|x| format!("{x:.1}")).unwrap_or_default()
+            );
+        }
+        body += "</table>";
+    }
+    if let Some(n) = &a.narrative {
+        body += &format!(
+            "<h2>Narrative</h2><div class=\"narrative\">{}</div>",
+            markdown_to_safe_html(n)
+        );
+    }
+    body += &format!("<h2>Findings ({})</h2><table><tr><th>Severity</th><th>Pattern</th><th>Confidence</th><th>Description</th></tr>", detail.findings.len());
+    for f in &detail.findings {
+        body += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{:.0}%</td><td>{}<br><small>{}</small></td></tr>",
+            esc(&f.severity),
+            esc(&f.pattern_type),
+            f.confidence * 100.0,
+            esc(&f.description),
+            esc(f.plain_english.as_deref().unwrap_or(""))
+        );
+    }
+    body += "</table><h2>Screenshots</h2>";
+    for s in &detail.screenshots {
+        match images.iter().find(|i| i.screenshot_id == s.id) {
+            Some(img) => {
+                let data = base64::engine::general_purpose::STANDARD.encode(&img.bytes);
+                body += &format!("<figure><img alt=\"{}\" src=\"data:{};base64,{data}\"><figcaption>{} (#{})</figcaption></figure>", esc(&s.label), img.mime, esc(&s.label), s.index);
+            }
+            None => body += &format!("<p>Screenshot {} (#{}): file missing</p>", esc(&s.label), s.index),
+        }
+    }
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\
+         <title>Veritas audit {}</title><style>body{{font:15px/1.5 system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#1e293b}}\
+         table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #e2e8f0;padding:4px 8px;text-align:left;vertical-align:top}}\
+         img{{max-width:100%;border:1px solid #cbd5e1}}.meta{{color:#475569}}</style></head><body>{body}</body></html>\n",
+        esc(&a.id)
+    )
 }

@@ -28,6 +28,7 @@ pub mod screenshots;
 mod search;
 mod store;
 pub mod time;
+mod watch;
 
 pub use changes::{decode_embedding, encode_embedding};
 pub use db::Database;

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 /// An audit's lifecycle status. Stored lower case by the core; the backend's ORM stores the
 /// enum's name (`COMPLETED`), so reading is case-insensitive.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuditStatus {
@@ -68,6 +69,7 @@ pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 
 /// An audit as stored, with counts taken from its rows (not from the recorded counters,
 /// which the backend sometimes leaves stale).
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Audit {
     pub id: String,
@@ -103,6 +105,7 @@ pub struct Audit {
 }
 
 /// A dark-pattern finding.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub id: i64,
@@ -124,6 +127,7 @@ pub struct Finding {
 }
 
 /// A screenshot row, with what the file on disk says about itself.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Screenshot {
     pub id: i64,
@@ -144,6 +148,7 @@ pub struct Screenshot {
 }
 
 /// One event of an audit's timeline, as received.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditEvent {
     pub id: i64,
@@ -153,6 +158,7 @@ pub struct AuditEvent {
 }
 
 /// An audit with all its children.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditDetail {
     #[serde(flatten)]
@@ -163,6 +169,7 @@ pub struct AuditDetail {
 }
 
 /// A project and how many audits it holds.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ProjectInfo {
     pub name: String,

@@ -12,6 +12,7 @@ use crate::model::{Audit, AuditStatus};
 use crate::search::fts_query;
 
 /// Which audits to show. Empty lists mean "any".
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct AuditFilter {
@@ -36,6 +37,7 @@ pub struct AuditFilter {
 }
 
 /// Sort orders of the list.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SortKey {
@@ -56,6 +58,7 @@ impl SortKey {
     }
 }
 
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
@@ -65,6 +68,7 @@ pub enum Direction {
 }
 
 /// One page of the list.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ListRequest {
@@ -78,6 +82,7 @@ pub struct ListRequest {
 }
 
 /// A page of audits and the cursor of the next page, if there is one.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditPage {
     pub audits: Vec<Audit>,
@@ -85,6 +90,7 @@ pub struct AuditPage {
 }
 
 /// Counts of audits per value, for the facet sidebar.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FacetCount {
     pub value: String,
@@ -93,6 +99,7 @@ pub struct FacetCount {
 
 /// Facet counts under the current filters. Each facet ignores its own filter, so a person
 /// can see what choosing another value would give.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Facets {
     pub total: i64,

@@ -26,6 +26,7 @@ pub async fn history(pool: &SqlitePool, project: &str, url: &str) -> Result<Vec<
 }
 
 /// How one pattern type's findings changed between two audits.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PatternCount {
     pub pattern_type: String,
@@ -34,6 +35,7 @@ pub struct PatternCount {
 }
 
 /// Findings by pattern type: only in the later audit, only in the earlier, in both.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct FindingChanges {
     pub new: Vec<PatternCount>,
@@ -42,6 +44,7 @@ pub struct FindingChanges {
 }
 
 /// Audit `other` against audit `base`: deltas are `other - base`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
     pub base: Audit,
@@ -126,6 +129,7 @@ pub async fn compare(pool: &SqlitePool, project: &str, base_id: &str, other_id: 
 }
 
 /// A finding similar to the one asked about.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimilarFinding {
     /// Cosine similarity, -1 to 1.

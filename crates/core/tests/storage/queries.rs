@@ -425,3 +425,60 @@ async fn backup_is_consistent_while_another_handle_writes() {
         "a non-empty destination is refused"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_handles_write_is_noticed_by_the_change_watcher() {
+    let fx = fresh().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = fx
+        .store
+        .watch_changes(std::time::Duration::from_millis(20), move || {
+            let _ = tx.send(());
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(rx.try_recv().is_err(), "no change, no notice");
+    let other = fx.reopen().await; // as another process would write
+    other.insert_audit("default", record(1)).await.unwrap();
+    let noticed = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
+    assert!(matches!(noticed, Ok(Some(()))), "the commit was noticed");
+    watcher.abort();
+}
+
+#[tokio::test]
+async fn the_html_report_embeds_its_screenshots_and_runs_nothing() {
+    let fx = fresh().await;
+    let png = image_bytes(40, 30, ImageFormat::Png);
+    let lines = vec![
+        json!({"type": "audit_start", "audit_id": "vrts_0000a7a1", "url": "https://report.example/"}).to_string(),
+        json!({"type": "screenshot", "label": "t0", "index": 0, "data": base64(&png)}).to_string(),
+        json!({"type": "screenshot", "label": "t1", "index": 1, "url": "C:\\gone.png", "data": null}).to_string(),
+        json!({"type": "audit_result", "result": {"trust_score": 50.0, "narrative": "# Title\n\n<script>alert(1)</script><img src=x onerror=alert(2)>\n\nSome **bold** words."}}).to_string(),
+    ];
+    ingest_lines(&fx.store, &lines, &IngestOptions::default()).await;
+    let html = fx
+        .store
+        .export(
+            "default",
+            "vrts_0000a7a1",
+            veritas_core::export::ExportFormat::Html,
+        )
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("data:image/png;base64,{}", base64(&png))),
+        "the screenshot is inlined"
+    );
+    assert!(html.contains("t1 (#1): file missing"));
+    assert!(html.contains("<strong>bold</strong>"), "markdown is rendered");
+    let lower = html.to_lowercase();
+    assert!(
+        !lower.contains("<script") && !lower.contains("onerror"),
+        "nothing from the narrative can run"
+    );
+    assert!(
+        !lower.contains("src=\"http") && !lower.contains("src=x"),
+        "no remote or broken resource is loaded"
+    );
+}
