@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# The project's whole check, as CI runs it: formatting, lints, then every test (unit,
-# storage acceptance, cross-process). Run from anywhere; it works from the repository root.
+# The project's whole check, as CI runs it: install what is missing, then the UI's type
+# check and unit tests, formatting, lints, every Rust test (unit, storage acceptance,
+# cross-process, the app's commands on the mock runtime), the IPC bindings drift check,
+# and the end-to-end test of the release app in a real window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+bash tests/setup.sh
+
+echo "== ui: type check, unit tests, build (the app embeds ui/dist)"
+npm --prefix ui run check
+npm --prefix ui test
+npm --prefix ui run build
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -10,3 +20,17 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== IPC types: the TypeScript bindings match the Rust types"
+# cargo test regenerated ui/src/bindings from the Rust types (ts-rs); any difference from
+# what is committed means the UI was checked against stale types.
+if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
+  git status --short -- ui/src/bindings
+  git --no-pager diff --stat -- ui/src/bindings
+  echo "ui/src/bindings drifted from the Rust types: commit the regenerated files" >&2
+  exit 1
+fi
+
+echo "== end to end: the release app in a real window"
+cargo build --release --locked -p veritas-viewer -p veritas-cli
+npm --prefix tests/e2e test

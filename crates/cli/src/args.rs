@@ -169,6 +169,12 @@ pub enum SortArg {
     Created,
     Score,
     Url,
+    Status,
+    Risk,
+    Tier,
+    SiteType,
+    Findings,
+    Screenshots,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,4 +4,8 @@ import type { ErrorKind } from "./ErrorKind";
 /**
  * An error with its kind and a message for a person.
  */
-export type Error = { code: ErrorKind, message: string, };
+export type Error = { 
+/**
+ * Serialised as `code`: the snake_case name, the same as [`ErrorKind::code`].
+ */
+code: ErrorKind, message: string, };

@@ -36,25 +36,43 @@ pub struct AuditFilter {
     pub url_contains: Option<String>,
 }
 
-/// Sort orders of the list.
+/// Sort orders of the list: one per column of the audit list.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum SortKey {
     #[default]
     Created,
     Score,
     Url,
+    Status,
+    RiskLevel,
+    AuditTier,
+    SiteType,
+    Findings,
+    Screenshots,
 }
 
 impl SortKey {
-    /// The ordering expression; it matches an index of migration 0002 exactly.
+    /// The ordering expression. Created, score and url match indexes of migration 0002
+    /// exactly; the others are for a person clicking a column header and scan the project.
     fn expr(self) -> &'static str {
         match self {
             SortKey::Created => "COALESCE(a.created_at, '')",
             SortKey::Score => "COALESCE(a.trust_score, -1.0)",
             SortKey::Url => "a.url",
+            SortKey::Status => "lower(a.status)",
+            SortKey::RiskLevel => "COALESCE(a.risk_level, '')",
+            SortKey::AuditTier => "COALESCE(a.audit_tier, '')",
+            SortKey::SiteType => "COALESCE(a.site_type, '')",
+            SortKey::Findings => "(SELECT count(*) FROM audit_findings f WHERE f.audit_id = a.id)",
+            SortKey::Screenshots => "(SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id)",
         }
+    }
+
+    /// Whether the sort key is a number (else text); cursors carry it typed.
+    fn numeric(self) -> bool {
+        matches!(self, SortKey::Score | SortKey::Findings | SortKey::Screenshots)
     }
 }
 
@@ -249,9 +267,10 @@ fn decode_cursor(cursor: &str, sort: SortKey) -> Result<(Value, String)> {
     let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     match v.as_array().map(Vec::as_slice) {
         Some([key, Value::String(id)]) => {
-            let fits = match sort {
-                SortKey::Score => key.is_number(),
-                SortKey::Created | SortKey::Url => key.is_string(),
+            let fits = if sort.numeric() {
+                key.is_number()
+            } else {
+                key.is_string()
             };
             if fits {
                 Ok((key.clone(), id.clone()))

@@ -31,9 +31,18 @@ async fn keyset_pages_cover_every_sort_exactly_once_in_order() {
         if i % 4 == 0 {
             r.trust_score = Some(50.0);
         }
+        r.status = Some([AuditStatus::Completed, AuditStatus::Error, AuditStatus::Running][i % 3]);
+        r.findings.truncate(i % 4);
         fx.store.insert_audit("default", r).await.unwrap();
     }
-    for sort in [SortKey::Created, SortKey::Score, SortKey::Url] {
+    for sort in [
+        SortKey::Created,
+        SortKey::Score,
+        SortKey::Url,
+        SortKey::Status,
+        SortKey::RiskLevel,
+        SortKey::Findings,
+    ] {
         for direction in [Direction::Asc, Direction::Desc] {
             let paged = all_pages(
                 &fx.store,
@@ -64,6 +73,11 @@ async fn keyset_pages_cover_every_sort_exactly_once_in_order() {
                 SortKey::Created => (a.created_at.clone().unwrap_or_default(), 0.0, a.id.clone()),
                 SortKey::Score => (String::new(), a.trust_score.unwrap_or(-1.0), a.id.clone()),
                 SortKey::Url => (a.url.clone(), 0.0, a.id.clone()),
+                SortKey::Status => (a.status.clone(), 0.0, a.id.clone()),
+                // Stored risk levels only (record() stores none; they are derived on read).
+                SortKey::RiskLevel => (String::new(), 0.0, a.id.clone()),
+                SortKey::Findings => (String::new(), a.findings_count as f64, a.id.clone()),
+                _ => unreachable!(),
             };
             whole.sort_by(|a, b| key(a).partial_cmp(&key(b)).unwrap());
             if direction == Direction::Desc {

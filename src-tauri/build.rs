@@ -1,0 +1,22 @@
+// The app's commands are declared here so that Tauri generates an `allow-<command>`
+// permission for each and checks every call against the capabilities.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "projects",
+    "list_audits",
+    "audit_facets",
+    "get_audit",
+    "audit_history",
+    "compare_audits",
+    "delete_audit",
+    "export_audit",
+    "load_demo",
+    "reveal_path",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build");
+}

@@ -1,0 +1,189 @@
+// End to end, as a person would see it: the release binary of the app in a real window
+// (Xvfb), driven through tauri-driver and WebKitWebDriver, on a data directory prepared
+// with `veritas-db demo` and `veritas-db ingest`. Screenshots of the window are saved in
+// artifacts/e2e/.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import net from "node:net";
+import { remote } from "webdriverio";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const APP = join(ROOT, "target/release/veritas-viewer");
+const CLI = join(ROOT, "target/release/veritas-db");
+const ARTIFACTS = join(ROOT, "artifacts/e2e");
+const DRIVER = process.env.TAURI_DRIVER ?? join(process.env.HOME ?? "/root", ".cargo/bin/tauri-driver");
+const HOSTILE_ID = "vrts_e2e00001";
+const LIVE_ID = "vrts_e2e00002";
+
+const children = [];
+let browser;
+let dataDir;
+
+function veritasDb(args, input) {
+  const r = spawnSync(CLI, ["--data-dir", dataDir, ...args], { input, encoding: "utf8" });
+  assert.equal(r.status, 0, `veritas-db ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The event stream of one complete audit with one finding and the given narrative. */
+function stream(id, url, narrative) {
+  return [
+    { type: "audit_start", audit_id: id, url, tier: "deep_forensic", verdict_mode: "expert" },
+    { type: "phase_start", phase: "init", message: "Starting", pct: 0 },
+    { type: "phase_complete", phase: "init", message: "Done", pct: 10 },
+    { type: "finding", finding: { pattern_type: "countdown_timer", category: "false_urgency", severity: "critical", confidence: 0.93, description: "A fake countdown", plain_english: "The clock lies." } },
+    { type: "audit_result", result: { trust_score: 23.5, risk_level: "high_risk", narrative, signal_scores: { visual: 20, graph: 30, security: 25, structural: 40, temporal: 60, meta: 50 } } },
+    { type: "audit_complete", audit_id: id },
+  ].map((e) => JSON.stringify(e)).join("\n") + "\n";
+}
+
+function waitPort(port, ms) {
+  const until = Date.now() + ms;
+  return new Promise((res, rej) => {
+    const tryOnce = () => {
+      const s = net.connect(port, "127.0.0.1", () => { s.end(); res(); });
+      s.on("error", () => (Date.now() > until ? rej(new Error(`port ${port} never opened`)) : setTimeout(tryOnce, 200)));
+    };
+    tryOnce();
+  });
+}
+
+async function shot(name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await browser.saveScreenshot(join(ARTIFACTS, `${name}.png`));
+  // The whole X screen too, as a person at the machine would see it.
+  spawnSync("import", ["-window", "root", join(ARTIFACTS, `${name}-screen.png`)], { env: process.env });
+}
+
+async function until(what, fn, ms = 15000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+const count = async () => (await browser.$('[data-testid="result-count"]').getText()).trim();
+
+describe("Veritas Viewer in a real window", () => {
+  before(async () => {
+    assert.ok(existsSync(APP), `build the app first: ${APP}`);
+    dataDir = mkdtempSync(join(tmpdir(), "veritas-e2e-"));
+    veritasDb(["demo", "--audits", "16"]);
+    veritasDb(["ingest", "-"], stream(HOSTILE_ID, "https://hostile.example/", "## Beware\n\n<script>document.title='pwned'; window.pwned = 1</script>\n\n<img src=x onerror=\"window.pwned = 2\">\n\nA **bold** claim."));
+
+    if (!process.env.DISPLAY) {
+      const xvfb = spawn("Xvfb", [":99", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"], { stdio: "ignore" });
+      children.push(xvfb);
+      process.env.DISPLAY = ":99";
+      await new Promise((r) => setTimeout(r, 800));
+    }
+    const env = { ...process.env, VERITAS_DATA_DIR: dataDir, WEBKIT_DISABLE_DMABUF_RENDERER: "1" };
+    const driver = spawn(DRIVER, ["--port", "4444", "--native-port", "4445"], { env, stdio: ["ignore", "inherit", "inherit"] });
+    children.push(driver);
+    await waitPort(4444, 20000);
+    browser = await remote({
+      hostname: "127.0.0.1",
+      port: 4444,
+      logLevel: "error",
+      capabilities: { "tauri:options": { application: APP } },
+    });
+  });
+
+  after(async () => {
+    if (browser) await browser.deleteSession().catch(() => {});
+    for (const c of children.reverse()) c.kill("SIGTERM");
+  });
+
+  it("lists the audits with their counts", async () => {
+    await until("the list", async () => (await count()) === "17 audits");
+    const rows = await browser.$$('[data-testid="audit-row"]');
+    assert.ok(rows.length >= 10, `rows are shown (${rows.length})`);
+    const hostile = await browser.$(`[data-testid="audit-row"][data-id="${HOSTILE_ID}"]`);
+    assert.ok(await hostile.isExisting(), "the ingested audit is listed");
+    assert.equal(await hostile.$('[data-testid="findings-count"]').getText(), "1");
+    await shot("01-list");
+  });
+
+  it("narrows the list by search and by a facet", async () => {
+    await browser.$('[data-testid="search"]').setValue("cozy");
+    await until("search results", async () => (await count()) === "2 audits");
+    await shot("02-search");
+    await browser.$('[data-testid="search"]').clearValue();
+    await browser.keys(["Backspace"]);
+    await until("the full list again", async () => (await count()) === "17 audits");
+    await browser.$('[data-testid="facet-status"] input[data-value="error"]').click();
+    await until("the error facet", async () => (await count()) === "2 audits");
+    await browser.$('[data-testid="facet-status"] input[data-value="error"]').click();
+    await until("the facet cleared", async () => (await count()) === "17 audits");
+  });
+
+  it("shows an audit's score, its narrative inert, and its findings", async () => {
+    await browser.execute((id) => (location.hash = `#/audits/${id}`), HOSTILE_ID);
+    await until("the detail", async () => (await browser.$('[data-testid="trust-score"]').getText()) === "24");
+    const narrative = await browser.$('[data-testid="narrative"]');
+    assert.match(await narrative.getText(), /A bold claim/);
+    const scripts = await browser.execute(() => document.querySelectorAll('[data-testid="narrative"] script, [data-testid="narrative"] img').length);
+    assert.equal(scripts, 0, "no script or image from the narrative is in the page");
+    assert.equal(await browser.execute(() => window.pwned ?? null), null, "nothing in the narrative ran");
+    assert.notEqual(await browser.getTitle(), "pwned");
+    await shot("03-detail");
+    await browser.$('[data-testid="tab-findings"]').click();
+    await until("findings", async () => (await browser.$$('[data-testid="finding"]')).length === 1);
+    assert.ok(await browser.$('[data-testid="severity-matrix"]').isExisting());
+    await shot("04-findings");
+  });
+
+  it("loads screenshots, a tall full-page one too, and shows a missing one as missing", async () => {
+    const list = JSON.parse(veritasDb(["list", "--json", "--search", "shop example deals"]));
+    const shop = list.find((a) => a.url.includes("example-deals") && a.screenshots_count >= 3);
+    const news = JSON.parse(veritasDb(["list", "--json", "--search", "daily ledger"]))[0];
+    await browser.execute((id) => (location.hash = `#/audits/${id}/screenshots`), shop.id);
+    const thumbs = await until("thumbnails", async () => {
+      const n = await browser.execute(() => [...document.querySelectorAll('[data-testid="thumb"] img')].filter((i) => i.complete && i.naturalWidth > 0).length);
+      return n >= 3 ? n : 0;
+    });
+    assert.ok(thumbs >= 3);
+    await shot("05-filmstrip");
+    const detail = JSON.parse(veritasDb(["show", shop.id, "--json"]));
+    const full = detail.screenshots.findIndex((s) => s.height === 7464);
+    assert.ok(full >= 0, "the demo audit has a full-page shot");
+    await browser.execute((id, n) => (location.hash = `#/audits/${id}/screenshots/${n}`), shop.id, full);
+    const size = await until("the full-page image", async () => {
+      const s = await browser.execute(() => {
+        const img = document.querySelector('[data-testid="viewer-image"]');
+        return img && img.complete && img.naturalWidth > 0 ? [img.naturalWidth, img.naturalHeight] : null;
+      });
+      return s;
+    });
+    assert.deepEqual(size, [1939, 7464]);
+    await shot("06-viewer-fullpage");
+    await browser.keys(["Escape"]);
+
+    await browser.execute((id) => (location.hash = `#/audits/${id}/screenshots`), news.id);
+    await until("the missing state", async () => (await browser.$$('[data-testid="missing-shot"]')).length === 1);
+    await shot("07-missing");
+  });
+
+  it("shows an audit ingested by another process without a reload", async () => {
+    await browser.execute(() => (location.hash = "#/audits"));
+    await until("the list", async () => (await count()) === "17 audits");
+    const marker = await browser.execute(() => (window.__sameDocument = Math.random()));
+    veritasDb(["ingest", "-"], stream(LIVE_ID, "https://live.example/", "Arrived while the window was open."));
+    await until("the new audit", async () => (await browser.$(`[data-testid="audit-row"][data-id="${LIVE_ID}"]`).isExisting()), 10000);
+    assert.equal(await count(), "18 audits");
+    assert.equal(await browser.execute(() => window.__sameDocument), marker, "the page was not reloaded");
+    await shot("08-live");
+  });
+});

@@ -1,0 +1,72 @@
+// The one door to the Rust core. Every command is typed with the types generated from the
+// Rust structs (src/bindings, by ts-rs); errors come back as the core's { code, message }.
+import { invoke, Channel } from "@tauri-apps/api/core";
+import type { Audit } from "../bindings/Audit";
+import type { AuditDetail } from "../bindings/AuditDetail";
+import type { AuditFilter } from "../bindings/AuditFilter";
+import type { AuditPage } from "../bindings/AuditPage";
+import type { Comparison } from "../bindings/Comparison";
+import type { DemoReport } from "../bindings/DemoReport";
+import type { Error as CoreError } from "../bindings/Error";
+import type { ErrorKind } from "../bindings/ErrorKind";
+import type { ExportFormat } from "../bindings/ExportFormat";
+import type { Facets } from "../bindings/Facets";
+import type { ListRequest } from "../bindings/ListRequest";
+import type { ProjectInfo } from "../bindings/ProjectInfo";
+import type { AppInfo } from "../bindings/AppInfo";
+import type { Progress } from "../bindings/Progress";
+
+export type { ExportFormat };
+
+/** A failed command, with the core's error code to branch on where it matters. */
+export class CommandError extends Error {
+  constructor(
+    readonly code: ErrorKind | "ipc",
+    message: string,
+  ) {
+    super(message);
+    this.name = "CommandError";
+  }
+}
+
+function isCoreError(e: unknown): e is CoreError {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+/** `invoke`, rethrowing failures as CommandError. */
+export async function call<T>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    if (isCoreError(e)) throw new CommandError(e.code, e.message);
+    throw new CommandError("ipc", typeof e === "string" ? e : String(e));
+  }
+}
+
+export const api = {
+  appInfo: () => call<AppInfo>("app_info"),
+  projects: () => call<ProjectInfo[]>("projects"),
+  list: (project: string, request: ListRequest) => call<AuditPage>("list_audits", { project, request }),
+  facets: (project: string, filter: AuditFilter) => call<Facets>("audit_facets", { project, filter }),
+  audit: (project: string, id: string) => call<AuditDetail>("get_audit", { project, id }),
+  history: (project: string, url: string) => call<Audit[]>("audit_history", { project, url }),
+  compare: (project: string, base: string, other: string) =>
+    call<Comparison>("compare_audits", { project, base, other }),
+  remove: (project: string, id: string) => call<null>("delete_audit", { project, id }),
+  exportAudit: (project: string, id: string, format: ExportFormat) =>
+    call<string>("export_audit", { project, id, format }),
+  reveal: (path: string | null) => call<null>("reveal_path", { path }),
+  loadDemo: (project: string, count: number, onProgress: (p: Progress) => void) => {
+    const channel = new Channel<Progress>();
+    channel.onmessage = onProgress;
+    return call<DemoReport>("load_demo", { project, count, on_progress: channel });
+  },
+};
+
+/** The URL of a screenshot (or, with `width`, its thumbnail) on the app's `shot:` scheme. */
+export function shotUrl(project: string, auditId: string, screenshotId: number, width?: number): string {
+  // WebKitGTK and macOS use scheme://localhost; Windows' WebView2 uses http://scheme.localhost.
+  const base = navigator.userAgent.includes("Windows") ? "http://shot.localhost" : "shot://localhost";
+  const path = [project, auditId, String(screenshotId)].map(encodeURIComponent).join("/");
+  return `${base}/${path}${width ? `?w=${width}` : ""}`;
+}

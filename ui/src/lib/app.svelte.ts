@@ -1,0 +1,51 @@
+// App-wide state: the current project, the list of projects, and a tick that advances
+// whenever the database changed (another process wrote, or this app did).
+import { listen } from "@tauri-apps/api/event";
+import type { ProjectInfo } from "../bindings/ProjectInfo";
+import type { AppInfo } from "../bindings/AppInfo";
+import { api, CommandError } from "./api";
+
+/** The event the Rust side emits after any commit (see src-tauri/src/lib.rs). */
+export const CHANGED_EVENT = "veritas://changed";
+
+export const app = $state({
+  project: localStorage.getItem("veritas.project") ?? "default",
+  projects: [] as ProjectInfo[],
+  info: null as AppInfo | null,
+  /** A message a person can act on, shown in the banner. */
+  error: null as string | null,
+  notice: null as string | null,
+  changes: 0,
+});
+
+export function setProject(name: string): void {
+  app.project = name;
+  localStorage.setItem("veritas.project", name);
+}
+
+/** Show a failure as a sentence, never only in the console. */
+export function report(e: unknown, doing: string): void {
+  const message = e instanceof CommandError ? e.message : String(e);
+  app.error = `Could not ${doing}: ${message}`;
+}
+
+export async function refreshProjects(): Promise<void> {
+  try {
+    app.projects = await api.projects();
+  } catch (e) {
+    report(e, "load the projects");
+  }
+}
+
+/** Listen for database changes; bursts of commits (an ingest) are folded into one tick. */
+export async function startLiveUpdates(): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  await listen(CHANGED_EVENT, () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      app.changes += 1;
+      void refreshProjects();
+    }, 150);
+  });
+}

@@ -1,0 +1,84 @@
+// How the backend's values are shown: its labels and colours, so its users recognise them.
+
+export const RISK: Record<string, { label: string; colour: string }> = {
+  trusted: { label: "Trusted", colour: "#10B981" },
+  probably_safe: { label: "Probably Safe", colour: "#06B6D4" },
+  suspicious: { label: "Suspicious", colour: "#F59E0B" },
+  high_risk: { label: "High Risk", colour: "#F97316" },
+  likely_fraudulent: { label: "Likely Fraudulent", colour: "#EF4444" },
+};
+
+export const PHASES: Record<string, string> = {
+  init: "Initialization",
+  scout: "Browser Reconnaissance",
+  security: "Security Audit",
+  vision: "Visual Intelligence",
+  graph: "Intelligence Network",
+  judge: "Forensic Judge",
+};
+
+export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
+
+export const SEVERITY_COLOUR: Record<string, string> = {
+  critical: "#DC2626",
+  high: "#F97316",
+  medium: "#F59E0B",
+  low: "#64748B",
+};
+
+/** Signal weights in the backend's trust formula, heaviest first. */
+export const SIGNAL_WEIGHTS: Record<string, number> = {
+  graph: 0.25,
+  visual: 0.2,
+  security: 0.2,
+  structural: 0.15,
+  temporal: 0.1,
+  meta: 0.1,
+};
+
+export function riskLabel(level: string | null | undefined): string {
+  if (!level) return "Unknown";
+  return RISK[level]?.label ?? humanise(level);
+}
+
+export function riskColour(level: string | null | undefined): string {
+  return (level && RISK[level]?.colour) || "#94A3B8";
+}
+
+/** `quick_scan` → `Quick scan`. */
+export function humanise(value: string | null | undefined): string {
+  if (!value) return "—";
+  const s = value.replace(/_/g, " ");
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+export function score(value: number | null | undefined, digits = 1): string {
+  return value === null || value === undefined ? "—" : value.toFixed(digits);
+}
+
+export function percent(value: number | null | undefined): string {
+  return value === null || value === undefined ? "—" : `${Math.round(value * 100)}%`;
+}
+
+/** A stored ISO time as local date and time, `—` when absent, the text itself if unparsable. */
+export function dateTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** Compact, for table cells: `Nov 23, 05:46`. */
+export function shortDate(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false });
+}
+
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "—";
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  const m = Math.floor(seconds / 60);
+  return `${m} min ${Math.round(seconds - m * 60)} s`;
+}
