@@ -24,6 +24,13 @@ describe("timeline", () => {
     ]);
     expect(p[1]?.error).toBe("WHOIS timeout");
   });
+  it("describes events that carry no message", () => {
+    const log = logEntries([
+      ev(1, "screenshot", { label: "fullpage", index: 2, data: null }, "2026-02-23T10:00:00Z"),
+      ev(2, "finding", { finding: { pattern_type: "countdown_timer", severity: "high" } }, "2026-02-23T10:00:01Z"),
+    ]);
+    expect(log.map((l) => l.message)).toEqual(["fullpage #2", "high countdown_timer"]);
+  });
   it("attributes log entries to the phase they happened in", () => {
     const log = logEntries(events);
     expect(log[1]).toMatchObject({ phase: "init", level: "info", message: "hello", agent: "init" });

@@ -55,6 +55,27 @@ export function phases(events: AuditEvent[]): Phase[] {
   return [...byName.values()];
 }
 
+/** A line of text for an event that carries no message of its own. */
+function describe(e: AuditEvent): string {
+  const d = e.data;
+  switch (e.event_type) {
+    case "screenshot":
+      return `${text(field(d, "label")) ?? "screenshot"} #${text(field(d, "index")) ?? "?"}`;
+    case "site_type":
+      return `classified as ${text(field(d, "site_type")) ?? "?"}`;
+    case "finding": {
+      const f = field(d, "finding");
+      return `${text(field(f, "severity")) ?? ""} ${text(field(f, "pattern_type")) ?? "finding"}`.trim();
+    }
+    case "security_result":
+      return `${text(field(d, "module")) ?? "security"} result`;
+    case "stats_update":
+      return "counters updated";
+    default:
+      return e.event_type.replace(/_/g, " ");
+  }
+}
+
 /** Every event as a log line, attributed to the phase it happened in. */
 export function logEntries(events: AuditEvent[]): LogEntry[] {
   let current: string | null = null;
@@ -69,7 +90,7 @@ export function logEntries(events: AuditEvent[]): LogEntry[] {
       phase: phase ?? current,
       level,
       agent: text(field(e.data, "agent")),
-      message: text(field(e.data, "message")) ?? text(field(e.data, "error")) ?? e.event_type.replace(/_/g, " "),
+      message: text(field(e.data, "message")) ?? text(field(e.data, "error")) ?? describe(e),
       type: e.event_type,
     };
   });
