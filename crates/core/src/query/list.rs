@@ -318,11 +318,12 @@ pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) ->
     let rows = &rows[..rows.len().min(limit as usize)];
     let next_cursor = match (more, rows.last()) {
         (true, Some(last)) => {
-            let key = match req.sort {
-                SortKey::Score => json!(last.try_get_unchecked::<f64, _>("sort_key").unwrap_or(-1.0)),
-                _ => json!(last
+            let key = if req.sort.numeric() {
+                json!(last.try_get_unchecked::<f64, _>("sort_key").unwrap_or(-1.0))
+            } else {
+                json!(last
                     .try_get_unchecked::<String, _>("sort_key")
-                    .unwrap_or_default()),
+                    .unwrap_or_default())
             };
             let id: String = last.try_get_unchecked("id").unwrap_or_default();
             Some(encode_cursor(key, &id))
