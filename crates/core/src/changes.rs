@@ -2,7 +2,7 @@
 //! savepoint, so a change is all-or-nothing whatever else shares its transaction.
 
 use serde_json::Value;
-use sqlx::SqliteConnection;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{risk_level_for_score, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot};
@@ -287,85 +287,100 @@ async fn insert_audit(conn: &mut SqliteConnection, project: &str, r: AuditRecord
             format!("audit {} already exists", r.id),
         ));
     }
-    let mut rows = 1;
-    for f in &r.findings {
-        rows += insert_finding(conn, &r.id, f, &now).await?;
-    }
-    for s in &r.screenshots {
-        insert_screenshot(conn, &r.id, s, &now).await?;
-        rows += 1;
-    }
-    for e in &r.events {
-        insert_event(conn, &r.id, e, &now).await?;
-        rows += 1;
-    }
+    // One statement per kind of child, not one per row: each statement is a round trip to
+    // SQLite's worker thread, and that, not SQLite, was most of an audit's write time.
+    let rows = 1
+        + insert_findings(conn, &r.id, &r.findings, &now).await?
+        + insert_screenshots(conn, &r.id, &r.screenshots, &now).await?.0
+        + insert_events(conn, &r.id, &r.events, &now).await?;
     Ok(Outcome { id: None, rows })
 }
 
-/// Insert a finding unless one with the same key is stored for the audit; 1 if inserted.
-async fn insert_finding(
+/// Rows per multi-row INSERT: 13 parameters a finding stays well under SQLite's limit.
+const ROWS_PER_INSERT: usize = 400;
+
+/// Insert findings, skipping any whose key the audit already has; how many were inserted.
+async fn insert_findings(
     conn: &mut SqliteConnection,
     audit_id: &str,
-    f: &NewFinding,
+    fs: &[NewFinding],
     now: &str,
 ) -> Result<u64> {
-    let done = sqlx::query(
-        "INSERT OR IGNORE INTO audit_findings (audit_id, pattern_type, category, severity, confidence,
-            description, plain_english, screenshot_index, created_at, finding_key, embedding,
-            embedding_model, embedding_model_version)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )
-    .bind(audit_id)
-    .bind(&f.pattern_type)
-    .bind(&f.category)
-    .bind(&f.severity)
-    .bind(f.confidence)
-    .bind(&f.description)
-    .bind(&f.plain_english)
-    // The backend's convention: -1 when the finding has no screenshot.
-    .bind(f.screenshot_index.unwrap_or(-1))
-    .bind(now)
-    .bind(&f.key)
-    .bind(f.embedding.as_deref().map(encode_embedding))
-    .bind(&f.embedding_model)
-    .bind(&f.embedding_model_version)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected())
+    let mut inserted = 0;
+    for chunk in fs.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT OR IGNORE INTO audit_findings (audit_id, pattern_type, category, severity, confidence,
+                description, plain_english, screenshot_index, created_at, finding_key, embedding,
+                embedding_model, embedding_model_version) ",
+        );
+        q.push_values(chunk, |mut row, f| {
+            row.push_bind(audit_id)
+                .push_bind(&f.pattern_type)
+                .push_bind(&f.category)
+                .push_bind(&f.severity)
+                .push_bind(f.confidence)
+                .push_bind(&f.description)
+                .push_bind(&f.plain_english)
+                // The backend's convention: -1 when the finding has no screenshot.
+                .push_bind(f.screenshot_index.unwrap_or(-1))
+                .push_bind(now)
+                .push_bind(&f.key)
+                .push_bind(f.embedding.as_deref().map(encode_embedding))
+                .push_bind(&f.embedding_model)
+                .push_bind(&f.embedding_model_version);
+        });
+        inserted += q.build().execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
 }
 
-async fn insert_screenshot(
+/// Insert screenshot rows; how many, and the id of the last one.
+async fn insert_screenshots(
     conn: &mut SqliteConnection,
     audit_id: &str,
-    s: &NewScreenshot,
+    ss: &[NewScreenshot],
     now: &str,
-) -> Result<i64> {
-    let done = sqlx::query(
-        "INSERT INTO audit_screenshots (audit_id, file_path, label, index_num, file_size_bytes, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )
-    .bind(audit_id)
-    .bind(&s.file_path)
-    .bind(&s.label)
-    .bind(s.index)
-    .bind(s.file_size_bytes)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.last_insert_rowid())
+) -> Result<(u64, i64)> {
+    let (mut rows, mut last) = (0, 0);
+    for chunk in ss.chunks(ROWS_PER_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit_screenshots (audit_id, file_path, label, index_num, file_size_bytes, created_at) ",
+        );
+        q.push_values(chunk, |mut row, s| {
+            row.push_bind(audit_id)
+                .push_bind(&s.file_path)
+                .push_bind(&s.label)
+                .push_bind(s.index)
+                .push_bind(s.file_size_bytes)
+                .push_bind(now);
+        });
+        let done = q.build().execute(&mut *conn).await?;
+        rows += done.rows_affected();
+        last = done.last_insert_rowid();
+    }
+    Ok((rows, last))
 }
 
-async fn insert_event(conn: &mut SqliteConnection, audit_id: &str, e: &NewEvent, now: &str) -> Result<i64> {
-    let done = sqlx::query(
-        "INSERT INTO audit_events (audit_id, event_type, data, timestamp) VALUES (?1, ?2, ?3, ?4)",
-    )
-    .bind(audit_id)
-    .bind(&e.event_type)
-    .bind(e.data.to_string())
-    .bind(e.timestamp.as_deref().unwrap_or(now))
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.last_insert_rowid())
+/// Insert timeline events; how many.
+async fn insert_events(
+    conn: &mut SqliteConnection,
+    audit_id: &str,
+    es: &[NewEvent],
+    now: &str,
+) -> Result<u64> {
+    let mut rows = 0;
+    for chunk in es.chunks(ROWS_PER_INSERT) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO audit_events (audit_id, event_type, data, timestamp) ");
+        q.push_values(chunk, |mut row, e| {
+            row.push_bind(audit_id)
+                .push_bind(&e.event_type)
+                .push_bind(e.data.to_string())
+                .push_bind(e.timestamp.as_deref().unwrap_or(now));
+        });
+        rows += q.build().execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(rows)
 }
 
 async fn apply_event(
@@ -468,10 +483,14 @@ async fn apply_event(
             .await?;
         }
         Effect::Finding(f) => {
-            outcome.rows += insert_finding(conn, audit_id, &f, &now).await?;
+            outcome.rows += insert_findings(conn, audit_id, std::slice::from_ref(&f), &now).await?;
         }
         Effect::Screenshot(s) => {
-            outcome.id = Some(insert_screenshot(conn, audit_id, &s, &now).await?);
+            outcome.id = Some(
+                insert_screenshots(conn, audit_id, std::slice::from_ref(&s), &now)
+                    .await?
+                    .1,
+            );
             // The counter follows the rows, so the backend's own readers see the truth.
             sqlx::query("UPDATE audits SET screenshots_count = (SELECT count(*) FROM audit_screenshots WHERE audit_id = ?1) WHERE id = ?1")
                 .bind(audit_id)
@@ -527,9 +546,7 @@ async fn apply_event(
             .bind(audit_id)
             .execute(&mut *conn)
             .await?;
-            for f in &r.findings {
-                outcome.rows += insert_finding(conn, audit_id, f, &now).await?;
-            }
+            outcome.rows += insert_findings(conn, audit_id, &r.findings, &now).await?;
         }
         Effect::Complete => {
             sqlx::query("UPDATE audits SET status = 'completed', completed_at = ?1 WHERE id = ?2")
@@ -547,7 +564,7 @@ async fn apply_event(
                 .await?;
         }
     }
-    insert_event(conn, audit_id, &event, &now).await?;
+    insert_events(conn, audit_id, std::slice::from_ref(&event), &now).await?;
     sqlx::query("UPDATE audits SET updated_at = ?1 WHERE id = ?2")
         .bind(&now)
         .bind(audit_id)

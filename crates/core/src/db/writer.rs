@@ -70,6 +70,22 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut [Job]) -> Vec<Res
             return batch.iter().map(|_| Err(err.clone())).collect();
         }
     };
+    if let [job] = batch {
+        // Alone in its transaction, a change needs no savepoint: the transaction is its
+        // all-or-nothing (two round trips fewer for the common, uncontended case).
+        let change = std::mem::replace(&mut job.change, Change::Nothing);
+        return vec![match apply(&mut tx, change).await {
+            Ok(out) => tx
+                .commit()
+                .await
+                .map(|_| out)
+                .map_err(|e| Error::from(e).context("commit failed; nothing of this write was stored")),
+            Err(e) => {
+                let _ = tx.rollback().await;
+                Err(e)
+            }
+        }];
+    }
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch.iter_mut() {
         // The change is moved out; a placeholder stays behind in the finished job.
