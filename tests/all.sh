@@ -2,7 +2,8 @@
 # The project's whole check, as CI runs it: install what is missing, then the UI's type
 # check and unit tests, formatting, lints, every Rust test (unit, storage acceptance,
 # cross-process, the app's commands on the mock runtime), the IPC bindings drift check,
-# and the end-to-end test of the release app in a real window.
+# the end-to-end test of the release app in a real window, and a smoke run of the
+# benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -34,3 +35,6 @@ fi
 echo "== end to end: the release app in a real window"
 cargo build --release --locked -p veritas-viewer -p veritas-cli
 npm --prefix tests/e2e test
+
+echo "== benchmarks, smoke run (figures in BENCHMARKS.md come from a full run)"
+cargo run --release --locked -p veritas-bench -- --quick

@@ -10,6 +10,7 @@ PACKAGES=(
   xvfb xauth            # a real window without a display
   webkit2gtk-driver     # WebKitWebDriver, for the end-to-end test
   imagemagick           # `import`, screenshots of the whole screen as test artifacts
+  libvips-tools         # vipsthumbnail, the thumbnail benchmark's baseline
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
