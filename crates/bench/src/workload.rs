@@ -333,16 +333,50 @@ mod tests {
     fn value_bytes(a: &AuditRecord) -> usize {
         let o = |s: &Option<String>| s.as_ref().map_or(0, String::len);
         let j = |v: &Option<Value>| v.as_ref().map_or(0, |v| v.to_string().len());
-        let audit = a.id.len() + a.url.len() + o(&a.audit_tier) + o(&a.verdict_mode) + 8 + o(&a.risk_level)
-            + j(&a.signal_scores) + o(&a.narrative) + o(&a.site_type) + 8 + j(&a.security_results) + 24
-            + j(&a.errors) + o(&a.error_message) + o(&a.started_at) + o(&a.completed_at) + o(&a.created_at)
-            + o(&a.updated_at) + "completed".len();
-        let findings: usize = a.findings.iter().map(|f| {
-            a.id.len() + f.pattern_type.len() + o(&f.category) + f.severity.len() + 8 + f.description.len()
-                + o(&f.plain_english) + 8 + 26
-        }).sum();
-        let shots: usize = a.screenshots.iter().map(|s| a.id.len() + s.file_path.len() + s.label.len() + 16 + 26).sum();
-        let events: usize = a.events.iter().map(|e| a.id.len() + e.event_type.len() + e.data.to_string().len() + 26).sum();
+        let audit = a.id.len()
+            + a.url.len()
+            + o(&a.audit_tier)
+            + o(&a.verdict_mode)
+            + 8
+            + o(&a.risk_level)
+            + j(&a.signal_scores)
+            + o(&a.narrative)
+            + o(&a.site_type)
+            + 8
+            + j(&a.security_results)
+            + 24
+            + j(&a.errors)
+            + o(&a.error_message)
+            + o(&a.started_at)
+            + o(&a.completed_at)
+            + o(&a.created_at)
+            + o(&a.updated_at)
+            + "completed".len();
+        let findings: usize = a
+            .findings
+            .iter()
+            .map(|f| {
+                a.id.len()
+                    + f.pattern_type.len()
+                    + o(&f.category)
+                    + f.severity.len()
+                    + 8
+                    + f.description.len()
+                    + o(&f.plain_english)
+                    + 8
+                    + 26
+            })
+            .sum();
+        let shots: usize = a
+            .screenshots
+            .iter()
+            .map(|s| a.id.len() + s.file_path.len() + s.label.len() + 16 + 26)
+            .sum();
+        let events: usize = a
+            .events
+            .iter()
+            .map(|e| a.id.len() + e.event_type.len() + e.data.to_string().len() + 26)
+            .sum();
         audit + findings + shots + events
     }
 
@@ -351,11 +385,21 @@ mod tests {
         assert_eq!(audit(7), audit(7));
         assert_ne!(audit(7).id, audit(8).id);
         let a = audit(123);
-        assert_eq!(1 + a.findings.len() + a.screenshots.len() + a.events.len(), 21, "21 rows an audit");
+        assert_eq!(
+            1 + a.findings.len() + a.screenshots.len() + a.events.len(),
+            21,
+            "21 rows an audit"
+        );
         let narrative = a.narrative.as_ref().unwrap().len();
         let security = a.security_results.as_ref().unwrap().to_string().len();
-        assert!((1_700..2_100).contains(&narrative), "narrative about 1.9 KB: {narrative}");
-        assert!((1_500..1_900).contains(&security), "security results about 1.7 KB: {security}");
+        assert!(
+            (1_700..2_100).contains(&narrative),
+            "narrative about 1.9 KB: {narrative}"
+        );
+        assert!(
+            (1_500..1_900).contains(&security),
+            "security results about 1.7 KB: {security}"
+        );
         for f in &a.findings {
             let n = f.description.len() + f.plain_english.as_ref().unwrap().len();
             assert!((170..215).contains(&n), "finding text about 190 bytes: {n}");
@@ -365,8 +409,14 @@ mod tests {
             assert!((180..225).contains(&n), "event about 200 bytes: {n}");
         }
         let total = value_bytes(&a);
-        assert!((8_500..10_500).contains(&total), "about 9.5 KB of values per audit: {total}");
+        assert!(
+            (8_500..10_500).contains(&total),
+            "about 9.5 KB of values per audit: {total}"
+        );
         let shops = (0..2000).filter(|i| audit(*i).url.contains("shop")).count();
-        assert!((150..350).contains(&shops), "about 1 url in 8 contains 'shop': {shops}");
+        assert!(
+            (150..350).contains(&shops),
+            "about 1 url in 8 contains 'shop': {shops}"
+        );
     }
 }
