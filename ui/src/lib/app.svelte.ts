@@ -9,7 +9,7 @@ import { api, CommandError } from "./api";
 export const CHANGED_EVENT = "veritas://changed";
 
 export const app = $state({
-  project: localStorage.getItem("veritas.project") ?? "default",
+  project: "default",
   projects: [] as ProjectInfo[],
   info: null as AppInfo | null,
   /** A message a person can act on, shown in the banner. */
@@ -18,9 +18,17 @@ export const app = $state({
   changes: 0,
 });
 
+/**
+ * A localStorage key for what the app remembers (last view, project, filters). Kept per data
+ * folder: what was true of one folder's audits means nothing for another's.
+ */
+export function memoryKey(name: string): string {
+  return `veritas.${app.info?.data_dir ?? ""}.${name}`;
+}
+
 export function setProject(name: string): void {
   app.project = name;
-  localStorage.setItem("veritas.project", name);
+  localStorage.setItem(memoryKey("project"), name);
 }
 
 /** Show a failure as a sentence, never only in the console. */
