@@ -39,10 +39,14 @@ impl Db {
             )
         };
         check(db, rc, "open");
+        // Before anything else: another connection (a store just dropped, checkpointing as
+        // it closes) may hold the file for a moment.
+        // SAFETY: a live handle.
+        unsafe { ffi::sqlite3_busy_timeout(db, 60_000) };
         let db = Db(db);
         db.exec(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-64000; \
-             PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000; PRAGMA busy_timeout=60000;",
+             PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000;",
         );
         db
     }

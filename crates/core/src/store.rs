@@ -196,16 +196,13 @@ impl Store {
     }
 
     async fn screenshot_row(&self, project: &str, audit_id: &str, screenshot_id: i64) -> Result<Screenshot> {
-        let rows = query::get_audit_rows(
+        query::get_screenshot_row(
             self.db.reader(),
             ids::project_name(project)?,
             ids::audit_id(audit_id)?,
+            screenshot_id,
         )
-        .await?;
-        rows.screenshots
-            .into_iter()
-            .find(|s| s.id == screenshot_id)
-            .ok_or_else(|| Error::not_found(format!("screenshot {screenshot_id} of audit {audit_id}")))
+        .await
     }
 
     // ---- writes ----

@@ -17,6 +17,49 @@ pub struct AuditRows {
     pub events: Vec<AuditEvent>,
 }
 
+fn screenshot_from_row(r: &sqlx::sqlite::SqliteRow) -> Screenshot {
+    Screenshot {
+        id: int(r, "id").unwrap_or_default(),
+        audit_id: text(r, "audit_id").unwrap_or_default(),
+        label: text(r, "label").unwrap_or_default(),
+        index: int(r, "index_num").unwrap_or_default(),
+        file_path: text(r, "file_path").unwrap_or_default(),
+        file_size_bytes: int(r, "file_size_bytes"),
+        created_at: time(r, "created_at"),
+        resolved_path: None,
+        exists: false,
+        format: None,
+        width: None,
+        height: None,
+    }
+}
+
+/// One screenshot row of audit `audit_id` of `project` (what serving its file needs, and no
+/// more: the webview asks for every thumbnail of a film strip at once).
+pub async fn get_screenshot_row(
+    pool: &SqlitePool,
+    project: &str,
+    audit_id: &str,
+    screenshot_id: i64,
+) -> Result<Screenshot> {
+    let row = sqlx::query(
+        "SELECT s.id, s.audit_id, s.label, s.index_num, s.file_path, s.file_size_bytes, s.created_at
+         FROM audit_screenshots s JOIN audits a ON a.id = s.audit_id
+         WHERE s.id = ?1 AND s.audit_id = ?2 AND a.project = ?3",
+    )
+    .bind(screenshot_id)
+    .bind(audit_id)
+    .bind(project)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| {
+        Error::not_found(format!(
+            "screenshot {screenshot_id} of audit {audit_id} in project {project}"
+        ))
+    })?;
+    Ok(screenshot_from_row(&row))
+}
+
 /// Read audit `id` of `project` and its findings, screenshot rows and events, from one
 /// snapshot (a short read transaction), so a concurrent ingest is seen whole or not at all.
 pub async fn get_audit_rows(pool: &SqlitePool, project: &str, id: &str) -> Result<AuditRows> {
@@ -48,20 +91,7 @@ pub async fn get_audit_rows(pool: &SqlitePool, project: &str, id: &str) -> Resul
     .fetch_all(&mut *tx)
     .await?
     .iter()
-    .map(|r| Screenshot {
-        id: int(r, "id").unwrap_or_default(),
-        audit_id: text(r, "audit_id").unwrap_or_default(),
-        label: text(r, "label").unwrap_or_default(),
-        index: int(r, "index_num").unwrap_or_default(),
-        file_path: text(r, "file_path").unwrap_or_default(),
-        file_size_bytes: int(r, "file_size_bytes"),
-        created_at: time(r, "created_at"),
-        resolved_path: None,
-        exists: false,
-        format: None,
-        width: None,
-        height: None,
-    })
+    .map(screenshot_from_row)
     .collect();
     let events = sqlx::query(
         "SELECT id, event_type, data, timestamp FROM audit_events WHERE audit_id = ?1 ORDER BY id",

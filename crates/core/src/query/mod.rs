@@ -6,7 +6,7 @@ mod detail;
 mod list;
 mod related;
 
-pub use detail::get_audit_rows;
+pub use detail::{get_audit_rows, get_screenshot_row};
 pub use list::{
     facets, list_audits, AuditFilter, AuditPage, Direction, FacetCount, Facets, ListRequest, SortKey,
 };
