@@ -105,20 +105,8 @@ async fn w1(report: &mut Report, n: u64) {
         let dir = tempfile::tempdir().unwrap();
         let db = raw::Db::open(&dir.path().join("raw.db"));
         db.exec(raw::VERITAS_SCHEMA);
-        let json: Vec<_> = records.iter().map(raw::RecordJson::of).collect();
-        let ins = raw::Inserts::prepare(&db);
-        let t = Instant::now();
-        for (a, j) in records.iter().zip(&json) {
-            db.exec("BEGIN");
-            ins.insert(&db, a, j);
-            db.exec("COMMIT");
-        }
-        let secs = t.elapsed().as_secs_f64();
-        verify(&db, n, "raw");
-        drop(ins);
-        n as f64 / secs
+        raw_w1(&db, &records, "raw")
     };
-
     // The same raw loop into the project's schema (FTS triggers, list indexes): what the
     // schema costs, apart from the project's write path.
     let raw_schema = {
@@ -130,19 +118,11 @@ async fn w1(report: &mut Report, n: u64) {
             .clone()
             .close()
             .await;
-        let db = raw::Db::open(&dir.path().join(veritas_core::DB_FILE));
-        let json: Vec<_> = records.iter().map(raw::RecordJson::of).collect();
-        let ins = raw::Inserts::prepare(&db);
-        let t = Instant::now();
-        for (a, j) in records.iter().zip(&json) {
-            db.exec("BEGIN");
-            ins.insert(&db, a, j);
-            db.exec("COMMIT");
-        }
-        let secs = t.elapsed().as_secs_f64();
-        verify(&db, n, "raw, project schema");
-        drop(ins);
-        n as f64 / secs
+        raw_w1(
+            &raw::Db::open(&dir.path().join(veritas_core::DB_FILE)),
+            &records,
+            "raw, project schema",
+        )
     };
 
     let mut project = Vec::new();
@@ -207,6 +187,22 @@ async fn w1(report: &mut Report, n: u64) {
         "audits/s",
         "raw loop into the project's schema (FTS, indexes)",
     );
+}
+
+/// The raw loop: prepared INSERTs, BEGIN/COMMIT per audit (JSON serialised before the
+/// timer); audits per second, after checking what was stored.
+fn raw_w1(db: &raw::Db, records: &[veritas_core::AuditRecord], what: &str) -> f64 {
+    let json: Vec<_> = records.iter().map(raw::RecordJson::of).collect();
+    let ins = raw::Inserts::prepare(db);
+    let t = Instant::now();
+    for (a, j) in records.iter().zip(&json) {
+        db.exec("BEGIN");
+        ins.insert(db, a, j);
+        db.exec("COMMIT");
+    }
+    let secs = t.elapsed().as_secs_f64();
+    verify(db, records.len() as u64, what);
+    records.len() as f64 / secs
 }
 
 /// Exactly N audits and 21 rows each, read back from the file.
