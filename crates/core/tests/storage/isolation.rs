@@ -153,6 +153,10 @@ async fn similar_findings_rank_by_cosine_within_one_model_and_version() {
         f("near", vec![0.9, 0.1, 0.0], "m"),
         f("far", vec![0.0, 1.0, 0.0], "m"),
         f("other-model", vec![1.0, 0.0, 0.0], "other"),
+        NewFinding {
+            key: Some("plain".into()),
+            ..record(0).findings[0].clone()
+        },
     ];
     fx.store.insert_audit("default", r.clone()).await.unwrap();
     let findings = fx.store.audit("default", &r.id).await.unwrap().findings;
@@ -171,13 +175,19 @@ async fn similar_findings_rank_by_cosine_within_one_model_and_version() {
         "ranked by similarity; another model's vectors are not comparable"
     );
     assert!(found[0].similarity > 0.99 && found[1].similarity.abs() < 1e-6);
-    let plain = findings.iter().find(|x| x.embedding.is_none());
-    assert!(
-        plain.is_none()
-            || fx
-                .store
-                .similar_findings("default", plain.unwrap().id, 5)
-                .await
-                .is_err()
+    let plain = findings
+        .iter()
+        .find(|x| x.embedding.is_none())
+        .expect("the finding without embedding");
+    let err = fx
+        .store
+        .similar_findings("default", plain.id, 5)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.kind,
+        ErrorKind::InvalidInput,
+        "a finding without embedding has nothing to compare: {}",
+        err.message
     );
 }
