@@ -1,12 +1,14 @@
 //! The audit list: filters, sort orders, keyset pagination and facet counts.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Arguments, Row, SqlitePool};
+use sqlx::{Arguments, Row, SqliteConnection, SqlitePool};
 
-use super::{audit_from_row, AUDIT_COLUMNS};
+use super::{audit_from_row, matching, AUDIT_COLUMNS};
 use crate::error::{Error, Result};
 use crate::model::{Audit, AuditStatus};
 use crate::search::fts_query;
@@ -282,6 +284,26 @@ fn decode_cursor(cursor: &str, sort: SortKey) -> Result<(Value, String)> {
     }
 }
 
+/// The ordering parts of a list query: the sort expression, its direction and the keyset
+/// comparison for "after the cursor".
+fn ordering(req: &ListRequest) -> (&'static str, &'static str, &'static str) {
+    let (dir, cmp) = match req.direction {
+        Direction::Desc => ("DESC", "<"),
+        Direction::Asc => ("ASC", ">"),
+    };
+    (req.sort.expr(), dir, cmp)
+}
+
+/// The cursor of the list after `row` (which has `id` and `sort_key` columns).
+fn cursor_after(row: &SqliteRow, sort: SortKey) -> (Value, String) {
+    let key = if sort.numeric() {
+        json!(row.try_get_unchecked::<f64, _>("sort_key").unwrap_or(-1.0))
+    } else {
+        json!(row.try_get_unchecked::<String, _>("sort_key").unwrap_or_default())
+    };
+    (key, row.try_get_unchecked("id").unwrap_or_default())
+}
+
 /// One page of audits of `project`.
 pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) -> Result<AuditPage> {
     let limit = req.limit.unwrap_or(50);
@@ -291,16 +313,23 @@ pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) ->
             format!("must be 1 to {MAX_LIMIT}"),
         ));
     }
+    let after = req
+        .after
+        .as_deref()
+        .map(|c| decode_cursor(c, req.sort))
+        .transpose()?;
+    if let Some(fts) = req.filter.search.as_deref().and_then(fts_query) {
+        let mut conn = pool.acquire().await?;
+        if let Some(page) = walk_matches(&mut conn, project, req, limit, after.clone(), &fts).await? {
+            return Ok(page);
+        }
+        // Matches are sparse: collecting them all is cheaper than walking on.
+    }
     let c = conditions(&req.filter, Facet::None)?;
-    let expr = req.sort.expr();
-    let (dir, cmp) = match req.direction {
-        Direction::Desc => ("DESC", "<"),
-        Direction::Asc => ("ASC", ">"),
-    };
+    let (expr, dir, cmp) = ordering(req);
     let mut extra = Vec::new();
     let mut keyset = String::new();
-    if let Some(cursor) = &req.after {
-        let (key, id) = decode_cursor(cursor, req.sort)?;
+    if let Some((key, id)) = after {
         keyset = format!(" AND ({expr}, a.id) {cmp} (?, ?)");
         extra.extend([key, json!(id)]);
     }
@@ -318,14 +347,7 @@ pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) ->
     let rows = &rows[..rows.len().min(limit as usize)];
     let next_cursor = match (more, rows.last()) {
         (true, Some(last)) => {
-            let key = if req.sort.numeric() {
-                json!(last.try_get_unchecked::<f64, _>("sort_key").unwrap_or(-1.0))
-            } else {
-                json!(last
-                    .try_get_unchecked::<String, _>("sort_key")
-                    .unwrap_or_default())
-            };
-            let id: String = last.try_get_unchecked("id").unwrap_or_default();
+            let (key, id) = cursor_after(last, req.sort);
             Some(encode_cursor(key, &id))
         }
         _ => None,
@@ -334,6 +356,102 @@ pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) ->
         audits: rows.iter().map(audit_from_row).collect(),
         next_cursor,
     })
+}
+
+/// A page of a search, found by walking the list (every other filter applied) in its order,
+/// a chunk at a time, keeping the audits that match, until the page is full. `None` when
+/// [`matching::WALK_BUDGET`] audits were walked without filling the page: the matches are
+/// sparse, and the caller collects them instead.
+async fn walk_matches(
+    conn: &mut SqliteConnection,
+    project: &str,
+    req: &ListRequest,
+    limit: u32,
+    mut after: Option<(Value, String)>,
+    fts: &str,
+) -> Result<Option<AuditPage>> {
+    let others = AuditFilter {
+        search: None,
+        ..req.filter.clone()
+    };
+    let c = conditions(&others, Facet::None)?;
+    let (expr, dir, cmp) = ordering(req);
+    let indexes = matching::indexes_matching(conn, fts).await?;
+    if indexes.none() {
+        return Ok(Some(AuditPage {
+            audits: Vec::new(),
+            next_cursor: None,
+        }));
+    }
+    // Found so far, in list order: rowid and the cursor after it.
+    let mut found: Vec<(i64, (Value, String))> = Vec::new();
+    let mut chunk = 128u32;
+    let mut walked = 0usize;
+    while found.len() <= limit as usize {
+        if walked >= matching::WALK_BUDGET {
+            return Ok(None);
+        }
+        let mut extra = Vec::new();
+        let mut keyset = String::new();
+        if let Some((key, id)) = after.take() {
+            keyset = format!(" AND ({expr}, a.id) {cmp} (?, ?)");
+            extra.extend([key, json!(id)]);
+        }
+        extra.push(json!(chunk));
+        let sql = format!(
+            "SELECT a.rowid AS r, a.id, {expr} AS sort_key FROM audits a
+             WHERE a.project = ?{}{keyset}
+             ORDER BY {expr} {dir}, a.id {dir} LIMIT ?",
+            c.where_clause()
+        );
+        let rows: Vec<SqliteRow> = sqlx::query_with(&sql, c.arguments(project, &extra)?)
+            .fetch_all(&mut *conn)
+            .await?;
+        let ids: Vec<(i64, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<i64, _>("r"),
+                    r.try_get_unchecked("id").unwrap_or_default(),
+                )
+            })
+            .collect();
+        walked += ids.len();
+        let hits = matching::matching(conn, fts, indexes, &ids).await?;
+        for (row, (rowid, _)) in rows.iter().zip(&ids) {
+            if hits.contains(rowid) {
+                found.push((*rowid, cursor_after(row, req.sort)));
+            }
+        }
+        match rows.last() {
+            Some(last) if rows.len() == chunk as usize => after = Some(cursor_after(last, req.sort)),
+            _ => break, // the end of the list
+        }
+        // Matches may be sparse further on: read more at a time.
+        chunk *= 2;
+    }
+    let more = found.len() > limit as usize;
+    found.truncate(limit as usize);
+    let rowids: Vec<i64> = found.iter().map(|(r, _)| *r).collect();
+    let rows: Vec<SqliteRow> = sqlx::query(&format!(
+        "SELECT {AUDIT_COLUMNS}, a.rowid AS r FROM audits a WHERE a.rowid IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(serde_json::to_string(&rowids)?)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_rowid: HashMap<i64, Audit> = rows
+        .iter()
+        .map(|r| (r.get::<i64, _>("r"), audit_from_row(r)))
+        .collect();
+    let next_cursor = match (more, found.last()) {
+        (true, Some((_, (key, id)))) => Some(encode_cursor(key.clone(), id)),
+        _ => None,
+    };
+    Ok(Some(AuditPage {
+        // A row deleted meanwhile is simply left out.
+        audits: rowids.iter().filter_map(|r| by_rowid.remove(r)).collect(),
+        next_cursor,
+    }))
 }
 
 /// Facet counts for `project` under `filter`.

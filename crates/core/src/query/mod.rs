@@ -4,6 +4,7 @@
 
 mod detail;
 mod list;
+mod matching;
 mod related;
 
 pub use detail::{get_audit_rows, get_screenshot_row};

@@ -101,6 +101,107 @@ async fn keyset_pages_cover_every_sort_exactly_once_in_order() {
         .contains("cursor"));
 }
 
+/// A search that matches thousands of audits is answered by walking the list in its order
+/// (see `query/matching.rs`); its pages must be exactly the list's own, filtered to the
+/// matches, for orders that follow insertion (one index read per chunk) and orders that
+/// don't (one probe per audit), combined with other filters.
+#[tokio::test]
+async fn a_search_matching_thousands_pages_like_the_filtered_list() {
+    let fx = fresh().await;
+    const N: usize = 2100;
+    let tasks: Vec<_> = (0..4)
+        .map(|w| {
+            let store = fx.store.clone();
+            tokio::spawn(async move {
+                for i in (w..N).step_by(4) {
+                    let mut r = record(i);
+                    // Creation times that follow i, so the newest-first walk meets rowids in
+                    // (nearly) insertion order.
+                    r.created_at = Some(format!(
+                        "2026-03-01 {:02}:{:02}:{:02}.000000",
+                        i / 3600,
+                        i / 60 % 60,
+                        i % 60
+                    ));
+                    if i % 3 == 0 {
+                        // 3 findings each: 2,100 finding matches, over the walking threshold.
+                        for f in &mut r.findings {
+                            f.description.push_str(" zqwalk");
+                        }
+                    }
+                    if i % 5 == 0 {
+                        r.narrative = Some(format!("Narrative {i} mentions zqwalk once."));
+                    }
+                    store.insert_audit("default", r).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let matching: std::collections::HashSet<String> = (0..N)
+        .filter(|i| i % 3 == 0 || i % 5 == 0)
+        .map(crate::common::audit_id)
+        .collect();
+    for (sort, direction, min_score) in [
+        (SortKey::Created, Direction::Desc, None),
+        (SortKey::Created, Direction::Asc, Some(30.0)),
+        (SortKey::Score, Direction::Desc, None),
+        (SortKey::Url, Direction::Asc, Some(50.0)),
+    ] {
+        let filter = AuditFilter {
+            min_score,
+            ..Default::default()
+        };
+        let list = |filter: AuditFilter, limit| ListRequest {
+            filter,
+            sort,
+            direction,
+            limit: Some(limit),
+            ..Default::default()
+        };
+        let searched = all_pages(
+            &fx.store,
+            list(
+                AuditFilter {
+                    search: Some("zqwalk".into()),
+                    ..filter.clone()
+                },
+                97,
+            ),
+        )
+        .await;
+        let expected: Vec<String> = all_pages(&fx.store, list(filter, 500))
+            .await
+            .into_iter()
+            .map(|a| a.id)
+            .filter(|id| matching.contains(id))
+            .collect();
+        assert!(expected.len() > 400, "{sort:?}: a sizeable expectation");
+        let got: Vec<String> = searched.into_iter().map(|a| a.id).collect();
+        assert_eq!(got, expected, "{sort:?} {direction:?} min_score {min_score:?}");
+    }
+    // A token of the oldest audit only: the newest-first walk gives up after its budget
+    // (fewer audits than the list holds) and the matches are collected instead.
+    let sparse = fx
+        .store
+        .list(
+            "default",
+            &ListRequest {
+                filter: AuditFilter {
+                    search: Some("zq1x".into()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = sparse.audits.into_iter().map(|a| a.id).collect();
+    assert_eq!(ids, [crate::common::audit_id(1)], "the one sparse match");
+}
+
 #[tokio::test]
 async fn filters_narrow_the_list_and_facets_count_under_them() {
     let fx = fresh().await;
