@@ -1,10 +1,11 @@
 //! `veritas-bench [--quick] [--json]`: the WORKLOAD.md figures, each beside the baseline
 //! measured in the same run. Prints a table; with `--json`, one JSON object on the last line.
 
+mod app;
 mod raw;
 mod workload;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -24,6 +25,32 @@ struct Args {
     /// Audits for W1.
     #[arg(long, default_value_t = 2000)]
     n: u64,
+    /// Run only these parts (repeatable): w1, w2, thumbs, app. Default: all.
+    #[arg(long, value_enum)]
+    only: Vec<Part>,
+    /// Keep the browse databases in this folder and reuse them on the next run (the 1M one
+    /// takes about 15 minutes and 16 GB to build); by default they are temporary.
+    #[arg(long, value_name = "DIR")]
+    browse_dir: Option<PathBuf>,
+    /// Internal: run the browse queries on the database in this folder and print the figures
+    /// as JSON (the parent runs W2 in a process of its own so its peak memory is browsing's).
+    #[arg(long, hide = true, value_name = "DIR")]
+    browse_child: Option<PathBuf>,
+    /// Internal: audits in the `--browse-child` database.
+    #[arg(long, hide = true, default_value_t = 0)]
+    m: u64,
+    /// Internal: the figure name tag of the `--browse-child` run ("20k", "1m").
+    #[arg(long, hide = true, default_value = "")]
+    tag: String,
+}
+
+/// The parts of a run.
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum Part {
+    W1,
+    W2,
+    Thumbs,
+    App,
 }
 
 /// Figures, in the order they are printed.
@@ -62,26 +89,40 @@ fn main() {
         figures: Map::new(),
         lines: Vec::new(),
     };
+    if let Some(dir) = &args.browse_child {
+        rt.block_on(browse(&mut report, dir, args.m, &args.tag));
+        let key = if args.tag == "1m" {
+            "rss_peak_mb".to_string()
+        } else {
+            format!("w2_{}_rss_peak_mb", args.tag)
+        };
+        report.put(
+            &key,
+            peak_rss_mb(),
+            "MB",
+            "peak resident memory of a process browsing this database (W2 only)",
+        );
+        println!("{}", json!({"figures": report.figures, "lines": report.lines}));
+        return;
+    }
+    let runs = |part: Part| args.only.is_empty() || args.only.contains(&part);
     rt.block_on(async {
-        w1(&mut report, args.n).await;
-        w2(&mut report, 20_000, "20k").await;
-        if !args.quick {
-            w2(&mut report, 1_000_000, "1m").await;
-            report.put(
-                "rss_peak_mb",
-                peak_rss_mb(),
-                "MB",
-                "peak resident memory of this process (after W2 at 1M)",
-            );
+        if runs(Part::W1) {
+            w1(&mut report, args.n).await;
+        }
+        if runs(Part::W2) {
+            w2(&mut report, 20_000, "20k", args.browse_dir.as_deref()).await;
+            if !args.quick {
+                w2(&mut report, 1_000_000, "1m", args.browse_dir.as_deref()).await;
+            }
         }
     });
-    thumbnails(&mut report);
-    report.note(
-        "app_start_ms",
-        "not measured yet: needs the app instrumented for a paint signal",
-    );
-    report.note("app_start_minimal_ms", "not measured yet");
-    report.note("ipc_list_p99_ms", "not measured yet");
+    if runs(Part::Thumbs) {
+        thumbnails(&mut report);
+    }
+    if runs(Part::App) {
+        rt.block_on(app::measure(&mut report, if args.quick { 2 } else { 5 }));
+    }
 
     println!(
         "Veritas Viewer benchmarks ({} cores){}",
@@ -219,34 +260,81 @@ fn verify(db: &raw::Db, n: u64, what: &str) {
     assert_eq!(rows, 21 * n as i64, "{what}: exactly 21 rows per audit");
 }
 
-/// W2: the browse queries at `m` audits, through the project's read path.
-async fn w2(report: &mut Report, m: u64, tag: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let build = Instant::now();
-    {
-        // The project's schema (migrations), then the fast path: raw inserts, 1000 audits
-        // per transaction, with the project's triggers and indexes firing as usual.
-        let store = Store::open(dir.path()).await.unwrap();
-        store.database().clone().close().await;
-        drop(store);
-        let db = raw::Db::open(&dir.path().join(veritas_core::DB_FILE));
-        let ins = raw::Inserts::prepare(&db);
-        for start in (0..m).step_by(1000) {
-            db.exec("BEGIN");
-            for i in start..(start + 1000).min(m) {
-                let a = workload::audit(i);
-                ins.insert(&db, &a, &raw::RecordJson::of(&a));
-            }
-            db.exec("COMMIT");
+/// W2: build (or reuse) a browse database of `m` audits, then time the browse queries in a
+/// process of its own, so that its peak memory is that of browsing alone.
+async fn w2(report: &mut Report, m: u64, tag: &str, keep: Option<&Path>) {
+    let temp;
+    let dir = match keep {
+        Some(keep) => keep.join(format!("w2-{tag}")),
+        None => {
+            temp = tempfile::tempdir().unwrap();
+            temp.path().to_path_buf()
         }
-        drop(ins);
-        db.exec("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;");
+    };
+    build_browse_db(&dir, m, tag).await;
+    let out = Command::new(std::env::current_exe().unwrap())
+        .arg("--browse-child")
+        .arg(&dir)
+        .args(["--m", &m.to_string(), "--tag", tag])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the browse process ({tag}) failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let child: Value = serde_json::from_str(text.lines().last().unwrap_or("")).unwrap();
+    if let Some(figures) = child["figures"].as_object() {
+        report.figures.extend(figures.clone());
     }
+    if let Some(lines) = child["lines"].as_array() {
+        report
+            .lines
+            .extend(lines.iter().filter_map(|l| l.as_str().map(str::to_string)));
+    }
+}
+
+/// The project's schema (migrations), then the fast path: raw inserts, 1000 audits per
+/// transaction, with the project's triggers and indexes firing as usual. A database that
+/// already holds exactly `m` audits is reused.
+async fn build_browse_db(dir: &Path, m: u64, tag: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let file = dir.join(veritas_core::DB_FILE);
+    if file.exists() {
+        let store = Store::open(dir).await.unwrap(); // applies any newer migration
+        store.database().clone().close().await;
+        if raw::Db::open(&file).count("SELECT count(*) FROM audits") == m as i64 {
+            eprintln!("reusing the {tag} browse database in {}", dir.display());
+            return;
+        }
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
+    }
+    let build = Instant::now();
+    let store = Store::open(dir).await.unwrap();
+    store.database().clone().close().await;
+    drop(store);
+    let db = raw::Db::open(&file);
+    let ins = raw::Inserts::prepare(&db);
+    for start in (0..m).step_by(1000) {
+        db.exec("BEGIN");
+        for i in start..(start + 1000).min(m) {
+            let a = workload::audit(i);
+            ins.insert(&db, &a, &raw::RecordJson::of(&a));
+        }
+        db.exec("COMMIT");
+    }
+    drop(ins);
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;");
     eprintln!(
         "built the {tag} browse database in {:.1} s",
         build.elapsed().as_secs_f64()
     );
-    let store = Store::open(dir.path()).await.unwrap();
+}
+
+/// The browse queries (a)-(d) and the two searches, through the project's read path.
+async fn browse(report: &mut Report, dir: &Path, m: u64, tag: &str) {
+    let store = Store::open(dir).await.unwrap();
 
     let page = |filter: AuditFilter, sort: SortKey, after: Option<String>| ListRequest {
         filter,
