@@ -33,7 +33,7 @@ if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
 fi
 
 echo "== end to end: the release app in a real window"
-cargo build --release --locked -p veritas-viewer -p veritas-cli
+cargo build --release --locked -p veritas-viewer -p veritas-cli -p veritas-minimal-window
 npm --prefix tests/e2e test
 
 echo "== benchmarks, smoke run (figures in BENCHMARKS.md come from a full run)"

@@ -21,6 +21,8 @@ pub struct AppInfo {
     pub data_dir: String,
     pub database: String,
     pub version: String,
+    /// Whether the UI should report start-up and IPC timing (see [`crate::timing`]).
+    pub timing: bool,
 }
 
 /// Demo loading progress.
@@ -41,6 +43,7 @@ pub async fn app_info(store: State<'_, Store>) -> Result<AppInfo> {
             .to_string_lossy()
             .into_owned(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        timing: crate::timing::enabled(),
     })
 }
 
@@ -143,4 +146,10 @@ pub async fn reveal_path(store: State<'_, Store>, path: Option<String>) -> Resul
             format!("cannot show {} in the file manager: {e}", target.display()),
         )
     })
+}
+
+/// A timing report from the UI, printed for the benchmark; refused unless timing is on.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn report_timing(name: String, samples_ms: Vec<f64>) -> Result<()> {
+    crate::timing::report(&name, &samples_ms)
 }

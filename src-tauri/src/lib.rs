@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod protocol;
+pub mod timing;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +36,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, store: Store) -> tauri:
             commands::export_audit,
             commands::load_demo,
             commands::reveal_path,
+            commands::report_timing,
         ])
 }
 

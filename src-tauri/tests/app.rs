@@ -87,6 +87,16 @@ async fn commands_answer_with_the_cores_data_and_errors() {
     assert_eq!(projects, json!([{"name": "default", "audits": 16}]));
     let info = call(&h.main, "app_info", json!({})).unwrap();
     assert_eq!(info["data_dir"], h.dir.path().to_string_lossy().as_ref());
+    // Timing reports are for the benchmark only: refused unless the app was started for it.
+    assert_eq!(info["timing"], false);
+    let err = call(
+        &h.main,
+        "report_timing",
+        json!({"name": "ipc_list", "samples_ms": [1.0]}),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "invalid_input");
+    assert!(err["message"].as_str().unwrap().contains("VERITAS_VIEWER_TIMING"));
 
     let history = call(
         &h.main,

@@ -3,4 +3,8 @@
 /**
  * Where the app's data lives.
  */
-export type AppInfo = { data_dir: string, database: string, version: string, };
+export type AppInfo = { data_dir: string, database: string, version: string, 
+/**
+ * Whether the UI should report start-up and IPC timing (see [`crate::timing`]).
+ */
+timing: boolean, };

@@ -1,0 +1,259 @@
+//! The app figures, in real windows under Xvfb: time from process start to the audit list
+//! painted on the demo data (`app_start_ms`), the same for a minimal Tauri window
+//! (`app_start_minimal_ms`, src-tauri/examples/minimal), and the p99 round trip of the list
+//! command from the UI (`ipc_list_p99_ms`). Both programs print a `veritas-timing` line on
+//! stdout when drawn (the app only with VERITAS_VIEWER_TIMING=1); start-up is the time from
+//! spawning the process to reading that line.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::{median, percentile, Report};
+
+/// How long one start may take before the run is called failed.
+const START_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// A virtual display for the windows, stopped on drop (unless one was given in DISPLAY).
+struct Display {
+    name: String,
+    xvfb: Option<Child>,
+}
+
+impl Display {
+    fn get() -> Result<Display, String> {
+        if let Some(name) = std::env::var("DISPLAY").ok().filter(|d| !d.is_empty()) {
+            return Ok(Display { name, xvfb: None });
+        }
+        let n = (90..100)
+            .find(|n| {
+                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+            })
+            .ok_or("no free X display number in :90-:99")?;
+        let xvfb = Command::new("Xvfb")
+            .args([
+                &format!(":{n}"),
+                "-screen",
+                "0",
+                "1600x1000x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start Xvfb ({e}); apt-get install xvfb"))?;
+        let display = Display {
+            name: format!(":{n}"),
+            xvfb: Some(xvfb),
+        };
+        let socket = format!("/tmp/.X11-unix/X{n}");
+        let waited = Instant::now();
+        while !Path::new(&socket).exists() {
+            if waited.elapsed() > Duration::from_secs(10) {
+                return Err("Xvfb did not start within 10 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(display)
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        if let Some(x) = &mut self.xvfb {
+            let _ = x.kill();
+            let _ = x.wait();
+        }
+    }
+}
+
+/// What one start gave: milliseconds to the painted line, and the list round trips if they
+/// were waited for.
+struct Start {
+    painted_ms: f64,
+    ipc_ms: Option<Vec<f64>>,
+}
+
+/// Start `program` in a fresh window, wait for its painted line (and, with `want_ipc`, its
+/// IPC report), then stop it.
+fn start_once(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+    display: &str,
+    want_ipc: bool,
+) -> Result<Start, String> {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env("DISPLAY", display)
+        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+        .env("VERITAS_VIEWER_TIMING", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let t0 = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(json) = line.strip_prefix("veritas-timing ") {
+                if tx.send((t0.elapsed(), json.to_string())).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let result = (|| {
+        let mut painted = None;
+        loop {
+            let left = START_TIMEOUT.saturating_sub(t0.elapsed());
+            let (at, json) = rx.recv_timeout(left).map_err(|_| {
+                format!(
+                    "{} printed no {} report within {} s",
+                    program.display(),
+                    if painted.is_none() {
+                        "list_painted"
+                    } else {
+                        "ipc_list"
+                    },
+                    START_TIMEOUT.as_secs()
+                )
+            })?;
+            let v: Value =
+                serde_json::from_str(&json).map_err(|e| format!("bad timing line {json:?}: {e}"))?;
+            match v["name"].as_str() {
+                Some("list_painted") => {
+                    painted = Some(at.as_secs_f64() * 1000.0);
+                    if !want_ipc {
+                        break;
+                    }
+                }
+                Some("ipc_list") => {
+                    let samples: Vec<f64> = v["samples_ms"]
+                        .as_array()
+                        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                        .unwrap_or_default();
+                    return Ok(Start {
+                        painted_ms: painted.ok_or("ipc_list came before list_painted")?,
+                        ipc_ms: Some(samples),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(Start {
+            painted_ms: painted.expect("set before break"),
+            ipc_ms: None,
+        })
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    result
+}
+
+/// The app and the minimal window binaries, beside this benchmark's own.
+fn binaries() -> Option<(PathBuf, PathBuf)> {
+    let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+    let app = dir.join("veritas-viewer");
+    let minimal = dir.join("veritas-minimal-window");
+    (app.exists() && minimal.exists()).then_some((app, minimal))
+}
+
+/// Measure the app figures; `runs` timed starts of each program, after one untimed start
+/// each (the first start of a fresh profile creates WebKit's caches).
+pub async fn measure(report: &mut Report, runs: usize) {
+    let Some((app, minimal)) = binaries() else {
+        let why = "not measured: build them first (cargo build --release -p veritas-viewer -p veritas-minimal-window)";
+        for key in ["app_start_ms", "app_start_minimal_ms", "ipc_list_p99_ms"] {
+            report.note(key, why);
+        }
+        return;
+    };
+    let display = match Display::get() {
+        Ok(d) => d,
+        Err(why) => {
+            for key in ["app_start_ms", "app_start_minimal_ms", "ipc_list_p99_ms"] {
+                report.note(key, &format!("not measured: {why}"));
+            }
+            return;
+        }
+    };
+    let data = tempfile::tempdir().unwrap();
+    let store = veritas_core::Store::open(data.path()).await.unwrap();
+    veritas_core::demo::load_demo(&store, "default", 16, &mut |_, _| {})
+        .await
+        .unwrap();
+    store.database().clone().close().await;
+    drop(store);
+
+    // One profile for every start, like a person's: the window state, WebKit's caches and
+    // the remembered view persist between starts.
+    let profile = tempfile::tempdir().unwrap();
+    let (config, share, cache) = (
+        profile.path().join("config"),
+        profile.path().join("share"),
+        profile.path().join("cache"),
+    );
+    let env: [(&str, &Path); 3] = [
+        ("XDG_CONFIG_HOME", &config),
+        ("XDG_DATA_HOME", &share),
+        ("XDG_CACHE_HOME", &cache),
+    ];
+    let data_arg = data.path().to_string_lossy().into_owned();
+    let app_args = ["--data-dir", data_arg.as_str()];
+
+    let run = |program: &Path, args: &[&str], want_ipc: bool| -> Start {
+        start_once(program, args, &env, &display.name, want_ipc).unwrap_or_else(|e| panic!("{e}"))
+    };
+    run(&app, &app_args, false);
+    run(&minimal, &[], false);
+    let (mut app_ms, mut minimal_ms, mut ipc) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..runs {
+        // Alternate, so that the machine's noise falls on both alike.
+        let last = i + 1 == runs;
+        let s = run(&app, &app_args, last);
+        app_ms.push(s.painted_ms);
+        if let Some(samples) = s.ipc_ms {
+            ipc = samples;
+        }
+        minimal_ms.push(run(&minimal, &[], false).painted_ms);
+    }
+    let (app_med, min_med) = (median(app_ms), median(minimal_ms));
+    report.put(
+        "app_start_ms",
+        app_med,
+        "ms",
+        &format!("process start to the audit list painted, demo data, median of {runs}"),
+    );
+    report.put(
+        "app_start_minimal_ms",
+        min_med,
+        "ms",
+        &format!("process start to a minimal Tauri window painted, median of {runs}"),
+    );
+    report.put("app_start_ratio", app_med / min_med, "x", "target <= 1.5");
+    ipc.sort_by(f64::total_cmp);
+    assert!(!ipc.is_empty(), "the app reported no list round trips");
+    report.put(
+        "ipc_list_p50_ms",
+        percentile(&ipc, 50.0),
+        "ms",
+        &format!(
+            "list command round trip from the UI, first page of 50, {} calls",
+            ipc.len()
+        ),
+    );
+    report.put("ipc_list_p99_ms", percentile(&ipc, 99.0), "ms", "target <= 5");
+}
