@@ -35,15 +35,23 @@ impl Indexes {
 /// matches nothing in an index costs a read of those doclists every time it is asked: once
 /// here, rather than once per chunk of the walk.
 pub(super) async fn indexes_matching(conn: &mut SqliteConnection, fts: &str) -> Result<Indexes> {
+    // A prefix term merges every doclist of its prefix before it can answer (as costly as
+    // the walk's first chunk): when the whole word is in the index, so is a match.
+    let exact = fts.strip_suffix('*').filter(|_| one_word(fts));
     let mut any = [false; 2];
     for (table, any) in ["audits_fts", "findings_fts"].into_iter().zip(&mut any) {
-        *any = sqlx::query_scalar::<_, i64>(&format!(
-            "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT 1)"
-        ))
-        .bind(fts)
-        .fetch_one(&mut *conn)
-        .await?
-            > 0;
+        for query in exact.into_iter().chain([fts]) {
+            *any = sqlx::query_scalar::<_, i64>(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT 1)"
+            ))
+            .bind(query)
+            .fetch_one(&mut *conn)
+            .await?
+                > 0;
+            if *any {
+                break;
+            }
+        }
     }
     Ok(Indexes {
         audits: any[0],
@@ -129,4 +137,28 @@ async fn in_index(
         .await?
     };
     Ok(found.into_iter().filter(|r| wanted.contains(r)).collect())
+}
+
+/// Whether `fts` (as [`crate::search::fts_query`] writes it) is a single word: `"w"` or `"w"*`.
+fn one_word(fts: &str) -> bool {
+    let inner = fts.strip_suffix('*').unwrap_or(fts);
+    inner.len() >= 2
+        && inner.starts_with('"')
+        && inner.ends_with('"')
+        && !inner[1..inner.len() - 1].contains(['"', ' '])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_word;
+    use crate::search::fts_query;
+
+    #[test]
+    fn one_word_is_a_single_term_only() {
+        let q = |s: &str| fts_query(s).unwrap();
+        assert!(one_word(&q("preselected")));
+        assert!(one_word(&q("\"fee\"")));
+        assert!(!one_word(&q("hidden fee")));
+        assert!(!one_word(&q("\"hidden subscription fee\"")));
+    }
 }
