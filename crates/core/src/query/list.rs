@@ -294,6 +294,14 @@ fn ordering(req: &ListRequest) -> (&'static str, &'static str, &'static str) {
     (req.sort.expr(), dir, cmp)
 }
 
+/// The keyset condition for "after the cursor" and its two parameters (none without one).
+fn keyset_condition(after: Option<(Value, String)>, expr: &str, cmp: &str) -> (String, Vec<Value>) {
+    match after {
+        Some((key, id)) => (format!(" AND ({expr}, a.id) {cmp} (?, ?)"), vec![key, json!(id)]),
+        None => (String::new(), Vec::new()),
+    }
+}
+
 /// The cursor of the list after `row` (which has `id` and `sort_key` columns).
 fn cursor_after(row: &SqliteRow, sort: SortKey) -> (Value, String) {
     let key = if sort.numeric() {
@@ -327,12 +335,7 @@ pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) ->
     }
     let c = conditions(&req.filter, Facet::None)?;
     let (expr, dir, cmp) = ordering(req);
-    let mut extra = Vec::new();
-    let mut keyset = String::new();
-    if let Some((key, id)) = after {
-        keyset = format!(" AND ({expr}, a.id) {cmp} (?, ?)");
-        extra.extend([key, json!(id)]);
-    }
+    let (keyset, mut extra) = keyset_condition(after, expr, cmp);
     extra.push(json!(limit + 1));
     let sql = format!(
         "SELECT {AUDIT_COLUMNS}, {expr} AS sort_key FROM audits a
@@ -391,12 +394,7 @@ async fn walk_matches(
         if walked >= matching::WALK_BUDGET {
             return Ok(None);
         }
-        let mut extra = Vec::new();
-        let mut keyset = String::new();
-        if let Some((key, id)) = after.take() {
-            keyset = format!(" AND ({expr}, a.id) {cmp} (?, ?)");
-            extra.extend([key, json!(id)]);
-        }
+        let (keyset, mut extra) = keyset_condition(after.take(), expr, cmp);
         extra.push(json!(chunk));
         let sql = format!(
             "SELECT a.rowid AS r, a.id, {expr} AS sort_key FROM audits a
