@@ -242,73 +242,81 @@ async fn ensure_project(conn: &mut SqliteConnection, project: &str) -> Result<()
 }
 
 async fn insert_audit(conn: &mut SqliteConnection, project: &str, r: AuditRecord) -> Result<Outcome> {
-    ensure_project(conn, project).await?;
     let now = now_text();
     let risk = r
         .risk_level
         .clone()
         .or_else(|| r.trust_score.map(|s| risk_level_for_score(s).to_string()));
-    let inserted = sqlx::query(
+    let status = r.status.unwrap_or(AuditStatus::Completed).as_str();
+    let screenshots_count = r.screenshots_count.unwrap_or(r.screenshots.len() as i64);
+    let (signal_scores, security_results, errors) = (
+        json_text(&r.signal_scores),
+        json_text(&r.security_results),
+        json_text(&r.errors),
+    );
+    // The whole audit is one batch of statements, sent to SQLite's worker thread at once: a
+    // round trip to it costs more than SQLite's own work on a row, so one per statement
+    // was most of an audit's write time.
+    let mut q = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO projects (name, created_at) VALUES (");
+    q.push_bind(project).push(", ").push_bind(&now).push(");\n");
+    // No ON CONFLICT: an existing id fails the batch before any child row is written.
+    q.push(
         "INSERT INTO audits (id, project, url, status, audit_tier, verdict_mode, trust_score, risk_level,
             signal_scores, narrative, site_type, site_type_confidence, security_results, pages_scanned,
             screenshots_count, elapsed_seconds, errors, error_message, started_at, completed_at,
-            created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22)
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(&r.id)
-    .bind(project)
-    .bind(&r.url)
-    .bind(r.status.unwrap_or(AuditStatus::Completed).as_str())
-    .bind(&r.audit_tier)
-    .bind(&r.verdict_mode)
-    .bind(r.trust_score)
-    .bind(&risk)
-    .bind(json_text(&r.signal_scores))
-    .bind(&r.narrative)
-    .bind(&r.site_type)
-    .bind(r.site_type_confidence)
-    .bind(json_text(&r.security_results))
-    .bind(r.pages_scanned)
-    .bind(r.screenshots_count.unwrap_or(r.screenshots.len() as i64))
-    .bind(r.elapsed_seconds)
-    .bind(json_text(&r.errors))
-    .bind(&r.error_message)
-    .bind(&r.started_at)
-    .bind(&r.completed_at)
-    .bind(r.created_at.as_deref().unwrap_or(&now))
-    .bind(r.updated_at.as_deref().unwrap_or(&now))
-    .execute(&mut *conn)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Err(Error::new(
-            ErrorKind::Conflict,
-            format!("audit {} already exists", r.id),
-        ));
-    }
-    // One statement per kind of child, not one per row: each statement is a round trip to
-    // SQLite's worker thread, and that, not SQLite, was most of an audit's write time.
-    let rows = 1
-        + insert_findings(conn, &r.id, &r.findings, &now).await?
-        + insert_screenshots(conn, &r.id, &r.screenshots, &now).await?.0
-        + insert_events(conn, &r.id, &r.events, &now).await?;
-    Ok(Outcome { id: None, rows })
+            created_at, updated_at) VALUES (",
+    );
+    q.separated(", ")
+        .push_bind(&r.id)
+        .push_bind(project)
+        .push_bind(&r.url)
+        .push_bind(status)
+        .push_bind(&r.audit_tier)
+        .push_bind(&r.verdict_mode)
+        .push_bind(r.trust_score)
+        .push_bind(&risk)
+        .push_bind(&signal_scores)
+        .push_bind(&r.narrative)
+        .push_bind(&r.site_type)
+        .push_bind(r.site_type_confidence)
+        .push_bind(&security_results)
+        .push_bind(r.pages_scanned)
+        .push_bind(screenshots_count)
+        .push_bind(r.elapsed_seconds)
+        .push_bind(&errors)
+        .push_bind(&r.error_message)
+        .push_bind(&r.started_at)
+        .push_bind(&r.completed_at)
+        .push_bind(r.created_at.as_deref().unwrap_or(&now))
+        .push_bind(r.updated_at.as_deref().unwrap_or(&now))
+        .push_unseparated(");\n");
+    push_findings(&mut q, &r.id, &r.findings, &now);
+    push_screenshots(&mut q, &r.id, &r.screenshots, &now);
+    push_events(&mut q, &r.id, &r.events, &now);
+    let done = q.build().execute(&mut *conn).await.map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() && d.message().contains("audits.id") => {
+            Error::new(ErrorKind::Conflict, format!("audit {} already exists", r.id))
+        }
+        _ => Error::from(e),
+    })?;
+    Ok(Outcome {
+        id: None,
+        rows: done.rows_affected(),
+    })
 }
 
 /// Rows per multi-row INSERT: 13 parameters a finding stays well under SQLite's limit.
 const ROWS_PER_INSERT: usize = 400;
 
-/// Insert findings, skipping any whose key the audit already has; how many were inserted.
-async fn insert_findings(
-    conn: &mut SqliteConnection,
-    audit_id: &str,
-    fs: &[NewFinding],
-    now: &str,
-) -> Result<u64> {
-    let mut inserted = 0;
+/// Append the INSERTs of findings to `q`, skipping any whose key the audit already has.
+fn push_findings<'a>(
+    q: &mut QueryBuilder<'a, Sqlite>,
+    audit_id: &'a str,
+    fs: &'a [NewFinding],
+    now: &'a str,
+) {
     for chunk in fs.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
+        q.push(
             "INSERT OR IGNORE INTO audit_findings (audit_id, pattern_type, category, severity, confidence,
                 description, plain_english, screenshot_index, created_at, finding_key, embedding,
                 embedding_model, embedding_model_version) ",
@@ -329,9 +337,58 @@ async fn insert_findings(
                 .push_bind(&f.embedding_model)
                 .push_bind(&f.embedding_model_version);
         });
-        inserted += q.build().execute(&mut *conn).await?.rows_affected();
+        q.push(";\n");
     }
-    Ok(inserted)
+}
+
+/// Append the INSERTs of screenshot rows to `q`.
+fn push_screenshots<'a>(
+    q: &mut QueryBuilder<'a, Sqlite>,
+    audit_id: &'a str,
+    ss: &'a [NewScreenshot],
+    now: &'a str,
+) {
+    for chunk in ss.chunks(ROWS_PER_INSERT) {
+        q.push("INSERT INTO audit_screenshots (audit_id, file_path, label, index_num, file_size_bytes, created_at) ");
+        q.push_values(chunk, |mut row, s| {
+            row.push_bind(audit_id)
+                .push_bind(&s.file_path)
+                .push_bind(&s.label)
+                .push_bind(s.index)
+                .push_bind(s.file_size_bytes)
+                .push_bind(now);
+        });
+        q.push(";\n");
+    }
+}
+
+/// Append the INSERTs of timeline events to `q`.
+fn push_events<'a>(q: &mut QueryBuilder<'a, Sqlite>, audit_id: &'a str, es: &'a [NewEvent], now: &'a str) {
+    for chunk in es.chunks(ROWS_PER_INSERT) {
+        q.push("INSERT INTO audit_events (audit_id, event_type, data, timestamp) ");
+        q.push_values(chunk, |mut row, e| {
+            row.push_bind(audit_id)
+                .push_bind(&e.event_type)
+                .push_bind(e.data.to_string())
+                .push_bind(e.timestamp.as_deref().unwrap_or(now));
+        });
+        q.push(";\n");
+    }
+}
+
+/// Insert findings, skipping any whose key the audit already has; how many were inserted.
+async fn insert_findings(
+    conn: &mut SqliteConnection,
+    audit_id: &str,
+    fs: &[NewFinding],
+    now: &str,
+) -> Result<u64> {
+    if fs.is_empty() {
+        return Ok(0);
+    }
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    push_findings(&mut q, audit_id, fs, now);
+    Ok(q.build().execute(&mut *conn).await?.rows_affected())
 }
 
 /// Insert screenshot rows; how many, and the id of the last one.
@@ -341,24 +398,13 @@ async fn insert_screenshots(
     ss: &[NewScreenshot],
     now: &str,
 ) -> Result<(u64, i64)> {
-    let (mut rows, mut last) = (0, 0);
-    for chunk in ss.chunks(ROWS_PER_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit_screenshots (audit_id, file_path, label, index_num, file_size_bytes, created_at) ",
-        );
-        q.push_values(chunk, |mut row, s| {
-            row.push_bind(audit_id)
-                .push_bind(&s.file_path)
-                .push_bind(&s.label)
-                .push_bind(s.index)
-                .push_bind(s.file_size_bytes)
-                .push_bind(now);
-        });
-        let done = q.build().execute(&mut *conn).await?;
-        rows += done.rows_affected();
-        last = done.last_insert_rowid();
+    if ss.is_empty() {
+        return Ok((0, 0));
     }
-    Ok((rows, last))
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    push_screenshots(&mut q, audit_id, ss, now);
+    let done = q.build().execute(&mut *conn).await?;
+    Ok((done.rows_affected(), done.last_insert_rowid()))
 }
 
 /// Insert timeline events; how many.
@@ -368,19 +414,12 @@ async fn insert_events(
     es: &[NewEvent],
     now: &str,
 ) -> Result<u64> {
-    let mut rows = 0;
-    for chunk in es.chunks(ROWS_PER_INSERT) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("INSERT INTO audit_events (audit_id, event_type, data, timestamp) ");
-        q.push_values(chunk, |mut row, e| {
-            row.push_bind(audit_id)
-                .push_bind(&e.event_type)
-                .push_bind(e.data.to_string())
-                .push_bind(e.timestamp.as_deref().unwrap_or(now));
-        });
-        rows += q.build().execute(&mut *conn).await?.rows_affected();
+    if es.is_empty() {
+        return Ok(0);
     }
-    Ok(rows)
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    push_events(&mut q, audit_id, es, now);
+    Ok(q.build().execute(&mut *conn).await?.rows_affected())
 }
 
 async fn apply_event(

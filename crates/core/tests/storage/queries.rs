@@ -4,7 +4,9 @@
 use image::ImageFormat;
 use serde_json::json;
 use veritas_core::ingest::IngestOptions;
-use veritas_core::{Audit, AuditFilter, AuditStatus, Direction, ListRequest, NewFinding, SortKey, Store};
+use veritas_core::{
+    Audit, AuditFilter, AuditRow, AuditStatus, Direction, ListRequest, NewFinding, SortKey, Store,
+};
 
 use crate::common::{base64, fresh, image_bytes, ingest_lines, record};
 
@@ -99,6 +101,82 @@ async fn keyset_pages_cover_every_sort_exactly_once_in_order() {
         .unwrap_err()
         .message
         .contains("cursor"));
+}
+
+/// The app's list shows rows without the long columns; they must be the list's own audits,
+/// page for page and field for field, whether the page comes from the plain query or from
+/// a search.
+#[tokio::test]
+async fn list_rows_are_the_lists_audits_without_their_long_columns() {
+    let fx = fresh().await;
+    for i in 0..9 {
+        let mut r = record(i);
+        if i % 3 == 0 {
+            r.narrative = Some(format!("A **cozy** shop, number {i}."));
+        }
+        fx.store.insert_audit("default", r).await.unwrap();
+    }
+    let as_row = |a: &Audit| AuditRow {
+        id: a.id.clone(),
+        url: a.url.clone(),
+        status: a.status.clone(),
+        audit_tier: a.audit_tier.clone(),
+        trust_score: a.trust_score,
+        risk_level: a.risk_level.clone(),
+        site_type: a.site_type.clone(),
+        created_at: a.created_at.clone(),
+        findings_count: a.findings_count,
+        screenshots_count: a.screenshots_count,
+    };
+    for search in [None, Some("cozy".to_string())] {
+        let mut req = ListRequest {
+            sort: SortKey::Score,
+            limit: Some(2),
+            filter: AuditFilter {
+                search: search.clone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let mut pages = 0;
+        loop {
+            let full = fx.store.list("default", &req).await.unwrap();
+            let rows = fx.store.list_rows("default", &req).await.unwrap();
+            assert_eq!(
+                rows.audits,
+                full.audits.iter().map(as_row).collect::<Vec<_>>(),
+                "search {search:?}, page {pages}: the same audits, the same fields"
+            );
+            assert_eq!(rows.next_cursor, full.next_cursor, "the same cursor");
+            pages += 1;
+            match rows.next_cursor {
+                Some(c) => req.after = Some(c),
+                None => break,
+            }
+        }
+        let expected = if search.is_some() { 2 } else { 5 };
+        assert_eq!(pages, expected, "search {search:?}: every page compared");
+    }
+}
+
+/// An audit is written as one batch of statements; an id that exists already must fail the
+/// batch before any of its child rows is written, and leave the stored audit as it was.
+#[tokio::test]
+async fn an_audit_whose_id_exists_is_refused_whole() {
+    let fx = fresh().await;
+    fx.store.insert_audit("default", record(1)).await.unwrap();
+    let before = fx.store.audit("default", &record(1).id).await.unwrap();
+    let mut again = record(1);
+    again.url = "https://other.example/".into();
+    again.findings.truncate(1);
+    let err = fx.store.insert_audit("default", again).await.unwrap_err();
+    assert_eq!(err.kind, veritas_core::ErrorKind::Conflict, "{err}");
+    assert!(
+        err.message.contains(&record(1).id),
+        "the message names the audit: {err}"
+    );
+    let after = fx.store.audit("default", &record(1).id).await.unwrap();
+    assert_eq!(after, before, "nothing of the refused audit was stored");
 }
 
 /// A search that matches thousands of audits is answered by walking the list in its order
