@@ -8,7 +8,7 @@ use tauri::State;
 use veritas_core::demo::DemoReport;
 use veritas_core::export::ExportFormat;
 use veritas_core::{
-    Audit, AuditDetail, AuditFilter, AuditPage, Comparison, Error, ErrorKind, Facets, ListRequest,
+    Audit, AuditDetail, AuditFilter, AuditRowPage, Comparison, Error, ErrorKind, Facets, ListRequest,
     ProjectInfo, Store,
 };
 
@@ -52,13 +52,15 @@ pub async fn projects(store: State<'_, Store>) -> Result<Vec<ProjectInfo>> {
     store.projects().await
 }
 
+/// A page of the list as rows: the list view shows no narrative or JSON columns, so they
+/// are not sent.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn list_audits(
     store: State<'_, Store>,
     project: String,
     request: ListRequest,
-) -> Result<AuditPage> {
-    store.list(&project, &request).await
+) -> Result<AuditRowPage> {
+    store.list_rows(&project, &request).await
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -66,6 +66,10 @@ async fn commands_answer_with_the_cores_data_and_errors() {
     let page = call(&h.main, "list_audits", list_args()).unwrap();
     let audits = page["audits"].as_array().unwrap();
     assert_eq!(audits.len(), 16);
+    assert!(
+        audits[0]["url"].is_string() && audits[0].get("narrative").is_none(),
+        "the list sends rows: what the list shows, not the narrative"
+    );
     let id = audits[0]["id"].as_str().unwrap().to_string();
 
     let detail = call(&h.main, "get_audit", json!({"project": "default", "id": id})).unwrap();

@@ -35,8 +35,8 @@ pub use db::Database;
 pub use error::{Error, ErrorKind, Result};
 pub use model::*;
 pub use query::{
-    AuditFilter, AuditPage, Comparison, Direction, FacetCount, Facets, FindingChanges, ListRequest,
-    PatternCount, SimilarFinding, SortKey,
+    AuditFilter, AuditPage, AuditRowPage, Comparison, Direction, FacetCount, Facets, FindingChanges,
+    ListRequest, PatternCount, SimilarFinding, SortKey,
 };
 pub use search::fts_query;
 pub use store::{default_data_dir, Store, DB_FILE, SCREENSHOTS_DIR};

@@ -104,6 +104,29 @@ pub struct Audit {
     pub recorded_screenshots_count: Option<i64>,
 }
 
+/// An audit as a row of the list: what the list shows, without the long text and JSON
+/// columns (narrative, security results, signals), which a page of full audits would carry
+/// across IPC for nothing.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRow {
+    pub id: String,
+    pub url: String,
+    /// Lower case, whatever case is stored.
+    pub status: String,
+    pub audit_tier: Option<String>,
+    pub trust_score: Option<f64>,
+    /// As stored; derived from the score only where none is stored.
+    pub risk_level: Option<String>,
+    pub site_type: Option<String>,
+    /// ISO 8601 UTC, or the stored text if it is no time.
+    pub created_at: Option<String>,
+    /// Number of finding rows.
+    pub findings_count: i64,
+    /// Number of screenshot rows.
+    pub screenshots_count: i64,
+}
+
 /// A dark-pattern finding.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -10,7 +10,9 @@ use crate::db::Database;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids;
 use crate::model::{AuditDetail, AuditRecord, ProjectInfo, Screenshot};
-use crate::query::{self, AuditFilter, AuditPage, Comparison, Facets, ListRequest, SimilarFinding};
+use crate::query::{
+    self, AuditFilter, AuditPage, AuditRowPage, Comparison, Facets, ListRequest, SimilarFinding,
+};
 use crate::screenshots::{self, ImageInfo, ScreenshotDir};
 
 /// The database file's name inside a data directory (the backend's name).
@@ -101,6 +103,11 @@ impl Store {
     /// One page of the audit list.
     pub async fn list(&self, project: &str, req: &ListRequest) -> Result<AuditPage> {
         query::list_audits(self.db.reader(), ids::project_name(project)?, req).await
+    }
+
+    /// One page of the audit list as the list view's rows (no long text or JSON columns).
+    pub async fn list_rows(&self, project: &str, req: &ListRequest) -> Result<AuditRowPage> {
+        query::list_audit_rows(self.db.reader(), ids::project_name(project)?, req).await
     }
 
     /// Facet counts under a filter.

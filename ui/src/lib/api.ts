@@ -4,7 +4,7 @@ import { invoke, Channel } from "@tauri-apps/api/core";
 import type { Audit } from "../bindings/Audit";
 import type { AuditDetail } from "../bindings/AuditDetail";
 import type { AuditFilter } from "../bindings/AuditFilter";
-import type { AuditPage } from "../bindings/AuditPage";
+import type { AuditRowPage } from "../bindings/AuditRowPage";
 import type { Comparison } from "../bindings/Comparison";
 import type { DemoReport } from "../bindings/DemoReport";
 import type { Error as CoreError } from "../bindings/Error";
@@ -46,7 +46,7 @@ export async function call<T>(cmd: string, args: Record<string, unknown> = {}): 
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),
   projects: () => call<ProjectInfo[]>("projects"),
-  list: (project: string, request: ListRequest) => call<AuditPage>("list_audits", { project, request }),
+  list: (project: string, request: ListRequest) => call<AuditRowPage>("list_audits", { project, request }),
   facets: (project: string, filter: AuditFilter) => call<Facets>("audit_facets", { project, filter }),
   audit: (project: string, id: string) => call<AuditDetail>("get_audit", { project, id }),
   history: (project: string, url: string) => call<Audit[]>("audit_history", { project, url }),

@@ -5,8 +5,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { mount, tick, unmount } from "svelte";
 import type { Readable } from "svelte/store";
-import type { Audit } from "../bindings/Audit";
-import type { AuditPage } from "../bindings/AuditPage";
+import type { AuditRow } from "../bindings/AuditRow";
+import type { AuditRowPage } from "../bindings/AuditRowPage";
 import type { Facets } from "../bindings/Facets";
 
 const counts = vi.hoisted(() => ({ virtualizerUpdates: 0, listCalls: 0 }));
@@ -29,21 +29,19 @@ vi.mock("@tanstack/svelte-virtual", async (importOriginal) => {
   };
 });
 
-function audit(i: number): Audit {
+function audit(i: number): AuditRow {
   return {
-    id: `vrts_${i}`, project: "default", url: `https://site${i}.example/`, status: "completed",
-    audit_tier: "quick_scan", verdict_mode: null, trust_score: 50 + i, risk_level: "suspicious",
-    signal_scores: null, narrative: null, site_type: "ecommerce", site_type_confidence: null,
-    security_results: null, pages_scanned: 1, elapsed_seconds: 1, errors: null, error_message: null,
-    started_at: null, completed_at: null, created_at: `2026-11-${String(10 + i).padStart(2, "0")}T10:00:00Z`,
-    updated_at: null, findings_count: i % 3, screenshots_count: 1, recorded_screenshots_count: 1,
+    id: `vrts_${i}`, url: `https://site${i}.example/`, status: "completed", audit_tier: "quick_scan",
+    trust_score: 50 + i, risk_level: "suspicious", site_type: "ecommerce",
+    created_at: `2026-11-${String(10 + i).padStart(2, "0")}T10:00:00Z`, findings_count: i % 3,
+    screenshots_count: 1,
   };
 }
 
 vi.mock("../lib/api", async (importOriginal) => ({
   ...(await importOriginal<typeof import("../lib/api")>()),
   api: {
-    list: async (): Promise<AuditPage> => {
+    list: async (): Promise<AuditRowPage> => {
       counts.listCalls += 1;
       return { audits: Array.from({ length: 16 }, (_, i) => audit(i)), next_cursor: null };
     },

@@ -8,9 +8,9 @@ use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, Row, SqliteConnection, SqlitePool};
 
-use super::{audit_from_row, matching, AUDIT_COLUMNS};
+use super::{audit_from_row, audit_row_from_row, matching, AUDIT_COLUMNS, ROW_COLUMNS};
 use crate::error::{Error, Result};
-use crate::model::{Audit, AuditStatus};
+use crate::model::{Audit, AuditRow, AuditStatus};
 use crate::search::fts_query;
 
 /// Which audits to show. Empty lists mean "any".
@@ -106,6 +106,14 @@ pub struct ListRequest {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditPage {
     pub audits: Vec<Audit>,
+    pub next_cursor: Option<String>,
+}
+
+/// A page of list rows (what the list view shows) and the cursor of the next page.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRowPage {
+    pub audits: Vec<AuditRow>,
     pub next_cursor: Option<String>,
 }
 
@@ -312,8 +320,39 @@ fn cursor_after(row: &SqliteRow, sort: SortKey) -> (Value, String) {
     (key, row.try_get_unchecked("id").unwrap_or_default())
 }
 
-/// One page of audits of `project`.
+/// What a page's rows are read as: the columns selected and how a row is decoded.
+struct Shape<T> {
+    columns: &'static str,
+    decode: fn(&SqliteRow) -> T,
+}
+
+/// One page of audits of `project`, every column.
 pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) -> Result<AuditPage> {
+    let shape = Shape {
+        columns: AUDIT_COLUMNS,
+        decode: audit_from_row,
+    };
+    let (audits, next_cursor) = list_page(pool, project, req, &shape).await?;
+    Ok(AuditPage { audits, next_cursor })
+}
+
+/// One page of the list of `project`, as the list view's rows.
+pub async fn list_audit_rows(pool: &SqlitePool, project: &str, req: &ListRequest) -> Result<AuditRowPage> {
+    let shape = Shape {
+        columns: ROW_COLUMNS,
+        decode: audit_row_from_row,
+    };
+    let (audits, next_cursor) = list_page(pool, project, req, &shape).await?;
+    Ok(AuditRowPage { audits, next_cursor })
+}
+
+/// A page of rows in `shape` and the cursor after it.
+async fn list_page<T>(
+    pool: &SqlitePool,
+    project: &str,
+    req: &ListRequest,
+    shape: &Shape<T>,
+) -> Result<(Vec<T>, Option<String>)> {
     let limit = req.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Error::invalid(
@@ -328,7 +367,7 @@ pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) ->
         .transpose()?;
     if let Some(fts) = req.filter.search.as_deref().and_then(fts_query) {
         let mut conn = pool.acquire().await?;
-        if let Some(page) = walk_matches(&mut conn, project, req, limit, after.clone(), &fts).await? {
+        if let Some(page) = walk_matches(&mut conn, project, req, limit, after.clone(), &fts, shape).await? {
             return Ok(page);
         }
         // Matches are sparse: collecting them all is cheaper than walking on.
@@ -338,9 +377,10 @@ pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) ->
     let (keyset, mut extra) = keyset_condition(after, expr, cmp);
     extra.push(json!(limit + 1));
     let sql = format!(
-        "SELECT {AUDIT_COLUMNS}, {expr} AS sort_key FROM audits a
+        "SELECT {}, {expr} AS sort_key FROM audits a
          WHERE a.project = ?{}{keyset}
          ORDER BY {expr} {dir}, a.id {dir} LIMIT ?",
+        shape.columns,
         c.where_clause()
     );
     let rows: Vec<SqliteRow> = sqlx::query_with(&sql, c.arguments(project, &extra)?)
@@ -355,24 +395,22 @@ pub async fn list_audits(pool: &SqlitePool, project: &str, req: &ListRequest) ->
         }
         _ => None,
     };
-    Ok(AuditPage {
-        audits: rows.iter().map(audit_from_row).collect(),
-        next_cursor,
-    })
+    Ok((rows.iter().map(shape.decode).collect(), next_cursor))
 }
 
 /// A page of a search, found by walking the list (every other filter applied) in its order,
 /// a chunk at a time, keeping the audits that match, until the page is full. `None` when
 /// [`matching::WALK_BUDGET`] audits were walked without filling the page: the matches are
 /// sparse, and the caller collects them instead.
-async fn walk_matches(
+async fn walk_matches<T>(
     conn: &mut SqliteConnection,
     project: &str,
     req: &ListRequest,
     limit: u32,
     mut after: Option<(Value, String)>,
     fts: &str,
-) -> Result<Option<AuditPage>> {
+    shape: &Shape<T>,
+) -> Result<Option<(Vec<T>, Option<String>)>> {
     let others = AuditFilter {
         search: None,
         ..req.filter.clone()
@@ -381,10 +419,7 @@ async fn walk_matches(
     let (expr, dir, cmp) = ordering(req);
     let indexes = matching::indexes_matching(conn, fts).await?;
     if indexes.none() {
-        return Ok(Some(AuditPage {
-            audits: Vec::new(),
-            next_cursor: None,
-        }));
+        return Ok(Some((Vec::new(), None)));
     }
     // Found so far, in list order: rowid and the cursor after it.
     let mut found: Vec<(i64, (Value, String))> = Vec::new();
@@ -432,24 +467,23 @@ async fn walk_matches(
     found.truncate(limit as usize);
     let rowids: Vec<i64> = found.iter().map(|(r, _)| *r).collect();
     let rows: Vec<SqliteRow> = sqlx::query(&format!(
-        "SELECT {AUDIT_COLUMNS}, a.rowid AS r FROM audits a WHERE a.rowid IN (SELECT value FROM json_each(?))"
+        "SELECT {}, a.rowid AS r FROM audits a WHERE a.rowid IN (SELECT value FROM json_each(?))",
+        shape.columns
     ))
     .bind(serde_json::to_string(&rowids)?)
     .fetch_all(&mut *conn)
     .await?;
-    let mut by_rowid: HashMap<i64, Audit> = rows
+    let mut by_rowid: HashMap<i64, T> = rows
         .iter()
-        .map(|r| (r.get::<i64, _>("r"), audit_from_row(r)))
+        .map(|r| (r.get::<i64, _>("r"), (shape.decode)(r)))
         .collect();
     let next_cursor = match (more, found.last()) {
         (true, Some((_, (key, id)))) => Some(encode_cursor(key.clone(), id)),
         _ => None,
     };
-    Ok(Some(AuditPage {
-        // A row deleted meanwhile is simply left out.
-        audits: rowids.iter().filter_map(|r| by_rowid.remove(r)).collect(),
-        next_cursor,
-    }))
+    // A row deleted meanwhile is simply left out.
+    let audits = rowids.iter().filter_map(|r| by_rowid.remove(r)).collect();
+    Ok(Some((audits, next_cursor)))
 }
 
 /// Facet counts for `project` under `filter`.

@@ -9,7 +9,8 @@ mod related;
 
 pub use detail::{get_audit_rows, get_screenshot_row};
 pub use list::{
-    facets, list_audits, AuditFilter, AuditPage, Direction, FacetCount, Facets, ListRequest, SortKey,
+    facets, list_audit_rows, list_audits, AuditFilter, AuditPage, AuditRowPage, Direction, FacetCount,
+    Facets, ListRequest, SortKey,
 };
 pub use related::{
     compare, history, similar_findings, Comparison, FindingChanges, PatternCount, SimilarFinding,
@@ -21,7 +22,7 @@ use sqlx::{Row, SqlitePool};
 
 use crate::changes::decode_embedding;
 use crate::error::{Error, Result};
-use crate::model::{risk_level_for_score, Audit, AuditEvent, Finding, ProjectInfo};
+use crate::model::{risk_level_for_score, Audit, AuditEvent, AuditRow, Finding, ProjectInfo};
 
 /// The audit columns every audit query selects, with counts taken from the rows.
 pub(crate) const AUDIT_COLUMNS: &str = "a.id, a.project, a.url, a.status, a.audit_tier, a.verdict_mode,
@@ -53,6 +54,36 @@ fn time(row: &SqliteRow, col: &str) -> Option<String> {
     text(row, col).map(|t| crate::time::parse(&t).map(crate::time::to_iso).unwrap_or(t))
 }
 
+/// The columns of a list row ([`AuditRow`]), named as in [`AUDIT_COLUMNS`].
+pub(crate) const ROW_COLUMNS: &str = "a.id, a.url, a.status, a.audit_tier, a.trust_score,
+    a.risk_level, a.site_type, a.created_at,
+    (SELECT count(*) FROM audit_findings f WHERE f.audit_id = a.id) AS findings_rows,
+    (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id) AS screenshot_rows";
+
+/// The stored risk level in lower case, or the one the score gives where none is stored.
+fn risk_level(row: &SqliteRow, trust_score: Option<f64>) -> Option<String> {
+    text(row, "risk_level")
+        .filter(|r| !r.is_empty())
+        .map(|r| r.to_lowercase())
+        .or_else(|| trust_score.map(|s| risk_level_for_score(s).to_string()))
+}
+
+pub(crate) fn audit_row_from_row(row: &SqliteRow) -> AuditRow {
+    let trust_score = real(row, "trust_score");
+    AuditRow {
+        id: text(row, "id").unwrap_or_default(),
+        url: text(row, "url").unwrap_or_default(),
+        status: text(row, "status").unwrap_or_default().to_lowercase(),
+        audit_tier: text(row, "audit_tier"),
+        trust_score,
+        risk_level: risk_level(row, trust_score),
+        site_type: text(row, "site_type"),
+        created_at: time(row, "created_at"),
+        findings_count: int(row, "findings_rows").unwrap_or(0),
+        screenshots_count: int(row, "screenshot_rows").unwrap_or(0),
+    }
+}
+
 pub(crate) fn audit_from_row(row: &SqliteRow) -> Audit {
     let trust_score = real(row, "trust_score");
     Audit {
@@ -63,10 +94,7 @@ pub(crate) fn audit_from_row(row: &SqliteRow) -> Audit {
         audit_tier: text(row, "audit_tier"),
         verdict_mode: text(row, "verdict_mode"),
         trust_score,
-        risk_level: text(row, "risk_level")
-            .filter(|r| !r.is_empty())
-            .map(|r| r.to_lowercase())
-            .or_else(|| trust_score.map(|s| risk_level_for_score(s).to_string())),
+        risk_level: risk_level(row, trust_score),
         signal_scores: json(row, "signal_scores"),
         narrative: text(row, "narrative"),
         site_type: text(row, "site_type"),
