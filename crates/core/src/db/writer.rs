@@ -100,8 +100,9 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut [Job]) -> Vec<Res
 /// A change alone in its transaction (the common, uncontended case): the transaction is its
 /// all-or-nothing, so it needs no savepoint. The transaction is begun and ended with plain
 /// statements rather than sqlx's `Transaction`, whose custom `BEGIN` costs two extra round
-/// trips to SQLite's worker thread (it checks the connection's state afterwards): per
-/// audit written, that was a third of the write path's time.
+/// trips to SQLite's worker thread (it checks the connection's state afterwards). Measured
+/// alone: an empty BEGIN IMMEDIATE + COMMIT took 148 us through `Transaction`, 38 us a
+/// plain statement.
 async fn commit_alone(conn: &mut SqliteConnection, change: Change) -> Result<Outcome> {
     async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> sqlx::Result<()> {
         sqlx::query(sql).execute(&mut *conn).await.map(|_| ())
