@@ -113,6 +113,27 @@ pub struct Outcome {
     pub rows: u64,
 }
 
+/// Who begins and ends the transaction around a change's statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// The writer has begun a transaction (or a savepoint) and ends it.
+    Enclosed,
+    /// The change is alone and sends `BEGIN IMMEDIATE` and `COMMIT` in its own batch of
+    /// statements; on an error the transaction is left open for the caller to roll back.
+    Own,
+}
+
+/// Insert a whole audit alone, in a transaction its one batch of statements begins and
+/// commits: one round trip to SQLite's worker thread for the whole write. On an error the
+/// transaction may be left open for the caller to roll back.
+pub(crate) fn insert_audit_in_own_transaction(
+    conn: &mut SqliteConnection,
+    project: String,
+    record: Box<AuditRecord>,
+) -> Applying<'_> {
+    Box::pin(async move { insert_audit(conn, &project, *record, Framing::Own).await })
+}
+
 /// A boxed future of a change being applied.
 pub(crate) type Applying<'c> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome>> + Send + 'c>>;
@@ -126,7 +147,9 @@ pub(crate) fn apply(conn: &mut SqliteConnection, change: Change) -> Applying<'_>
 async fn apply_inner(conn: &mut SqliteConnection, change: Change) -> Result<Outcome> {
     match change {
         Change::Nothing => Ok(Outcome::default()),
-        Change::InsertAudit { project, record } => insert_audit(conn, &project, *record).await,
+        Change::InsertAudit { project, record } => {
+            insert_audit(conn, &project, *record, Framing::Enclosed).await
+        }
         Change::Event {
             project,
             audit_id,
@@ -241,7 +264,12 @@ async fn ensure_project(conn: &mut SqliteConnection, project: &str) -> Result<()
     Ok(())
 }
 
-async fn insert_audit(conn: &mut SqliteConnection, project: &str, r: AuditRecord) -> Result<Outcome> {
+async fn insert_audit(
+    conn: &mut SqliteConnection,
+    project: &str,
+    r: AuditRecord,
+    framing: Framing,
+) -> Result<Outcome> {
     let now = now_text();
     let risk = r
         .risk_level
@@ -256,8 +284,13 @@ async fn insert_audit(conn: &mut SqliteConnection, project: &str, r: AuditRecord
     );
     // The whole audit is one batch of statements, sent to SQLite's worker thread at once: a
     // round trip to it costs more than SQLite's own work on a row, so one per statement
-    // was most of an audit's write time.
-    let mut q = QueryBuilder::<Sqlite>::new("INSERT OR IGNORE INTO projects (name, created_at) VALUES (");
+    // was most of an audit's write time. Alone, the audit's transaction begins and ends in
+    // the same batch.
+    let mut q = QueryBuilder::<Sqlite>::new(match framing {
+        Framing::Own => "BEGIN IMMEDIATE;\n",
+        Framing::Enclosed => "",
+    });
+    q.push("INSERT OR IGNORE INTO projects (name, created_at) VALUES (");
     q.push_bind(project).push(", ").push_bind(&now).push(");\n");
     // No ON CONFLICT: an existing id fails the batch before any child row is written.
     q.push(
@@ -293,11 +326,14 @@ async fn insert_audit(conn: &mut SqliteConnection, project: &str, r: AuditRecord
     push_findings(&mut q, &r.id, &r.findings, &now);
     push_screenshots(&mut q, &r.id, &r.screenshots, &now);
     push_events(&mut q, &r.id, &r.events, &now);
+    if framing == Framing::Own {
+        q.push("COMMIT;");
+    }
     let done = q.build().execute(&mut *conn).await.map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() && d.message().contains("audits.id") => {
             Error::new(ErrorKind::Conflict, format!("audit {} already exists", r.id))
         }
-        _ => Error::from(e),
+        _ => Error::from(e).context(format!("audit {} was not stored", r.id)),
     })?;
     Ok(Outcome {
         id: None,

@@ -177,6 +177,15 @@ async fn an_audit_whose_id_exists_is_refused_whole() {
     );
     let after = fx.store.audit("default", &record(1).id).await.unwrap();
     assert_eq!(after, before, "nothing of the refused audit was stored");
+    // The refused batch began its own transaction; it must not be left open, or the next
+    // write would fail to begin one (or never be committed where readers see it).
+    fx.store.insert_audit("default", record(2)).await.unwrap();
+    let next = fx.store.audit("default", &record(2).id).await.unwrap();
+    assert_eq!(
+        next.findings.len(),
+        record(2).findings.len(),
+        "the next audit is stored whole"
+    );
 }
 
 /// A search that matches thousands of audits is answered by walking the list in its order
