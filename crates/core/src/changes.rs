@@ -113,43 +113,73 @@ pub struct Outcome {
     pub rows: u64,
 }
 
-/// Who begins and ends the transaction around a change's statements.
+/// How a change's statements are made all-or-nothing. The writer picks it; the change
+/// sends the statements that begin and end it, inside its own batch where it has one (a
+/// round trip to SQLite's worker thread costs more than SQLite's work on an audit's rows).
+/// A change that fails leaves what it began open: the writer rolls it back
+/// ([`Framing::undo`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Framing {
-    /// The writer has begun a transaction (or a savepoint) and ends it.
-    Enclosed,
-    /// The change is alone and sends `BEGIN IMMEDIATE` and `COMMIT` in its own batch of
-    /// statements; on an error the transaction is left open for the caller to roll back.
-    Own,
+pub(crate) enum Framing {
+    /// A transaction of the change's own (`BEGIN IMMEDIATE` … `COMMIT`).
+    Transaction,
+    /// A savepoint inside the writer's transaction, shared with other changes.
+    Savepoint,
 }
 
-/// Insert a whole audit alone, in a transaction its one batch of statements begins and
-/// commits: one round trip to SQLite's worker thread for the whole write. On an error the
-/// transaction may be left open for the caller to roll back.
-pub(crate) fn insert_audit_in_own_transaction(
-    conn: &mut SqliteConnection,
-    project: String,
-    record: Box<AuditRecord>,
-) -> Applying<'_> {
-    Box::pin(async move { insert_audit(conn, &project, *record, Framing::Own).await })
+impl Framing {
+    fn begin(self) -> &'static str {
+        match self {
+            Framing::Transaction => "BEGIN IMMEDIATE;\n",
+            Framing::Savepoint => "SAVEPOINT change;\n",
+        }
+    }
+
+    fn end(self) -> &'static str {
+        match self {
+            Framing::Transaction => "COMMIT;",
+            Framing::Savepoint => "RELEASE change;",
+        }
+    }
+
+    /// The statements that undo a change that failed part way, leaving the connection as it
+    /// was before [`apply`]. They fail where SQLite has already rolled back the whole
+    /// transaction itself (a full disk, for one).
+    pub(crate) fn undo(self) -> &'static str {
+        match self {
+            Framing::Transaction => "ROLLBACK",
+            Framing::Savepoint => "ROLLBACK TO change; RELEASE change",
+        }
+    }
 }
 
 /// A boxed future of a change being applied.
 pub(crate) type Applying<'c> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome>> + Send + 'c>>;
 
-/// Apply `change` on `conn` (inside the writer's savepoint). Boxed so the writer task's
+/// Apply `change` on `conn`, all or nothing as `framing` says. Boxed so the writer task's
 /// future stays a plain `Send` future of known size.
-pub(crate) fn apply(conn: &mut SqliteConnection, change: Change) -> Applying<'_> {
-    Box::pin(apply_inner(conn, change))
+pub(crate) fn apply(conn: &mut SqliteConnection, change: Change, framing: Framing) -> Applying<'_> {
+    Box::pin(async move {
+        match change {
+            // A whole audit is one batch of statements, its framing included.
+            Change::InsertAudit { project, record } => {
+                insert_audit(conn, &project, *record, Some(framing)).await
+            }
+            change => {
+                sqlx::query(framing.begin()).execute(&mut *conn).await?;
+                let outcome = apply_inner(conn, change).await?;
+                sqlx::query(framing.end()).execute(&mut *conn).await?;
+                Ok(outcome)
+            }
+        }
+    })
 }
 
 async fn apply_inner(conn: &mut SqliteConnection, change: Change) -> Result<Outcome> {
     match change {
         Change::Nothing => Ok(Outcome::default()),
-        Change::InsertAudit { project, record } => {
-            insert_audit(conn, &project, *record, Framing::Enclosed).await
-        }
+        // (`apply` sends an audit with its framing; here it is framed already.)
+        Change::InsertAudit { project, record } => insert_audit(conn, &project, *record, None).await,
         Change::Event {
             project,
             audit_id,
@@ -268,7 +298,7 @@ async fn insert_audit(
     conn: &mut SqliteConnection,
     project: &str,
     r: AuditRecord,
-    framing: Framing,
+    framing: Option<Framing>,
 ) -> Result<Outcome> {
     let now = now_text();
     let risk = r
@@ -284,12 +314,9 @@ async fn insert_audit(
     );
     // The whole audit is one batch of statements, sent to SQLite's worker thread at once: a
     // round trip to it costs more than SQLite's own work on a row, so one per statement
-    // was most of an audit's write time. Alone, the audit's transaction begins and ends in
+    // was most of an audit's write time. Its transaction or savepoint begins and ends in
     // the same batch.
-    let mut q = QueryBuilder::<Sqlite>::new(match framing {
-        Framing::Own => "BEGIN IMMEDIATE;\n",
-        Framing::Enclosed => "",
-    });
+    let mut q = QueryBuilder::<Sqlite>::new(framing.map_or("", Framing::begin));
     q.push("INSERT OR IGNORE INTO projects (name, created_at) VALUES (");
     q.push_bind(project).push(", ").push_bind(&now).push(");\n");
     // No ON CONFLICT: an existing id fails the batch before any child row is written.
@@ -326,9 +353,7 @@ async fn insert_audit(
     push_findings(&mut q, &r.id, &r.findings, &now);
     push_screenshots(&mut q, &r.id, &r.screenshots, &now);
     push_events(&mut q, &r.id, &r.events, &now);
-    if framing == Framing::Own {
-        q.push("COMMIT;");
-    }
+    q.push(framing.map_or("", Framing::end));
     let done = q.build().execute(&mut *conn).await.map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() && d.message().contains("audits.id") => {
             Error::new(ErrorKind::Conflict, format!("audit {} already exists", r.id))

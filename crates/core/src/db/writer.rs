@@ -7,7 +7,7 @@
 use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::changes::{apply, insert_audit_in_own_transaction, Change, Outcome};
+use crate::changes::{apply, Change, Framing, Outcome};
 use crate::error::{Error, ErrorKind, Result};
 
 /// How many queued changes one transaction takes at most; bounds the time a batch holds
@@ -61,75 +61,51 @@ async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
     let _ = conn.close().await;
 }
 
-/// One transaction for the whole batch, one savepoint per change.
+async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> sqlx::Result<()> {
+    sqlx::query(sql).execute(&mut *conn).await.map(|_| ())
+}
+
+/// Commit the batch: a change alone in a transaction of its own (the common, uncontended
+/// case), several in one transaction with a savepoint each. Transactions and savepoints are
+/// begun and ended with plain statements, inside a change's own batch of statements where it
+/// has one (see [`Framing`]), rather than with sqlx's `Transaction`, whose custom `BEGIN`
+/// costs two more round trips to SQLite's worker thread. Measured alone: an empty BEGIN
+/// IMMEDIATE + COMMIT took 148 us through `Transaction`, 38 us as plain statements.
 async fn commit_batch(conn: &mut SqliteConnection, batch: &mut [Job]) -> Vec<Result<Outcome>> {
+    // The change is moved out; a placeholder stays behind in the finished job.
+    let take = |job: &mut Job| std::mem::replace(&mut job.change, Change::Nothing);
     if let [job] = batch {
-        let change = std::mem::replace(&mut job.change, Change::Nothing);
-        return vec![commit_alone(conn, change).await];
-    }
-    let mut tx = match conn.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => tx,
-        Err(e) => {
-            let err = Error::from(e).context("could not start a write transaction");
-            return batch.iter().map(|_| Err(err.clone())).collect();
+        let outcome = apply(conn, take(job), Framing::Transaction).await;
+        if outcome.is_err() {
+            // Nothing of the change may stay. (Where the transaction never began, or SQLite
+            // has already rolled it back itself, this fails harmlessly.)
+            let _ = exec(conn, Framing::Transaction.undo()).await;
         }
-    };
+        return vec![outcome];
+    }
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+        let err = Error::from(e).context("could not start a write transaction");
+        return batch.iter().map(|_| Err(err.clone())).collect();
+    }
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch.iter_mut() {
-        // The change is moved out; a placeholder stays behind in the finished job.
-        let change = std::mem::replace(&mut job.change, Change::Nothing);
-        let outcome = match tx.begin().await {
-            Ok(mut savepoint) => match apply(&mut savepoint, change).await {
-                Ok(out) => savepoint.commit().await.map(|_| out).map_err(Error::from),
-                Err(e) => {
-                    let _ = savepoint.rollback().await;
-                    Err(e)
-                }
-            },
-            Err(e) => Err(e.into()),
-        };
+        let outcome = apply(conn, take(job), Framing::Savepoint).await;
+        if outcome.is_err() && exec(conn, Framing::Savepoint.undo()).await.is_err() {
+            // SQLite rolled the whole transaction back itself: nothing of the batch is stored,
+            // and the changes not yet applied are not tried.
+            let _ = exec(conn, "ROLLBACK").await;
+            let err = Error::new(
+                ErrorKind::Database,
+                "the write transaction was rolled back; nothing of this write was stored",
+            );
+            return batch.iter().map(|_| Err(err.clone())).collect();
+        }
         outcomes.push(outcome);
     }
-    if let Err(e) = tx.commit().await {
+    if let Err(e) = exec(conn, "COMMIT").await {
+        let _ = exec(conn, "ROLLBACK").await;
         let err = Error::from(e).context("commit failed; nothing of this write was stored");
         return outcomes.into_iter().map(|_| Err(err.clone())).collect();
     }
     outcomes
-}
-
-/// A change alone in its transaction (the common, uncontended case): the transaction is its
-/// all-or-nothing, so it needs no savepoint. A change written as one batch of statements
-/// (a whole audit) carries its BEGIN and COMMIT in that batch: a round trip to SQLite's
-/// worker thread costs more than the statements themselves. Other changes are begun and
-/// ended with plain statements rather than sqlx's `Transaction`, whose custom `BEGIN` costs
-/// two extra round trips (it checks the connection's state afterwards). Measured alone: an
-/// empty BEGIN IMMEDIATE + COMMIT took 148 us through `Transaction`, 38 us as plain
-/// statements.
-async fn commit_alone(conn: &mut SqliteConnection, change: Change) -> Result<Outcome> {
-    async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> sqlx::Result<()> {
-        sqlx::query(sql).execute(&mut *conn).await.map(|_| ())
-    }
-    let result = match change {
-        Change::InsertAudit { project, record } => {
-            insert_audit_in_own_transaction(conn, project, record).await
-        }
-        change => {
-            exec(conn, "BEGIN IMMEDIATE")
-                .await
-                .map_err(|e| Error::from(e).context("could not start a write transaction"))?;
-            match apply(conn, change).await {
-                Ok(out) => exec(conn, "COMMIT")
-                    .await
-                    .map(|_| out)
-                    .map_err(|e| Error::from(e).context("commit failed; nothing of this write was stored")),
-                Err(e) => Err(e),
-            }
-        }
-    };
-    if result.is_err() {
-        // Nothing of the change may stay. (Where the transaction never began, or SQLite has
-        // already rolled it back itself, this fails harmlessly: there is none to roll back.)
-        let _ = exec(conn, "ROLLBACK").await;
-    }
-    result
 }

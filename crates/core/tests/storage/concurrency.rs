@@ -118,3 +118,42 @@ async fn the_journal_mode_is_wal() {
     let fx = fresh().await;
     assert_eq!(fx.store.database().journal_mode().await.unwrap(), "wal");
 }
+
+/// Concurrent callers of one handle share the writer's transactions, one savepoint each: an
+/// audit refused in the middle of such a batch (its id exists) must roll back alone, every
+/// other audit stay whole, and the writer go on writing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_audit_among_concurrent_ones_rolls_back_alone() {
+    let fx = fresh().await;
+    for i in (0..60).step_by(3) {
+        fx.store.insert_audit("default", record(i)).await.unwrap();
+    }
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let store = fx.store.clone();
+            tokio::spawn(async move { (i, store.insert_audit("default", record(i)).await) })
+        })
+        .collect();
+    for t in tasks {
+        let (i, result) = t.await.unwrap();
+        match result {
+            Err(e) if i % 3 == 0 => assert_eq!(e.kind, veritas_core::ErrorKind::Conflict, "audit {i}: {e}"),
+            Ok(()) if i % 3 != 0 => {}
+            other => panic!("audit {i}: {other:?}"),
+        }
+    }
+    for i in 0..60 {
+        let got = fx.store.audit("default", &record(i).id).await.unwrap();
+        assert_eq!(
+            got.findings.len(),
+            record(i).findings.len(),
+            "audit {i} is whole, once"
+        );
+    }
+    fx.store.insert_audit("default", record(60)).await.unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM audits")
+        .fetch_one(fx.store.database().reader())
+        .await
+        .unwrap();
+    assert_eq!(total, 61);
+}
