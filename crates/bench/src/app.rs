@@ -30,10 +30,7 @@ impl Display {
             return Ok(Display { name, xvfb: None });
         }
         let n = (90..100)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-                    && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-            })
+            .find(|&n| display_free(n))
             .ok_or("no free X display number in :90-:99")?;
         let xvfb = Command::new("Xvfb")
             .args([
@@ -64,9 +61,36 @@ impl Display {
     }
 }
 
+/// Whether display `:n` can be started: no lock, or a lock left by a server that is gone (one
+/// killed outright leaves its lock and socket behind; they are removed here so that the
+/// socket's appearing means the new server is up).
+fn display_free(n: u32) -> bool {
+    let (lock, socket) = (format!("/tmp/.X{n}-lock"), format!("/tmp/.X11-unix/X{n}"));
+    match std::fs::read_to_string(&lock) {
+        Ok(pid) if Path::new(&format!("/proc/{}", pid.trim())).exists() => false,
+        Ok(_) => {
+            std::fs::remove_file(&lock).is_ok()
+                && (std::fs::remove_file(&socket).is_ok() || !Path::new(&socket).exists())
+        }
+        Err(_) => !Path::new(&socket).exists(),
+    }
+}
+
 impl Drop for Display {
     fn drop(&mut self) {
         if let Some(x) = &mut self.xvfb {
+            // Asked to stop, Xvfb removes its lock and socket; killed, it leaves them.
+            let asked = Command::new("kill")
+                .args(["-TERM", &x.id().to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            let waited = Instant::now();
+            while asked && waited.elapsed() < Duration::from_secs(5) {
+                if let Ok(Some(_)) = x.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let _ = x.kill();
             let _ = x.wait();
         }
