@@ -7,9 +7,28 @@
 /// At most this many terms are used; a pasted page of text should not become a huge query.
 const MAX_TERMS: usize = 16;
 
-/// The FTS5 query for `input`, or `None` when it holds no word to search for.
-pub fn fts_query(input: &str) -> Option<String> {
-    let mut terms: Vec<String> = Vec::new();
+/// One term of a search, as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Term {
+    /// A word outside quotes: it matches as a prefix (what typing a word gives).
+    Prefix(String),
+    /// Words in double quotes: they match one after another.
+    Phrase(Vec<String>),
+}
+
+impl Term {
+    /// The term as FTS5 syntax, every word quoted.
+    pub fn fts(&self) -> String {
+        match self {
+            Term::Prefix(w) => format!("\"{w}\"*"),
+            Term::Phrase(ws) => format!("\"{}\"", ws.join(" ")),
+        }
+    }
+}
+
+/// The terms of `input` (all must match: FTS5's implicit AND), at most 16.
+pub fn terms(input: &str) -> Vec<Term> {
+    let mut terms: Vec<Term> = Vec::new();
     // Split on double quotes: odd-numbered pieces were inside quotes. An unbalanced quote
     // simply makes the rest one phrase.
     for (i, piece) in input.split('"').enumerate() {
@@ -18,13 +37,19 @@ pub fn fts_query(input: &str) -> Option<String> {
             continue;
         }
         if i % 2 == 1 {
-            terms.push(format!("\"{}\"", words.join(" ")));
+            terms.push(Term::Phrase(words));
         } else {
-            terms.extend(words.into_iter().map(|w| format!("\"{w}\"*")));
+            terms.extend(words.into_iter().map(Term::Prefix));
         }
     }
     terms.truncate(MAX_TERMS);
-    (!terms.is_empty()).then(|| terms.join(" "))
+    terms
+}
+
+/// The FTS5 query for `input`, or `None` when it holds no word to search for.
+pub fn fts_query(input: &str) -> Option<String> {
+    let terms = terms(input);
+    (!terms.is_empty()).then(|| terms.iter().map(Term::fts).collect::<Vec<_>>().join(" "))
 }
 
 /// The words of `text`, as the `unicode61` tokenizer would see them (runs of letters and

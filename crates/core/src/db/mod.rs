@@ -11,7 +11,7 @@ use std::time::Duration;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, Executor};
 
 use crate::changes::{Change, Outcome};
 use crate::error::Result;
@@ -76,6 +76,13 @@ impl Database {
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
             .min_connections(1)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // Searches read the full-text indexes' vocabularies (query/matching.rs).
+                    conn.execute(crate::query::VOCABULARIES).await?;
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Database {

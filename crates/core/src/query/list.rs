@@ -11,7 +11,7 @@ use sqlx::{Arguments, Row, SqliteConnection, SqlitePool};
 use super::{audit_from_row, audit_row_from_row, matching, AUDIT_COLUMNS, ROW_COLUMNS};
 use crate::error::{Error, Result};
 use crate::model::{Audit, AuditRow, AuditStatus};
-use crate::search::fts_query;
+use crate::search::{self, fts_query, Term};
 
 /// Which audits to show. Empty lists mean "any".
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -365,9 +365,16 @@ async fn list_page<T>(
         .as_deref()
         .map(|c| decode_cursor(c, req.sort))
         .transpose()?;
-    if let Some(fts) = req.filter.search.as_deref().and_then(fts_query) {
+    let terms = req
+        .filter
+        .search
+        .as_deref()
+        .map(search::terms)
+        .unwrap_or_default();
+    if !terms.is_empty() {
         let mut conn = pool.acquire().await?;
-        if let Some(page) = walk_matches(&mut conn, project, req, limit, after.clone(), &fts, shape).await? {
+        if let Some(page) = walk_matches(&mut conn, project, req, limit, after.clone(), &terms, shape).await?
+        {
             return Ok(page);
         }
         // Matches are sparse: collecting them all is cheaper than walking on.
@@ -408,7 +415,7 @@ async fn walk_matches<T>(
     req: &ListRequest,
     limit: u32,
     mut after: Option<(Value, String)>,
-    fts: &str,
+    terms: &[Term],
     shape: &Shape<T>,
 ) -> Result<Option<(Vec<T>, Option<String>)>> {
     let others = AuditFilter {
@@ -417,8 +424,8 @@ async fn walk_matches<T>(
     };
     let c = conditions(&others, Facet::None)?;
     let (expr, dir, cmp) = ordering(req);
-    let indexes = matching::indexes_matching(conn, fts).await?;
-    if indexes.none() {
+    let mut plan = matching::plan(conn, terms).await?;
+    if plan.none() {
         return Ok(Some((Vec::new(), None)));
     }
     // Found so far, in list order: rowid and the cursor after it.
@@ -450,7 +457,7 @@ async fn walk_matches<T>(
             })
             .collect();
         walked += ids.len();
-        let hits = matching::matching(conn, fts, indexes, &ids).await?;
+        let hits = matching::matching(conn, &mut plan, &ids).await?;
         for (row, (rowid, _)) in rows.iter().zip(&ids) {
             if hits.contains(rowid) {
                 found.push((*rowid, cursor_after(row, req.sort)));

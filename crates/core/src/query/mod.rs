@@ -12,6 +12,7 @@ pub use list::{
     facets, list_audit_rows, list_audits, AuditFilter, AuditPage, AuditRowPage, Direction, FacetCount,
     Facets, ListRequest, SortKey,
 };
+pub(crate) use matching::VOCABULARIES;
 pub use related::{
     compare, history, similar_findings, Comparison, FindingChanges, PatternCount, SimilarFinding,
 };

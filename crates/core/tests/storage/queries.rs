@@ -289,6 +289,95 @@ async fn a_search_matching_thousands_pages_like_the_filtered_list() {
     assert_eq!(ids, [crate::common::audit_id(1)], "the one sparse match");
 }
 
+/// A search's prefixes are asked of each index as the index's own words where they are few,
+/// and a search of several words is narrowed by its words before the whole is asked (see
+/// `query/matching.rs`). Its pages must hold exactly what FTS5 itself matches, in the list's
+/// order, however a prefix expands and whether or not the words meet in one row.
+#[tokio::test]
+async fn searches_find_exactly_what_the_full_text_index_matches() {
+    let fx = fresh().await;
+    for i in 0..400usize {
+        let mut r = record(i);
+        r.created_at = Some(format!("2026-03-01 00:{:02}:{:02}.000000", i / 60, i % 60));
+        let mut extra = String::new();
+        for (every, word) in [(2, " zqprefer"), (3, " zqpreselected"), (7, " zqpre")] {
+            if i % every == 0 {
+                extra.push_str(word);
+            }
+        }
+        // Twelve words of one prefix: more than a prefix is turned into.
+        extra.push_str(&format!(" zqmany{}", i % 12));
+        // The narratives' phrase's words, in findings too but never in its order.
+        if i % 5 == 0 {
+            extra.push_str(" gamma beta alpha");
+        }
+        r.findings[0].description.push_str(&extra);
+        if i % 4 == 0 {
+            r.narrative = Some(format!("Audit {i} found alpha beta gamma here."));
+        }
+        fx.store.insert_audit("default", r).await.unwrap();
+    }
+    let list = |search: Option<&str>, sort| ListRequest {
+        filter: AuditFilter {
+            search: search.map(str::to_string),
+            ..Default::default()
+        },
+        sort,
+        direction: Direction::Desc,
+        limit: Some(if search.is_some() { 50 } else { 500 }),
+        ..Default::default()
+    };
+    for (text, some) in [
+        ("zqpre", true),
+        ("ZQPREF", true),
+        ("zqpreselected", true),
+        ("zqmany", true),
+        ("zqmany1", true),
+        ("\"alpha beta gamma\"", true),
+        ("\"gamma beta\"", true),
+        ("zqprefer alpha", true),
+        ("zqprefer zqmany4", true),
+        ("\"beta alpha\" zqpre", true),
+        ("zqpr\u{e9}fer", true),
+        ("zqprefer nosuchword", false),
+        ("\"alpha gamma beta\"", false),
+    ] {
+        let fts = veritas_core::fts_query(text).unwrap();
+        let matched: std::collections::HashSet<String> = sqlx::query_scalar(
+            "SELECT a.id FROM audits a
+             WHERE a.rowid IN (SELECT rowid FROM audits_fts WHERE audits_fts MATCH ?1)
+                OR a.id IN (SELECT f.audit_id FROM findings_fts JOIN audit_findings f ON f.id = findings_fts.rowid
+                            WHERE findings_fts MATCH ?1)",
+        )
+        .bind(&fts)
+        .fetch_all(fx.store.database().reader())
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+        assert_eq!(
+            !matched.is_empty(),
+            some,
+            "{text:?}: FTS5 matches {}",
+            matched.len()
+        );
+        for sort in [SortKey::Created, SortKey::Score] {
+            let expected: Vec<String> = all_pages(&fx.store, list(None, sort))
+                .await
+                .into_iter()
+                .map(|a| a.id)
+                .filter(|id| matched.contains(id))
+                .collect();
+            let got: Vec<String> = all_pages(&fx.store, list(Some(text), sort))
+                .await
+                .into_iter()
+                .map(|a| a.id)
+                .collect();
+            assert_eq!(got, expected, "{text:?} by {sort:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn filters_narrow_the_list_and_facets_count_under_them() {
     let fx = fresh().await;
