@@ -88,17 +88,22 @@ async fn commit_batch(conn: &mut SqliteConnection, batch: &mut [Job]) -> Vec<Res
         return batch.iter().map(|_| Err(err.clone())).collect();
     }
     let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch.iter_mut() {
+    for (i, job) in batch.iter_mut().enumerate() {
         let outcome = apply(conn, take(job), Framing::Savepoint).await;
-        if outcome.is_err() && exec(conn, Framing::Savepoint.undo()).await.is_err() {
-            // SQLite rolled the whole transaction back itself: nothing of the batch is stored,
-            // and the changes not yet applied are not tried.
-            let _ = exec(conn, "ROLLBACK").await;
-            let err = Error::new(
-                ErrorKind::Database,
-                "the write transaction was rolled back; nothing of this write was stored",
-            );
-            return batch.iter().map(|_| Err(err.clone())).collect();
+        if let Err(own) = &outcome {
+            if exec(conn, Framing::Savepoint.undo()).await.is_err() {
+                // SQLite rolled the whole transaction back itself: nothing of the batch is
+                // stored, and the changes not yet applied are not tried. The change that
+                // failed keeps its own error.
+                let _ = exec(conn, "ROLLBACK").await;
+                let err = Error::new(
+                    ErrorKind::Database,
+                    "the write transaction was rolled back; nothing of this write was stored",
+                );
+                return (0..batch.len())
+                    .map(|j| Err(if j == i { own.clone() } else { err.clone() }))
+                    .collect();
+            }
         }
         outcomes.push(outcome);
     }
