@@ -2,6 +2,7 @@
 //! savepoint, so a change is all-or-nothing whatever else shares its transaction.
 
 use serde_json::Value;
+use sqlx::sqlite::SqliteQueryResult;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -437,50 +438,15 @@ fn push_events<'a>(q: &mut QueryBuilder<'a, Sqlite>, audit_id: &'a str, es: &'a 
     }
 }
 
-/// Insert findings, skipping any whose key the audit already has; how many were inserted.
-async fn insert_findings(
+/// Execute, in one round trip, the statements `push` appends to an empty batch (one of
+/// [`push_findings`], [`push_screenshots`], [`push_events`]).
+async fn execute_pushed<'a>(
     conn: &mut SqliteConnection,
-    audit_id: &str,
-    fs: &[NewFinding],
-    now: &str,
-) -> Result<u64> {
-    if fs.is_empty() {
-        return Ok(0);
-    }
-    let mut q = QueryBuilder::<Sqlite>::new("");
-    push_findings(&mut q, audit_id, fs, now);
-    Ok(q.build().execute(&mut *conn).await?.rows_affected())
-}
-
-/// Insert screenshot rows; how many, and the id of the last one.
-async fn insert_screenshots(
-    conn: &mut SqliteConnection,
-    audit_id: &str,
-    ss: &[NewScreenshot],
-    now: &str,
-) -> Result<(u64, i64)> {
-    if ss.is_empty() {
-        return Ok((0, 0));
-    }
-    let mut q = QueryBuilder::<Sqlite>::new("");
-    push_screenshots(&mut q, audit_id, ss, now);
-    let done = q.build().execute(&mut *conn).await?;
-    Ok((done.rows_affected(), done.last_insert_rowid()))
-}
-
-/// Insert timeline events; how many.
-async fn insert_events(
-    conn: &mut SqliteConnection,
-    audit_id: &str,
-    es: &[NewEvent],
-    now: &str,
-) -> Result<u64> {
-    if es.is_empty() {
-        return Ok(0);
-    }
-    let mut q = QueryBuilder::<Sqlite>::new("");
-    push_events(&mut q, audit_id, es, now);
-    Ok(q.build().execute(&mut *conn).await?.rows_affected())
+    push: impl FnOnce(&mut QueryBuilder<'a, Sqlite>),
+) -> Result<SqliteQueryResult> {
+    let mut q = QueryBuilder::new("");
+    push(&mut q);
+    Ok(q.build().execute(&mut *conn).await?)
 }
 
 async fn apply_event(
@@ -583,13 +549,17 @@ async fn apply_event(
             .await?;
         }
         Effect::Finding(f) => {
-            outcome.rows += insert_findings(conn, audit_id, std::slice::from_ref(&f), &now).await?;
+            let f = std::slice::from_ref(&f);
+            outcome.rows += execute_pushed(conn, |q| push_findings(q, audit_id, f, &now))
+                .await?
+                .rows_affected();
         }
         Effect::Screenshot(s) => {
+            let s = std::slice::from_ref(&s);
             outcome.id = Some(
-                insert_screenshots(conn, audit_id, std::slice::from_ref(&s), &now)
+                execute_pushed(conn, |q| push_screenshots(q, audit_id, s, &now))
                     .await?
-                    .1,
+                    .last_insert_rowid(),
             );
             // The counter follows the rows, so the backend's own readers see the truth.
             sqlx::query("UPDATE audits SET screenshots_count = (SELECT count(*) FROM audit_screenshots WHERE audit_id = ?1) WHERE id = ?1")
@@ -646,7 +616,11 @@ async fn apply_event(
             .bind(audit_id)
             .execute(&mut *conn)
             .await?;
-            outcome.rows += insert_findings(conn, audit_id, &r.findings, &now).await?;
+            if !r.findings.is_empty() {
+                outcome.rows += execute_pushed(conn, |q| push_findings(q, audit_id, &r.findings, &now))
+                    .await?
+                    .rows_affected();
+            }
         }
         Effect::Complete => {
             sqlx::query("UPDATE audits SET status = 'completed', completed_at = ?1 WHERE id = ?2")
@@ -664,7 +638,8 @@ async fn apply_event(
                 .await?;
         }
     }
-    insert_events(conn, audit_id, std::slice::from_ref(&event), &now).await?;
+    let event = std::slice::from_ref(&event);
+    execute_pushed(conn, |q| push_events(q, audit_id, event, &now)).await?;
     sqlx::query("UPDATE audits SET updated_at = ?1 WHERE id = ?2")
         .bind(&now)
         .bind(audit_id)
