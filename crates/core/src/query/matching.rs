@@ -32,8 +32,9 @@ pub(super) const WALK_BUDGET: usize = 1920;
 /// A prefix that begins more words than this in an index stays a prefix query there.
 const MAX_EXPANSION: usize = 8;
 
-/// At most this many words of a search are looked up and narrow a chunk's rows (see
-/// [`Plan`]); any further words are left to the query itself.
+/// A quoted phrase adds its words to those looked up, and narrowing a chunk's rows (see
+/// [`Plan`]), only until the search has this many; further words are left to the query
+/// itself. (A pasted paragraph in quotes is one phrase.)
 const MAX_WORD_CHECKS: usize = 16;
 
 /// The read connections' views of the two indexes' vocabularies (FTS5's `fts5vocab`), made
@@ -93,7 +94,6 @@ async fn index_plan(
                 parts.push(q);
             }
             Term::Phrase(ws) => {
-                // A pasted paragraph in quotes is one phrase; its first words decide enough.
                 for w in ws.iter().take(MAX_WORD_CHECKS.saturating_sub(words.len())) {
                     let q = quoted(w);
                     if !any_match(conn, table, &q).await? {
