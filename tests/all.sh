@@ -22,6 +22,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
 
+echo "== cargo test: the timing reports of the benchmark build (feature timing)"
+cargo test --locked -p veritas-viewer --features timing --lib
+
 echo "== IPC types: the TypeScript bindings match the Rust types"
 # cargo test regenerated ui/src/bindings from the Rust types (ts-rs); any difference from
 # what is committed means the UI was checked against stale types.
@@ -33,7 +36,8 @@ if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
 fi
 
 echo "== end to end: the release app in a real window"
-cargo build --release --locked -p veritas-viewer -p veritas-cli -p veritas-minimal-window
+# With the benchmark's timing reports (the `timing` feature), which the smoke run below needs.
+cargo build --release --locked -p veritas-viewer -p veritas-cli -p veritas-minimal-window --features veritas-viewer/timing
 npm --prefix tests/e2e test
 
 echo "== benchmarks, smoke run (figures in BENCHMARKS.md come from a full run)"

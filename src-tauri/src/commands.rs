@@ -5,11 +5,9 @@
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
-use veritas_core::demo::DemoReport;
-use veritas_core::export::ExportFormat;
 use veritas_core::{
-    Audit, AuditDetail, AuditFilter, AuditRowPage, Comparison, Error, ErrorKind, Facets, ListRequest,
-    ProjectInfo, Store,
+    Audit, AuditDetail, AuditFilter, AuditRowPage, Comparison, DemoReport, Error, ErrorKind, ExportFormat,
+    Facets, ListRequest, ProjectInfo, Store,
 };
 
 type Result<T> = std::result::Result<T, Error>;
@@ -21,7 +19,8 @@ pub struct AppInfo {
     pub data_dir: String,
     pub database: String,
     pub version: String,
-    /// Whether the UI should report start-up and IPC timing (see [`crate::timing`]).
+    /// Whether the UI should report start-up and IPC timing (the `timing` feature's
+    /// `src/timing.rs`).
     pub timing: bool,
 }
 
@@ -37,13 +36,12 @@ pub struct Progress {
 pub async fn app_info(store: State<'_, Store>) -> Result<AppInfo> {
     Ok(AppInfo {
         data_dir: store.data_dir().to_string_lossy().into_owned(),
-        database: store
-            .data_dir()
-            .join(veritas_core::DB_FILE)
-            .to_string_lossy()
-            .into_owned(),
+        database: store.database_file().map_or_else(
+            || "in memory (ephemeral: nothing is saved)".to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        ),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        timing: crate::timing::enabled(),
+        timing: timing_enabled(),
     })
 }
 
@@ -60,22 +58,22 @@ pub async fn list_audits(
     project: String,
     request: ListRequest,
 ) -> Result<AuditRowPage> {
-    store.list_rows(&project, &request).await
+    store.list_audits(&project, &request).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn audit_facets(store: State<'_, Store>, project: String, filter: AuditFilter) -> Result<Facets> {
-    store.facets(&project, &filter).await
+    store.audit_facets(&project, &filter).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn get_audit(store: State<'_, Store>, project: String, id: String) -> Result<AuditDetail> {
-    store.audit(&project, &id).await
+    store.get_audit(&project, &id).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn audit_history(store: State<'_, Store>, project: String, url: String) -> Result<Vec<Audit>> {
-    store.history(&project, &url).await
+    store.audit_history(&project, &url).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -85,7 +83,7 @@ pub async fn compare_audits(
     base: String,
     other: String,
 ) -> Result<Comparison> {
-    store.compare(&project, &base, &other).await
+    store.compare_audits(&project, &base, &other).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -101,16 +99,7 @@ pub async fn export_audit(
     id: String,
     format: ExportFormat,
 ) -> Result<String> {
-    let text = store.export(&project, &id, format).await?;
-    let dir = store.data_dir().join("exports");
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .map_err(|e| Error::io(&dir, e))?;
-    // `id` was checked by the export (a plain identifier), so it is a safe file name.
-    let path = dir.join(format!("{id}.{}", format.extension()));
-    tokio::fs::write(&path, text)
-        .await
-        .map_err(|e| Error::io(&path, e))?;
+    let path = store.export_audit_to_folder(&project, &id, format).await?;
     Ok(path.to_string_lossy().into_owned())
 }
 
@@ -121,27 +110,18 @@ pub async fn load_demo(
     count: usize,
     on_progress: Channel<Progress>,
 ) -> Result<DemoReport> {
-    veritas_core::demo::load_demo(&store, &project, count, &mut |done, total| {
-        let _ = on_progress.send(Progress { done, total });
-    })
-    .await
+    store
+        .load_demo(&project, count, &mut |done, total| {
+            let _ = on_progress.send(Progress { done, total });
+        })
+        .await
 }
 
 /// Show the data folder, or a file the app wrote into it, in the file manager. Only paths
 /// inside the data directory: the UI cannot make the app reveal anything else.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn reveal_path(store: State<'_, Store>, path: Option<String>) -> Result<()> {
-    let root = std::fs::canonicalize(store.data_dir()).map_err(|e| Error::io(store.data_dir(), e))?;
-    let target = match path {
-        None => root.clone(),
-        Some(p) => std::fs::canonicalize(&p).map_err(|e| Error::io(std::path::Path::new(&p), e))?,
-    };
-    if !target.starts_with(&root) {
-        return Err(Error::invalid(
-            target.display(),
-            "is not inside the data directory",
-        ));
-    }
+    let target = store.path_in_data_dir(path.as_deref().map(std::path::Path::new))?;
     tauri_plugin_opener::reveal_item_in_dir(&target).map_err(|e| {
         Error::new(
             ErrorKind::Io,
@@ -153,5 +133,24 @@ pub async fn reveal_path(store: State<'_, Store>, path: Option<String>) -> Resul
 /// A timing report from the UI, printed for the benchmark; refused unless timing is on.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn report_timing(name: String, samples_ms: Vec<f64>) -> Result<()> {
-    crate::timing::report(&name, &samples_ms)
+    #[cfg(feature = "timing")]
+    return crate::timing::report(&name, &samples_ms);
+    #[cfg(not(feature = "timing"))]
+    {
+        let _ = (name, samples_ms);
+        Err(Error::invalid(
+            "timing report",
+            "this build has no timing reports (built without the `timing` feature), \
+             so VERITAS_VIEWER_TIMING has no effect",
+        ))
+    }
+}
+
+/// Whether the UI should report timing: only in a build with the `timing` feature, started
+/// with `VERITAS_VIEWER_TIMING=1`.
+fn timing_enabled() -> bool {
+    #[cfg(feature = "timing")]
+    return crate::timing::enabled();
+    #[cfg(not(feature = "timing"))]
+    false
 }

@@ -4,13 +4,14 @@
 
 pub mod commands;
 pub mod protocol;
+#[cfg(feature = "timing")]
 pub mod timing;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use tauri::{Emitter, Manager, Runtime};
-use veritas_core::Store;
+use veritas_core::{Location, Store};
 
 /// The event the UI listens to: something was committed to the database.
 pub const CHANGED_EVENT: &str = "veritas://changed";
@@ -40,13 +41,14 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, store: Store) -> tauri:
         ])
 }
 
-/// Open the data directory and run the app until its window closes.
-pub fn run(data_dir: Option<PathBuf>) -> Result<(), veritas_core::Error> {
-    let dir = match data_dir {
-        Some(d) => d,
-        None => veritas_core::default_data_dir()?,
-    };
-    let store = tauri::async_runtime::block_on(Store::open(&dir))?;
+/// Open the data directory (chosen as `veritas-db` chooses it: see
+/// [`Location::choose`]) and run the app until its window closes.
+pub fn run(data_dir: Option<PathBuf>, ephemeral: bool) -> Result<(), veritas_core::Error> {
+    let location = Location::choose(data_dir, ephemeral)?;
+    if let Location::Ephemeral(_) = location {
+        eprintln!("veritas-viewer: ephemeral mode: an in-memory database; nothing is saved");
+    }
+    let store = tauri::async_runtime::block_on(Store::open_at(&location))?;
     configure(tauri::Builder::default(), store)
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(|app| {
@@ -65,5 +67,5 @@ pub fn run(data_dir: Option<PathBuf>) -> Result<(), veritas_core::Error> {
             Ok(())
         })
         .run(tauri::generate_context!())
-        .map_err(|e| veritas_core::Error::new(veritas_core::ErrorKind::Io, format!("the window failed: {e}")))
+        .map_err(|e| veritas_core::Error::caused(veritas_core::ErrorKind::Internal, "the window failed", e))
 }

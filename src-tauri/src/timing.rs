@@ -59,7 +59,7 @@ pub fn report(name: &str, samples_ms: &[f64]) -> Result<()> {
     // The benchmark reads this line the moment it is written.
     writeln!(out, "{line}")
         .and_then(|()| out.flush())
-        .map_err(|e| Error::new(veritas_core::ErrorKind::Io, format!("timing report: {e}")))
+        .map_err(|e| Error::io_of("writing a timing report to standard output", e))
 }
 
 #[cfg(test)]

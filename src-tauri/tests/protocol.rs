@@ -7,9 +7,7 @@ use veritas_viewer::protocol::serve;
 async fn demo_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
-    veritas_core::demo::load_demo(&store, "default", 4, &mut |_, _| {})
-        .await
-        .unwrap();
+    store.load_demo("default", 4, &mut |_, _| {}).await.unwrap();
     (store, dir)
 }
 
@@ -25,9 +23,12 @@ fn get(uri: &str, range: Option<&str>) -> Request<Vec<u8>> {
 async fn serves_screenshots_by_id_with_their_real_type_ranges_and_thumbnails() {
     let (store, _dir) = demo_store().await;
     // Audit 3 of the demo has JPEG bytes recorded as a Windows .png path.
-    let page = store.list("default", &Default::default()).await.unwrap();
+    let page = store
+        .list_audits_full("default", &Default::default())
+        .await
+        .unwrap();
     let cozy = page.audits.iter().find(|a| a.url.contains("cozy")).unwrap();
-    let detail = store.audit("default", &cozy.id).await.unwrap();
+    let detail = store.get_audit("default", &cozy.id).await.unwrap();
     let legacy = detail
         .screenshots
         .iter()
@@ -73,20 +74,23 @@ async fn serves_screenshots_by_id_with_their_real_type_ranges_and_thumbnails() {
         ),
         (StatusCode::OK, "image/jpeg")
     );
-    let info = veritas_core::screenshots::inspect(thumb.body()).unwrap();
+    let info = veritas_core::inspect_image(thumb.body()).unwrap();
     assert_eq!(info.width, 200);
 }
 
 #[tokio::test]
 async fn refuses_what_is_not_a_stored_screenshot_of_the_project() {
     let (store, _dir) = demo_store().await;
-    let page = store.list("default", &Default::default()).await.unwrap();
+    let page = store
+        .list_audits_full("default", &Default::default())
+        .await
+        .unwrap();
     let news = page
         .audits
         .iter()
         .find(|a| a.url.contains("daily-ledger"))
         .unwrap();
-    let detail = store.audit("default", &news.id).await.unwrap();
+    let detail = store.get_audit("default", &news.id).await.unwrap();
     let missing = detail
         .screenshots
         .iter()

@@ -145,7 +145,8 @@ fn start_once(
             let left = START_TIMEOUT.saturating_sub(t0.elapsed());
             let (at, json) = rx.recv_timeout(left).map_err(|_| {
                 format!(
-                    "{} printed no {} report within {} s",
+                    "{} printed no {} report within {} s (the app must be built with \
+                     --features veritas-viewer/timing)",
                     program.display(),
                     if painted.is_none() {
                         "list_painted"
@@ -199,7 +200,7 @@ fn binaries() -> Option<(PathBuf, PathBuf)> {
 /// each (the first start of a fresh profile creates WebKit's caches).
 pub async fn measure(report: &mut Report, runs: usize) {
     let Some((app, minimal)) = binaries() else {
-        let why = "not measured: build them first (cargo build --release -p veritas-viewer -p veritas-minimal-window)";
+        let why = "not measured: build them first (cargo build --release -p veritas-viewer -p veritas-minimal-window --features veritas-viewer/timing)";
         for key in ["app_start_ms", "app_start_minimal_ms", "ipc_list_p99_ms"] {
             report.note(key, why);
         }
@@ -216,9 +217,7 @@ pub async fn measure(report: &mut Report, runs: usize) {
     };
     let data = tempfile::tempdir().unwrap();
     let store = veritas_core::Store::open(data.path()).await.unwrap();
-    veritas_core::demo::load_demo(&store, "default", 16, &mut |_, _| {})
-        .await
-        .unwrap();
+    store.load_demo("default", 16, &mut |_, _| {}).await.unwrap();
     store.database().clone().close().await;
     drop(store);
 

@@ -5,32 +5,29 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::{AsyncBufRead, BufReader};
-use veritas_core::ingest::{IngestNotice, IngestOptions};
-use veritas_core::{AuditFilter, AuditStatus, Direction, Error, ListRequest, Result, SortKey, Store};
+use veritas_core::{
+    AuditFilter, AuditStatus, Direction, EphemeralReason, Error, ListRequest, Location, Result, SortKey,
+    Store,
+};
+use veritas_core::{IngestNotice, IngestOptions};
 
 use crate::args::{Cli, Command, ExportFormat, IngestArgs, ListArgs, SortArg};
 use crate::output::{self, print};
 use crate::Finish;
 
-/// Whether the backend's own flag turns persistence off: like the backend, anything but
-/// "true" (in any case) means off.
-fn persistence_disabled() -> bool {
-    std::env::var("USE_DB_PERSISTENCE").is_ok_and(|v| !v.trim().eq_ignore_ascii_case("true"))
-}
-
 async fn open(cli: &Cli) -> Result<Store> {
-    if cli.ephemeral || persistence_disabled() {
+    let location = Location::choose(cli.data_dir.clone(), cli.ephemeral)?;
+    if let Location::Ephemeral(why) = &location {
+        let because = match why {
+            EphemeralReason::Asked => "--ephemeral",
+            EphemeralReason::PersistenceOff => "USE_DB_PERSISTENCE is not true",
+        };
         eprintln!(
-            "veritas-db: ephemeral mode (--ephemeral or USE_DB_PERSISTENCE): using an in-memory database; \
+            "veritas-db: ephemeral mode ({because}): using an in-memory database; \
              nothing is written to the data directory"
         );
-        return Store::open_ephemeral().await;
     }
-    let dir = match &cli.data_dir {
-        Some(d) => d.clone(),
-        None => veritas_core::default_data_dir()?,
-    };
-    Store::open(&dir).await
+    Store::open_at(&location).await
 }
 
 pub async fn run(cli: Cli) -> Result<Finish> {
@@ -46,7 +43,7 @@ pub async fn run(cli: Cli) -> Result<Finish> {
         Command::Ingest(args) => return ingest(&store, project, args).await,
         Command::List(args) => list(&store, project, *args).await?,
         Command::Show { id, json } => {
-            let detail = store.audit(project, &id).await?;
+            let detail = store.get_audit(project, &id).await?;
             if json {
                 output::json(&detail)?;
             } else {
@@ -54,7 +51,7 @@ pub async fn run(cli: Cli) -> Result<Finish> {
             }
         }
         Command::History { url, json } => {
-            let audits = store.history(project, &url).await?;
+            let audits = store.audit_history(project, &url).await?;
             if json {
                 output::json(&audits)?;
             } else {
@@ -62,7 +59,7 @@ pub async fn run(cli: Cli) -> Result<Finish> {
             }
         }
         Command::Compare { base, other, json } => {
-            let c = store.compare(project, &base, &other).await?;
+            let c = store.compare_audits(project, &base, &other).await?;
             if json {
                 output::json(&c)?;
             } else {
@@ -105,13 +102,13 @@ pub async fn run(cli: Cli) -> Result<Finish> {
             format,
             output: path,
         } => {
-            use veritas_core::export::ExportFormat as Format;
+            use veritas_core::ExportFormat as Format;
             let format = match format {
                 ExportFormat::Json => Format::Json,
                 ExportFormat::Csv => Format::Csv,
                 ExportFormat::Html => Format::Html,
             };
-            let text = store.export(project, &id, format).await?;
+            let text = store.export_audit(project, &id, format).await?;
             match path {
                 Some(p) => std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?,
                 None => print(&text)?,
@@ -143,10 +140,9 @@ pub async fn run(cli: Cli) -> Result<Finish> {
         }
         Command::Demo { audits } => {
             let bar = progress_bar(audits as u64, "{bar:30} {pos}/{len} demo audits");
-            let r = veritas_core::demo::load_demo(&store, project, audits, &mut |done, _| {
-                bar.set_position(done as u64)
-            })
-            .await?;
+            let r = store
+                .load_demo(project, audits, &mut |done, _| bar.set_position(done as u64))
+                .await?;
             bar.finish_and_clear();
             print(&format!(
                 "loaded {} demo audits ({} findings, {} screenshots) into project {project} at {}\n",
@@ -269,13 +265,13 @@ async fn list(store: &Store, project: &str, args: ListArgs) -> Result<()> {
         limit: Some(args.limit),
         after: args.after.clone(),
     };
-    let page = store.list(project, &req).await?;
+    let page = store.list_audits_full(project, &req).await?;
     if args.json {
         output::json(&page.audits)?;
     } else {
         print(&output::audit_table(&page.audits))?;
         if args.facets {
-            print(&output::facets(&store.facets(project, &req.filter).await?))?;
+            print(&output::facets(&store.audit_facets(project, &req.filter).await?))?;
         }
     }
     if let Some(cursor) = page.next_cursor {
@@ -284,7 +280,7 @@ async fn list(store: &Store, project: &str, args: ListArgs) -> Result<()> {
     Ok(())
 }
 
-fn doctor_text(r: &veritas_core::maintenance::DoctorReport) -> String {
+fn doctor_text(r: &veritas_core::DoctorReport) -> String {
     let mut s = format!("integrity check   {}\n", r.integrity.join("; "));
     s += &format!("foreign keys      {} violations\n", r.foreign_key_violations);
     s += &format!(

@@ -2,28 +2,25 @@
 
 use std::io::Write;
 
-use veritas_core::{Audit, AuditDetail, Comparison, Error, ErrorKind, Facets, Result};
-
-const BROKEN_PIPE: &str = "broken pipe";
+use veritas_core::{Audit, AuditDetail, Comparison, Error, Facets, Result};
 
 /// Write `text` to standard output.
 pub fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::BrokenPipe => Error::new(ErrorKind::Io, BROKEN_PIPE),
-            _ => Error::new(ErrorKind::Io, format!("writing output: {e}")),
-        })
+        .map_err(|e| Error::io_of("writing standard output", e))
 }
 
+/// Whether `e` is standard output closed by its reader (output piped into `head`), found
+/// by the I/O error's kind.
 pub fn is_broken_pipe(e: &Error) -> bool {
-    e.kind == ErrorKind::Io && e.message == BROKEN_PIPE
+    e.io_kind() == Some(std::io::ErrorKind::BrokenPipe)
 }
 
 /// Pretty JSON of anything serialisable, with a final newline.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::encoding("the output as JSON", e))?;
     print(&(text + "\n"))
 }
 

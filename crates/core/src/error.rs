@@ -1,9 +1,15 @@
 //! The one error type of the core. It crosses every edge (CLI, Tauri IPC) as
-//! `{ code, message }`, where `message` names the offending input and the reason.
+//! `{ code, message }`, where `message` names the offending input and the reason; the cause
+//! (an I/O, database or encoding error) travels with it for callers that branch on it,
+//! such as a broken pipe, and for the chain a person reads.
+
+use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-/// What went wrong, coarsely enough that a caller can branch on it.
+/// What went wrong, coarsely enough that a caller can branch on it. Codes grow only when a
+/// caller really branches on one.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -18,12 +24,15 @@ pub enum ErrorKind {
     SchemaTooNew,
     /// The database reported an error.
     Database,
-    /// Reading or writing a file failed.
+    /// Reading or writing a file (or a stream: standard output, the event stream) failed.
     Io,
+    /// Something of ours failed that is no input's fault and no file's: encoding a result
+    /// as JSON or CSV, a background task, the window.
+    Internal,
 }
 
 impl ErrorKind {
-    /// The stable code the UI and scripts see.
+    /// The stable code the UI and scripts see (the same as the serialised kind).
     pub fn code(self) -> &'static str {
         match self {
             ErrorKind::InvalidInput => "invalid_input",
@@ -32,19 +41,33 @@ impl ErrorKind {
             ErrorKind::SchemaTooNew => "schema_too_new",
             ErrorKind::Database => "database",
             ErrorKind::Io => "io",
+            ErrorKind::Internal => "internal",
         }
     }
 }
 
-/// An error with its kind and a message for a person.
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The cause of an error, kept for [`std::error::Error::source`] and for branching on
+/// ([`Error::io_kind`]); shared, so that errors stay cheap to clone.
+type Cause = Arc<dyn std::error::Error + Send + Sync>;
+
+/// An error with its kind, a message for a person that names the input it is about, and
+/// its cause where there is one.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
-#[derive(Debug, Clone, thiserror::Error, Serialize)]
-#[error("{message}")]
+#[derive(Clone, Serialize)]
 pub struct Error {
     /// Serialised as `code`: the snake_case name, the same as [`ErrorKind::code`].
     #[serde(rename = "code")]
     pub kind: ErrorKind,
     pub message: String,
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    cause: Option<Cause>,
 }
 
 /// The core's result type.
@@ -55,42 +78,106 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// An error of `kind` about `what`, caused by `cause`: the message is "`what`: `cause`".
+    pub fn caused(
+        kind: ErrorKind,
+        what: impl fmt::Display,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error {
+            kind,
+            message: format!("{what}: {cause}"),
+            cause: Some(Arc::new(cause)),
         }
     }
 
     /// Bad input: `what` names the input, `why` says what is wrong with it.
-    pub fn invalid(what: impl std::fmt::Display, why: impl std::fmt::Display) -> Self {
+    pub fn invalid(what: impl fmt::Display, why: impl fmt::Display) -> Self {
         Error::new(ErrorKind::InvalidInput, format!("{what}: {why}"))
     }
 
-    pub fn not_found(what: impl std::fmt::Display) -> Self {
+    /// `what` (naming the thing asked for and where it was looked for) does not exist.
+    pub fn not_found(what: impl fmt::Display) -> Self {
         Error::new(ErrorKind::NotFound, format!("{what} not found"))
     }
 
     /// An I/O error about `path`.
     pub fn io(path: &std::path::Path, err: std::io::Error) -> Self {
-        Error::new(ErrorKind::Io, format!("{}: {err}", path.display()))
+        Error::caused(ErrorKind::Io, path.display(), err)
     }
 
-    /// Prefix the message with context, keeping the kind.
-    pub fn context(mut self, ctx: impl std::fmt::Display) -> Self {
+    /// An I/O error about a stream that is no file: `what` names it ("standard output",
+    /// "the event stream").
+    pub fn io_of(what: impl fmt::Display, err: std::io::Error) -> Self {
+        Error::caused(ErrorKind::Io, what, err)
+    }
+
+    /// Encoding `what` failed (JSON, CSV, an image we made).
+    pub fn encoding(what: impl fmt::Display, err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::caused(ErrorKind::Internal, format!("encoding {what}"), err)
+    }
+
+    /// Prefix the message with context, keeping the kind and the cause.
+    pub fn context(mut self, ctx: impl fmt::Display) -> Self {
         self.message = format!("{ctx}: {}", self.message);
         self
+    }
+
+    /// The kind of the I/O error that caused this one, if one did: how a caller tells a
+    /// broken pipe or a full disk from other failures without reading the message.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = self.cause.as_deref().map(|c| c as _);
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                return Some(io.kind());
+            }
+            cause = c.source();
+        }
+        None
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind).field("message", &self.message);
+        if let Some(c) = &self.cause {
+            d.field("cause", c);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause.as_deref().map(|c| c as _)
     }
 }
 
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         match err {
-            sqlx::Error::RowNotFound => Error::new(ErrorKind::NotFound, "row not found"),
-            other => Error::new(ErrorKind::Database, format!("database error: {other}")),
+            // Queries that may find nothing ask with fetch_optional and name what they
+            // looked for; this is the fallback for one that did not.
+            sqlx::Error::RowNotFound => Error::new(ErrorKind::NotFound, "the row asked for was not found"),
+            other => Error::caused(ErrorKind::Database, "database error", other),
         }
     }
 }
 
 impl From<serde_json::Error> for Error {
     fn from(err: serde_json::Error) -> Self {
-        Error::new(ErrorKind::InvalidInput, format!("invalid JSON: {err}"))
+        Error::caused(ErrorKind::InvalidInput, "invalid JSON", err)
     }
 }
 
@@ -107,5 +194,38 @@ mod tests {
             serde_json::json!({"code": "invalid_input", "message": "audit id \"../x\": not a plain identifier"}),
             "the UI branches on `code` and shows `message`; the shape is a contract"
         );
+    }
+
+    #[test]
+    fn the_code_is_the_serialised_kind() {
+        for kind in [
+            ErrorKind::InvalidInput,
+            ErrorKind::NotFound,
+            ErrorKind::Conflict,
+            ErrorKind::SchemaTooNew,
+            ErrorKind::Database,
+            ErrorKind::Io,
+            ErrorKind::Internal,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.code(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn an_io_error_keeps_its_cause_and_names_its_path() {
+        let err = Error::io(
+            std::path::Path::new("/data/x.png"),
+            std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+        );
+        assert_eq!(err.io_kind(), Some(std::io::ErrorKind::BrokenPipe));
+        assert!(err.message.starts_with("/data/x.png: "), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
+        let wrapped = Error::caused(ErrorKind::Database, "batch", err.clone());
+        assert_eq!(
+            wrapped.io_kind(),
+            Some(std::io::ErrorKind::BrokenPipe),
+            "found through the chain"
+        );
+        assert_eq!(Error::invalid("x", "y").io_kind(), None);
     }
 }

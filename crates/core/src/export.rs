@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::AuditDetail;
 use crate::Store;
 
@@ -30,39 +30,39 @@ impl ExportFormat {
     }
 }
 
-impl Store {
-    /// Audit `id` of `project` in `format`.
-    pub async fn export(&self, project: &str, id: &str, format: ExportFormat) -> Result<String> {
-        let detail = self.audit(project, id).await?;
-        match format {
-            ExportFormat::Json => Ok(to_json(&detail)? + "\n"),
-            ExportFormat::Csv => to_csv(&detail),
-            ExportFormat::Html => {
-                let mut images = Vec::new();
-                for s in detail.screenshots.iter().filter(|s| s.exists) {
-                    let (path, info) = self.screenshot_file(project, id, s.id).await?;
-                    let bytes = tokio::fs::read(&path).await.map_err(|e| Error::io(&path, e))?;
-                    images.push(EmbeddedImage {
-                        screenshot_id: s.id,
-                        mime: info.format.mime(),
-                        bytes,
-                    });
-                }
-                Ok(to_html(&detail, &images))
+/// Audit `id` of `project` rendered in `format`.
+pub(crate) async fn render(store: &Store, project: &str, id: &str, format: ExportFormat) -> Result<String> {
+    let detail = store.get_audit(project, id).await?;
+    match format {
+        ExportFormat::Json => Ok(to_json(&detail)? + "\n"),
+        ExportFormat::Csv => to_csv(&detail),
+        ExportFormat::Html => {
+            let mut images = Vec::new();
+            for s in detail.screenshots.iter().filter(|s| s.exists) {
+                let (path, info) = store.screenshot_file(project, id, s.id).await?;
+                let bytes = tokio::fs::read(&path).await.map_err(|e| Error::io(&path, e))?;
+                images.push(EmbeddedImage {
+                    screenshot_id: s.id,
+                    mime: info.format.mime(),
+                    bytes,
+                });
             }
+            Ok(to_html(&detail, &images))
         }
     }
 }
 
 /// The audit as pretty JSON: the same shape as `show --json`.
 pub fn to_json(detail: &AuditDetail) -> Result<String> {
-    serde_json::to_string_pretty(detail).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
+    serde_json::to_string_pretty(detail)
+        .map_err(|e| Error::encoding(format!("audit {} as JSON", detail.audit.id), e))
 }
 
 /// The audit's findings as CSV.
 pub fn to_csv(detail: &AuditDetail) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| Error::new(ErrorKind::Io, format!("writing CSV: {e}"));
+    let fail =
+        |e: csv::Error| Error::encoding(format!("the findings of audit {} as CSV", detail.audit.id), e);
     w.write_record([
         "audit_id",
         "url",
@@ -99,10 +99,11 @@ pub fn to_csv(detail: &AuditDetail) -> Result<String> {
         ])
         .map_err(fail)?;
     }
+    let what = || format!("the findings of audit {} as CSV", detail.audit.id);
     let bytes = w
         .into_inner()
-        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
+        .map_err(|e| Error::encoding(what(), e.into_error()))?;
+    String::from_utf8(bytes).map_err(|e| Error::encoding(what(), e))
 }
 
 /// A screenshot to embed in the HTML report.

@@ -6,6 +6,18 @@ use crate::error::{Error, Result};
 /// The longest identifier accepted. Backend ids are `vrts_` + 8 hex; producers may differ.
 const MAX_ID_LEN: usize = 64;
 
+/// The most characters of a producer's value quoted back in a message: enough to
+/// recognise it, never the whole of a hostile one.
+const QUOTE_CHARS: usize = 64;
+
+/// `s`, or its first 64 characters and an ellipsis: how messages quote untrusted text.
+pub fn quote_prefix(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..end])),
+    }
+}
+
 /// True if `s` is a plain identifier: 1-64 ASCII letters, digits, `_` or `-`.
 /// Such a string is safe as one path component and cannot name `.` or `..`.
 pub fn is_plain_identifier(s: &str) -> bool {

@@ -3,40 +3,69 @@
 //! demo data, health checks, backups, exports). It knows nothing of Tauri; the app and the
 //! `veritas-db` command-line tool are thin layers over [`Store`].
 //!
+//! Start reading at [`api`]: every capability is a method of [`Store`] there, one file per
+//! area, named as the Tauri command that calls it. The private modules below hold how;
+//! what callers need of them is re-exported here.
+//!
 //! ```no_run
 //! # async fn demo() -> veritas_core::Result<()> {
 //! use veritas_core::{ListRequest, Store};
 //! let store = Store::open(std::path::Path::new("data")).await?;
-//! let page = store.list("default", &ListRequest::default()).await?;
+//! let page = store.list_audits("default", &ListRequest::default()).await?;
 //! for audit in page.audits {
 //!     println!("{} {} {:?}", audit.id, audit.url, audit.trust_score);
 //! }
 //! # Ok(()) }
 //! ```
 
-mod changes;
+pub mod api;
 pub mod db;
-pub mod demo;
+mod demo;
+mod embedding;
 mod error;
-pub mod export;
+mod export;
 pub mod ids;
-pub mod ingest;
-pub mod maintenance;
+mod ingest;
+mod location;
+mod maintenance;
 mod model;
+mod paths;
 mod query;
-pub mod screenshots;
+mod screenshots;
 mod search;
 mod store;
 pub mod time;
+mod timeline;
+pub mod vocabulary;
 mod watch;
+mod write;
 
-pub use changes::{decode_embedding, encode_embedding};
+pub use api::export::EXPORTS_DIR;
 pub use db::Database;
+pub use demo::DemoReport;
+pub use embedding::{decode_embedding, encode_embedding};
 pub use error::{Error, ErrorKind, Result};
+pub use export::{markdown_to_safe_html, ExportFormat};
+pub use ingest::{parse_line, IngestNotice, IngestOptions, IngestReport, ParsedLine, Pending, Rejection};
+pub use location::{default_data_dir, EphemeralReason, Location, DATA_DIR_ENV, PERSISTENCE_ENV};
+pub use maintenance::{BackupReport, CounterMismatch, DoctorReport, MissingFile};
 pub use model::*;
 pub use query::{
     AuditFilter, AuditPage, AuditRowPage, Comparison, Direction, FacetCount, Facets, FindingChanges,
     ListRequest, PatternCount, SimilarFinding, SortKey,
 };
+pub use screenshots::{inspect as inspect_image, make_thumbnail, ImageInfo, ImageKind, ScreenshotDir};
 pub use search::fts_query;
-pub use store::{default_data_dir, Store, DB_FILE, SCREENSHOTS_DIR};
+pub use store::{Store, DB_FILE, SCREENSHOTS_DIR};
+pub use timeline::{LogEntry, Phase, PhaseStatus, Timeline};
+
+/// Run blocking work (file reads, image decoding) off the async threads.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::caused(ErrorKind::Internal, "a background task failed", e))
+}

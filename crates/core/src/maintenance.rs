@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::changes::Change;
 use crate::error::{Error, ErrorKind, Result};
+use crate::write::Change;
 use crate::{ids, Store, DB_FILE, SCREENSHOTS_DIR};
 
 /// A screenshot row whose file is not in the screenshot directory.
@@ -66,155 +66,149 @@ pub struct BackupReport {
     pub screenshots_missing: u64,
 }
 
-impl Store {
-    /// Check the database and the screenshot directory. With `repair`: rebuild a broken
-    /// search index, fix screenshot counters, mark running audits idle for longer than
-    /// `stale_after` as disconnected. Missing and orphan files are only reported.
-    pub async fn doctor(&self, repair: bool, stale_after: Duration) -> Result<DoctorReport> {
-        let pool = self.database().reader();
-        let mut report = DoctorReport {
-            integrity: crate::db::integrity_check(pool).await?,
-            foreign_key_violations: sqlx::query("PRAGMA foreign_key_check")
-                .fetch_all(pool)
-                .await?
-                .len() as i64,
-            search_index_ok: self.search_index_ok().await?,
-            ..DoctorReport::default()
-        };
-
-        let rows = sqlx::query("SELECT id, audit_id, file_path FROM audit_screenshots ORDER BY audit_id, id")
-            .fetch_all(pool)
-            .await?;
-        let shots = self.screenshots().clone();
-        let rows: Vec<(i64, String, String)> = rows
-            .iter()
-            .map(|r| {
-                (
-                    r.try_get_unchecked::<i64, _>("id").unwrap_or_default(),
-                    r.try_get_unchecked::<String, _>("audit_id").unwrap_or_default(),
-                    r.try_get_unchecked::<String, _>("file_path").unwrap_or_default(),
-                )
-            })
-            .collect();
-        let audit_ids: HashSet<String> = sqlx::query_scalar("SELECT id FROM audits")
+/// Check the database and the screenshot directory. With `repair`: rebuild a broken
+/// search index, fix screenshot counters, mark running audits idle for longer than
+/// `stale_after` as disconnected. Missing and orphan files are only reported.
+pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -> Result<DoctorReport> {
+    let pool = store.database().reader();
+    let mut report = DoctorReport {
+        integrity: crate::db::integrity_check(pool).await?,
+        foreign_key_violations: sqlx::query("PRAGMA foreign_key_check")
             .fetch_all(pool)
             .await?
-            .into_iter()
-            .collect();
-        let (missing, orphans) = tokio::task::spawn_blocking(move || check_files(&shots, &rows, &audit_ids))
-            .await
-            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
-        report.missing_files = missing;
-        report.orphan_files = orphans;
+            .len() as i64,
+        search_index_ok: search_index_ok(store).await?,
+        ..DoctorReport::default()
+    };
 
-        report.counter_mismatches = sqlx::query(
-            "SELECT a.id, a.screenshots_count AS recorded,
-                    (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id) AS n
-             FROM audits a WHERE COALESCE(a.screenshots_count, -1) != n ORDER BY a.id",
-        )
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| CounterMismatch {
-            audit_id: r.try_get_unchecked("id").unwrap_or_default(),
-            recorded: r.try_get_unchecked("recorded").ok().flatten(),
-            rows: r.try_get_unchecked("n").unwrap_or_default(),
-        })
-        .collect();
-
-        let since = crate::time::to_text(
-            chrono::Utc::now() - chrono::Duration::from_std(stale_after).unwrap_or_default(),
-        );
-        let stale: Vec<(String, String)> = sqlx::query_as(
-            "SELECT id, project FROM audits WHERE lower(status) = 'running'
-               AND COALESCE(updated_at, created_at, '') < ?1 ORDER BY id",
-        )
-        .bind(&since)
+    let rows = sqlx::query("SELECT id, audit_id, file_path FROM audit_screenshots ORDER BY audit_id, id")
         .fetch_all(pool)
         .await?;
-        report.stale_running = stale.iter().map(|(id, _)| id.clone()).collect();
+    let shots = store.screenshots().clone();
+    let rows: Vec<(i64, String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_unchecked::<i64, _>("id").unwrap_or_default(),
+                r.try_get_unchecked::<String, _>("audit_id").unwrap_or_default(),
+                r.try_get_unchecked::<String, _>("file_path").unwrap_or_default(),
+            )
+        })
+        .collect();
+    let audit_ids: HashSet<String> = sqlx::query_scalar("SELECT id FROM audits")
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .collect();
+    let (missing, orphans) = crate::blocking(move || check_files(&shots, &rows, &audit_ids)).await?;
+    report.missing_files = missing;
+    report.orphan_files = orphans;
 
-        if repair {
-            if !report.search_index_ok {
-                self.write(Change::RebuildSearchIndex).await?;
-                report.repaired.push("rebuilt the full-text search index".into());
-            }
-            if !report.counter_mismatches.is_empty() {
-                let n = self.write(Change::RepairCounters).await?.rows;
-                report
-                    .repaired
-                    .push(format!("set screenshots_count from the rows on {n} audits"));
-            }
-            let projects: HashSet<&str> = stale.iter().map(|(_, p)| p.as_str()).collect();
-            for project in projects {
-                let n = self
-                    .write(Change::MarkDisconnected {
-                        project: project.to_string(),
-                        idle_since: since.clone(),
-                    })
-                    .await?
-                    .rows;
-                report.repaired.push(format!(
-                    "marked {n} stale running audits of project {project} disconnected"
-                ));
-            }
+    report.counter_mismatches = sqlx::query(
+        "SELECT a.id, a.screenshots_count AS recorded,
+                (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id) AS n
+         FROM audits a WHERE COALESCE(a.screenshots_count, -1) != n ORDER BY a.id",
+    )
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| CounterMismatch {
+        audit_id: r.try_get_unchecked("id").unwrap_or_default(),
+        recorded: r.try_get_unchecked("recorded").ok().flatten(),
+        rows: r.try_get_unchecked("n").unwrap_or_default(),
+    })
+    .collect();
+
+    let since = crate::time::to_text(
+        chrono::Utc::now() - chrono::Duration::from_std(stale_after).unwrap_or_default(),
+    );
+    let stale: Vec<(String, String)> = sqlx::query_as(
+        "SELECT id, project FROM audits WHERE lower(status) = 'running'
+           AND COALESCE(updated_at, created_at, '') < ?1 ORDER BY id",
+    )
+    .bind(&since)
+    .fetch_all(pool)
+    .await?;
+    report.stale_running = stale.iter().map(|(id, _)| id.clone()).collect();
+
+    if repair {
+        if !report.search_index_ok {
+            store.write(Change::RebuildSearchIndex).await?;
+            report.repaired.push("rebuilt the full-text search index".into());
         }
-        Ok(report)
-    }
-
-    /// Whether both full-text indexes agree with their tables.
-    async fn search_index_ok(&self) -> Result<bool> {
-        match self.write(Change::CheckSearchIndex).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind == ErrorKind::Database => Ok(false),
-            Err(e) => Err(e),
+        if !report.counter_mismatches.is_empty() {
+            let n = store.write(Change::RepairCounters).await?.rows;
+            report
+                .repaired
+                .push(format!("set screenshots_count from the rows on {n} audits"));
         }
-    }
-
-    /// Copy the database (a consistent snapshot, taken while other processes may write)
-    /// and the screenshot files it refers to into `dest`, a new or empty folder.
-    pub async fn backup(&self, dest: &Path) -> Result<BackupReport> {
-        if dest.exists()
-            && std::fs::read_dir(dest)
-                .map_err(|e| Error::io(dest, e))?
-                .next()
-                .is_some()
-        {
-            return Err(Error::invalid(
-                dest.display(),
-                "backup destination must be a new or empty folder",
+        let projects: HashSet<&str> = stale.iter().map(|(_, p)| p.as_str()).collect();
+        for project in projects {
+            let n = store
+                .write(Change::MarkDisconnected {
+                    project: project.to_string(),
+                    idle_since: since.clone(),
+                })
+                .await?
+                .rows;
+            report.repaired.push(format!(
+                "marked {n} stale running audits of project {project} disconnected"
             ));
         }
-        std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
-        let db_copy = dest.join(DB_FILE);
-        // VACUUM INTO reads one snapshot (a read transaction): writers carry on meanwhile.
-        sqlx::query("VACUUM INTO ?1")
-            .bind(db_copy.to_string_lossy().as_ref())
-            .execute(self.database().reader())
-            .await?;
-        let copy = Store::open(dest).await?;
-        // VACUUM may renumber the implicit rowids the audits search index is keyed on.
-        if !copy.search_index_ok().await? {
-            copy.write(Change::RebuildSearchIndex).await?;
-        }
-        let pool = copy.database().reader();
-        let audits: i64 = sqlx::query_scalar("SELECT count(*) FROM audits")
-            .fetch_one(pool)
-            .await?;
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT audit_id, file_path FROM audit_screenshots")
-            .fetch_all(pool)
-            .await?;
-        let (source, target) = (self.screenshots().clone(), dest.join(SCREENSHOTS_DIR));
-        let (copied, missing) = tokio::task::spawn_blocking(move || copy_files(&source, &target, &rows))
-            .await
-            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))??;
-        copy.database().clone().close().await;
-        Ok(BackupReport {
-            audits,
-            screenshots_copied: copied,
-            screenshots_missing: missing,
-        })
     }
+    Ok(report)
+}
+
+/// Whether both full-text indexes agree with their tables.
+async fn search_index_ok(store: &Store) -> Result<bool> {
+    match store.write(Change::CheckSearchIndex).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind == ErrorKind::Database => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Copy the database (a consistent snapshot, taken while other processes may write)
+/// and the screenshot files it refers to into `dest`, a new or empty folder.
+pub(crate) async fn backup(store: &Store, dest: &Path) -> Result<BackupReport> {
+    if dest.exists()
+        && std::fs::read_dir(dest)
+            .map_err(|e| Error::io(dest, e))?
+            .next()
+            .is_some()
+    {
+        return Err(Error::invalid(
+            dest.display(),
+            "backup destination must be a new or empty folder",
+        ));
+    }
+    std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
+    let db_copy = dest.join(DB_FILE);
+    // VACUUM INTO reads one snapshot (a read transaction): writers carry on meanwhile.
+    sqlx::query("VACUUM INTO ?1")
+        .bind(db_copy.to_string_lossy().as_ref())
+        .execute(store.database().reader())
+        .await?;
+    let copy = Store::open(dest).await?;
+    // VACUUM may renumber the implicit rowids the audits search index is keyed on.
+    if !search_index_ok(&copy).await? {
+        copy.write(Change::RebuildSearchIndex).await?;
+    }
+    let pool = copy.database().reader();
+    let audits: i64 = sqlx::query_scalar("SELECT count(*) FROM audits")
+        .fetch_one(pool)
+        .await?;
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT audit_id, file_path FROM audit_screenshots")
+        .fetch_all(pool)
+        .await?;
+    let (source, target) = (store.screenshots().clone(), dest.join(SCREENSHOTS_DIR));
+    let (copied, missing) = crate::blocking(move || copy_files(&source, &target, &rows)).await??;
+    copy.database().clone().close().await;
+    Ok(BackupReport {
+        audits,
+        screenshots_copied: copied,
+        screenshots_missing: missing,
+    })
 }
 
 fn check_files(

@@ -43,15 +43,6 @@ impl AuditStatus {
     }
 }
 
-/// The backend's risk levels, from most to least trustworthy.
-pub const RISK_LEVELS: [&str; 5] = [
-    "trusted",
-    "probably_safe",
-    "suspicious",
-    "high_risk",
-    "likely_fraudulent",
-];
-
 /// The risk level the backend derives from a trust score (rounded): 90-100 trusted,
 /// 70-89 probably_safe, 40-69 suspicious, 20-39 high_risk, 0-19 likely_fraudulent.
 pub fn risk_level_for_score(score: f64) -> &'static str {
@@ -64,8 +55,16 @@ pub fn risk_level_for_score(score: f64) -> &'static str {
     }
 }
 
-/// Finding severities, least to most severe.
-pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+/// The risk level to show and store: the one given (lower case), else the one `score`
+/// gives, else none. The one place a risk level is derived.
+pub fn derived_risk_level(given: Option<&str>, score: Option<f64>) -> Option<String> {
+    given
+        .filter(|r| !r.is_empty())
+        .map(str::to_lowercase)
+        .or_else(|| score.map(|s| risk_level_for_score(s).to_string()))
+}
+
+pub use crate::vocabulary::SEVERITIES;
 
 /// An audit as stored, with counts taken from its rows (not from the recorded counters,
 /// which the backend sometimes leaves stale).
@@ -189,6 +188,8 @@ pub struct AuditDetail {
     pub findings: Vec<Finding>,
     pub screenshots: Vec<Screenshot>,
     pub events: Vec<AuditEvent>,
+    /// The events read as phases and log lines.
+    pub timeline: crate::timeline::Timeline,
 }
 
 /// A project and how many audits it holds.

@@ -5,6 +5,7 @@
  */
 export type AppInfo = { data_dir: string, database: string, version: string, 
 /**
- * Whether the UI should report start-up and IPC timing (see [`crate::timing`]).
+ * Whether the UI should report start-up and IPC timing (the `timing` feature's
+ * `src/timing.rs`).
  */
 timing: boolean, };

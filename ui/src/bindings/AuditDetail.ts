@@ -2,12 +2,17 @@
 import type { AuditEvent } from "./AuditEvent";
 import type { Finding } from "./Finding";
 import type { Screenshot } from "./Screenshot";
+import type { Timeline } from "./Timeline";
 import type { JsonValue } from "./serde_json/JsonValue";
 
 /**
  * An audit with all its children.
  */
-export type AuditDetail = { findings: Array<Finding>, screenshots: Array<Screenshot>, events: Array<AuditEvent>, id: string, project: string, url: string, 
+export type AuditDetail = { findings: Array<Finding>, screenshots: Array<Screenshot>, events: Array<AuditEvent>, 
+/**
+ * The events read as phases and log lines.
+ */
+timeline: Timeline, id: string, project: string, url: string, 
 /**
  * Lower case, whatever case is stored.
  */

@@ -2,7 +2,8 @@
 import type { ErrorKind } from "./ErrorKind";
 
 /**
- * An error with its kind and a message for a person.
+ * An error with its kind, a message for a person that names the input it is about, and
+ * its cause where there is one.
  */
 export type Error = { 
 /**

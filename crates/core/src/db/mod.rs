@@ -13,8 +13,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Executor};
 
-use crate::changes::{Change, Outcome};
 use crate::error::Result;
+use crate::write::{Change, Outcome};
 pub use writer::Writer;
 
 /// How long a connection waits for another process's write lock before giving up.

@@ -7,8 +7,8 @@
 use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::changes::{apply, Change, Framing, Outcome};
 use crate::error::{Error, ErrorKind, Result};
+use crate::write::{apply, Change, Framing, Outcome};
 
 /// How many queued changes one transaction takes at most; bounds the time a batch holds
 /// the database's write lock, which other processes wait on.

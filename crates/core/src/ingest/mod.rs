@@ -5,18 +5,22 @@
 //! timeline row together), so a running audit's progress is visible as it arrives and an
 //! interrupted stream leaves the audit `running` with what arrived.
 
+mod base64;
+mod fields;
 mod parse;
+mod rejection;
 
 pub use parse::{parse_line, ParsedLine, Pending};
+pub use rejection::Rejection;
 
 use serde::Serialize;
 use serde_json::json;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
-use crate::changes::{Change, Effect};
 use crate::error::{Error, Result};
 use crate::ids;
 use crate::model::{NewEvent, NewScreenshot};
+use crate::write::{Change, Effect};
 use crate::Store;
 
 /// For a recording of one WebSocket, which has no `audit_start` line.
@@ -42,10 +46,10 @@ pub struct IngestReport {
 }
 
 /// Told to the caller while ingesting.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum IngestNotice<'a> {
     /// Line `line` was rejected (nothing of it was stored).
-    Rejected { line: u64, reason: &'a str },
+    Rejected { line: u64, reason: &'a Rejection },
     /// So far: bytes and lines read.
     Progress { bytes: u64, lines: u64 },
 }
@@ -70,65 +74,62 @@ struct Ingestor<'s> {
     report: IngestReport,
 }
 
-impl Store {
-    /// Ingest an event stream from `reader` into `project`. Returns an error only when the
-    /// input cannot be read at all; bad lines are counted, and told to `notify`.
-    pub async fn ingest<R: AsyncBufRead + Unpin>(
-        &self,
-        project: &str,
-        options: &IngestOptions,
-        mut reader: R,
-        notify: &mut (dyn FnMut(IngestNotice<'_>) + Send),
-    ) -> Result<IngestReport> {
-        let mut ing = Ingestor {
-            store: self,
-            project: ids::project_name(project)?.to_string(),
-            open: Open::None,
-            report: IngestReport::default(),
-        };
-        if let Some(id) = &options.audit_id {
-            ing.open_recording(ids::audit_id(id)?, options.url.as_deref())
-                .await?;
-        }
-        let mut buf = Vec::new();
-        let mut bytes = 0u64;
-        loop {
-            buf.clear();
-            let n = reader
-                .read_until(b'\n', &mut buf)
-                .await
-                .map_err(|e| Error::new(crate::ErrorKind::Io, format!("reading the event stream: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            bytes += n as u64;
-            ing.report.lines += 1;
-            let line = ing.report.lines;
-            let outcome = match std::str::from_utf8(&buf) {
-                Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => ing.line(line, text.trim_end_matches(['\n', '\r'])).await,
-                Err(e) => Err(format!("not UTF-8 text ({e})")),
-            };
-            match outcome {
-                Ok(()) => ing.report.events += 1,
-                Err(reason) => {
-                    ing.report.rejected += 1;
-                    notify(IngestNotice::Rejected {
-                        line,
-                        reason: &reason,
-                    });
-                }
-            }
-            if line % 64 == 0 {
-                notify(IngestNotice::Progress { bytes, lines: line });
-            }
-        }
-        notify(IngestNotice::Progress {
-            bytes,
-            lines: ing.report.lines,
-        });
-        Ok(ing.report)
+/// Ingest an event stream from `reader` into `project` (see [`Store::ingest`]).
+pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
+    store: &Store,
+    project: &str,
+    options: &IngestOptions,
+    mut reader: R,
+    notify: &mut (dyn FnMut(IngestNotice<'_>) + Send),
+) -> Result<IngestReport> {
+    let mut ing = Ingestor {
+        store,
+        project: ids::project_name(project)?.to_string(),
+        open: Open::None,
+        report: IngestReport::default(),
+    };
+    if let Some(id) = &options.audit_id {
+        ing.open_recording(ids::audit_id(id)?, options.url.as_deref())
+            .await?;
     }
+    let mut buf = Vec::new();
+    let mut bytes = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .await
+            .map_err(|e| Error::io_of("reading the event stream", e))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        ing.report.lines += 1;
+        let line = ing.report.lines;
+        let outcome = match std::str::from_utf8(&buf) {
+            Ok(text) if text.trim().is_empty() => continue,
+            Ok(text) => ing.line(line, text.trim_end_matches(['\n', '\r'])).await,
+            Err(e) => Err(Rejection::NotUtf8(e)),
+        };
+        match outcome {
+            Ok(()) => ing.report.events += 1,
+            Err(reason) => {
+                ing.report.rejected += 1;
+                notify(IngestNotice::Rejected {
+                    line,
+                    reason: &reason,
+                });
+            }
+        }
+        if line % 64 == 0 {
+            notify(IngestNotice::Progress { bytes, lines: line });
+        }
+    }
+    notify(IngestNotice::Progress {
+        bytes,
+        lines: ing.report.lines,
+    });
+    Ok(ing.report)
 }
 
 impl Ingestor<'_> {
@@ -157,12 +158,7 @@ impl Ingestor<'_> {
         Ok(())
     }
 
-    async fn write(
-        &self,
-        audit_id: &str,
-        effect: Effect,
-        event: NewEvent,
-    ) -> Result<crate::changes::Outcome> {
+    async fn write(&self, audit_id: &str, effect: Effect, event: NewEvent) -> Result<crate::write::Outcome> {
         self.store
             .write(Change::Event {
                 project: self.project.clone(),
@@ -174,7 +170,7 @@ impl Ingestor<'_> {
     }
 
     /// Ingest one line; `Err` is why it was rejected.
-    async fn line(&mut self, line: u64, text: &str) -> Result<(), String> {
+    async fn line(&mut self, line: u64, text: &str) -> Result<(), Rejection> {
         let parsed = parse_line(text)?;
         let bare = parsed.envelope_audit.is_none();
         let starts = parsed.event_type == "audit_start";
@@ -182,25 +178,21 @@ impl Ingestor<'_> {
             (Some(id), _, _) => id.clone(),
             (None, true, _) => parsed.names_audit.clone().unwrap_or_default(),
             (None, false, Open::Audit(id)) => id.clone(),
-            (None, false, Open::None) => {
-                return Err(
-                    "no audit is open for this event: put an audit_start line before it, \
-                            use the envelope form, or pass --audit-id and --url"
-                        .into(),
-                )
-            }
+            (None, false, Open::None) => return Err(Rejection::NoOpenAudit),
             (None, false, Open::Refused { audit_id, line }) => {
-                return Err(format!(
-                    "belongs to audit {audit_id}, whose audit_start on line {line} was rejected"
-                ))
+                return Err(Rejection::StartRejected {
+                    audit_id: audit_id.clone(),
+                    line: *line,
+                })
             }
         };
         if let (true, false, Some(named)) = (bare, starts, &parsed.names_audit) {
             if *named != audit_id {
-                return Err(format!(
-                    "{} names audit {named}, but the open audit is {audit_id}",
-                    parsed.event_type
-                ));
+                return Err(Rejection::OtherAudit {
+                    event_type: parsed.event_type.clone(),
+                    named: named.clone(),
+                    open: audit_id,
+                });
             }
         }
 
@@ -209,10 +201,10 @@ impl Ingestor<'_> {
             Some(Pending::Screenshot { bytes, label, index }) => {
                 let shots = self.store.screenshots().clone();
                 let id = audit_id.clone();
-                let saved = tokio::task::spawn_blocking(move || shots.save(&id, index, &bytes))
+                let saved = crate::blocking(move || shots.save(&id, index, &bytes))
                     .await
-                    .map_err(|e| e.to_string())?
-                    .map_err(|e| e.message)?;
+                    .and_then(|saved| saved)
+                    .map_err(Rejection::Store)?;
                 let row = NewScreenshot {
                     file_path: saved.path.to_string_lossy().into_owned(),
                     label,
@@ -253,7 +245,7 @@ impl Ingestor<'_> {
                 },
             };
         }
-        let outcome = written.map_err(|e| e.message)?;
+        let outcome = written.map_err(Rejection::Store)?;
         if bare && matches!(parsed.event_type.as_str(), "audit_complete" | "audit_error") {
             self.open = Open::None;
         }

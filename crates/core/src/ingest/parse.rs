@@ -2,11 +2,15 @@
 //! Everything here is untrusted: every field is checked for type and range, and a line
 //! that fails is rejected with a reason that names the field.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::changes::{AuditResult, Effect};
-use crate::ids;
+use super::fields::{
+    identifier, int_field, invalid, missing, num_field, object_field, required_str, str_field, wrong_type,
+    Fields,
+};
+use super::rejection::Rejection;
 use crate::model::{AuditStatus, NewFinding, SEVERITIES};
+use crate::write::{AuditResult, Effect};
 
 /// A line, understood.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,80 +41,6 @@ pub enum Pending {
     },
 }
 
-type Fields = Map<String, Value>;
-
-fn str_field<'a>(o: &'a Fields, key: &str) -> Result<Option<&'a str>, String> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(format!("{key} must be a string, not {}", kind(other))),
-    }
-}
-
-fn required_str<'a>(o: &'a Fields, key: &str) -> Result<&'a str, String> {
-    str_field(o, key)?.ok_or_else(|| format!("{key} is missing"))
-}
-
-fn num_field(o: &Fields, key: &str, range: std::ops::RangeInclusive<f64>) -> Result<Option<f64>, String> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            let v = n.as_f64().unwrap_or(f64::NAN);
-            if range.contains(&v) {
-                Ok(Some(v))
-            } else {
-                Err(format!(
-                    "{key} {v} is out of range ({} to {})",
-                    range.start(),
-                    range.end()
-                ))
-            }
-        }
-        Some(other) => Err(format!("{key} must be a number, not {}", kind(other))),
-    }
-}
-
-fn int_field(o: &Fields, key: &str, min: i64) -> Result<Option<i64>, String> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(v) if v >= min => Ok(Some(v)),
-            Some(v) => Err(format!("{key} {v} is out of range (at least {min})")),
-            None => Err(format!("{key} must be a whole number, not {n}")),
-        },
-        Some(other) => Err(format!("{key} must be a whole number, not {}", kind(other))),
-    }
-}
-
-fn object_field<'a>(o: &'a Fields, key: &str) -> Result<Option<&'a Fields>, String> {
-    match o.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(m)) => Ok(Some(m)),
-        Some(other) => Err(format!("{key} must be an object, not {}", kind(other))),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-fn identifier<'a>(what: &str, s: &'a str) -> Result<&'a str, String> {
-    if ids::is_plain_identifier(s) {
-        Ok(s)
-    } else {
-        Err(format!(
-            "{what} {s:?} is not a plain identifier (letters, digits, '_' or '-')"
-        ))
-    }
-}
-
 /// Python's `str(float)` for the values producers send (`0.85`, `1.0`): the backend derives
 /// a finding's id as `pattern_type + str(confidence)`, and so must this.
 fn python_float(v: f64) -> String {
@@ -122,29 +52,25 @@ fn python_float(v: f64) -> String {
 }
 
 /// Validate a finding object (of a `finding` event or an `audit_result`).
-pub fn finding(o: &Fields) -> Result<NewFinding, String> {
+pub fn finding(o: &Fields) -> Result<NewFinding, Rejection> {
     let pattern_type = required_str(o, "pattern_type")?.to_string();
     if pattern_type.trim().is_empty() {
-        return Err("pattern_type is empty".into());
+        return Err(invalid("pattern_type", "is empty"));
     }
     let severity = required_str(o, "severity")?.to_lowercase();
     if !SEVERITIES.contains(&severity.as_str()) {
-        return Err(format!(
-            "severity {severity:?} is not one of {}",
-            SEVERITIES.join(", ")
-        ));
+        return Err(Rejection::NotAllowed {
+            field: "severity".into(),
+            value: format!("{severity:?}"),
+            why: format!("is not one of {}", SEVERITIES.join(", ")),
+        });
     }
-    let confidence = num_field(o, "confidence", 0.0..=1.0)?.ok_or("confidence is missing")?;
+    let confidence = num_field(o, "confidence", 0.0..=1.0)?.ok_or_else(|| missing("confidence"))?;
     let key = match o.get("id") {
         None | Some(Value::Null) => format!("{pattern_type}{}", python_float(confidence)),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        Some(other) => {
-            return Err(format!(
-                "finding id must be a string or number, not {}",
-                kind(other)
-            ))
-        }
+        Some(other) => return Err(wrong_type("finding id", "a string or number", other)),
     };
     Ok(NewFinding {
         key: Some(key),
@@ -159,10 +85,14 @@ pub fn finding(o: &Fields) -> Result<NewFinding, String> {
     })
 }
 
-fn audit_result(o: &Fields) -> Result<AuditResult, String> {
+fn audit_result(o: &Fields) -> Result<AuditResult, Rejection> {
     let status = match str_field(o, "status")? {
         None => None,
-        Some(s) => Some(AuditStatus::parse(s).ok_or_else(|| format!("status {s:?} is not a known status"))?),
+        Some(s) => Some(AuditStatus::parse(s).ok_or_else(|| Rejection::NotAllowed {
+            field: "status".into(),
+            value: format!("{:?}", crate::ids::quote_prefix(s)),
+            why: "is not a known status".into(),
+        })?),
     };
     let risk_level = match str_field(o, "risk_level")? {
         None => None,
@@ -174,7 +104,11 @@ fn audit_result(o: &Fields) -> Result<AuditResult, String> {
             for (k, v) in m {
                 if let Some(x) = v.as_f64() {
                     if !(0.0..=100.0).contains(&x) {
-                        return Err(format!("signal score {k} {x} is out of range (0 to 100)"));
+                        return Err(Rejection::OutOfRange {
+                            field: format!("signal score {}", crate::ids::quote_prefix(k)),
+                            value: x.to_string(),
+                            range: "0 to 100".into(),
+                        });
                     }
                 }
             }
@@ -187,11 +121,11 @@ fn audit_result(o: &Fields) -> Result<AuditResult, String> {
             .iter()
             .enumerate()
             .map(|(i, f)| match f {
-                Value::Object(m) => finding(m).map_err(|e| format!("findings[{i}]: {e}")),
-                other => Err(format!("findings[{i}] must be an object, not {}", kind(other))),
+                Value::Object(m) => finding(m).map_err(|e| Rejection::within(format!("findings[{i}]"), e)),
+                other => Err(wrong_type(format!("findings[{i}]"), "an object", other)),
             })
             .collect::<Result<_, _>>()?,
-        Some(other) => return Err(format!("findings must be an array, not {}", kind(other))),
+        Some(other) => return Err(wrong_type("findings", "an array", other)),
     };
     Ok(AuditResult {
         url: str_field(o, "url")?.filter(|u| !u.is_empty()).map(str::to_string),
@@ -214,25 +148,29 @@ fn audit_result(o: &Fields) -> Result<AuditResult, String> {
 }
 
 /// Parse one line. `Err` is the reason it is rejected.
-pub fn parse_line(line: &str) -> Result<ParsedLine, String> {
+pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
     if line.contains('\0') {
-        return Err("contains a NUL byte".into());
+        return Err(Rejection::Nul);
     }
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON ({e})"))?;
+    let value: Value = serde_json::from_str(line).map_err(|e| Rejection::NotJson(e.to_string()))?;
     let Value::Object(outer) = value else {
-        return Err(format!("must be a JSON object, not {}", kind(&value)));
+        return Err(wrong_type("", "a JSON object", &value));
     };
     let (envelope_audit, mut event) = match outer.get("event") {
         Some(Value::Object(inner)) => {
-            let id = required_str(&outer, "audit_id").map_err(|e| format!("envelope: {e}"))?;
+            let id = required_str(&outer, "audit_id").map_err(|e| Rejection::within("envelope", e))?;
             (Some(identifier("audit_id", id)?.to_string()), inner.clone())
         }
-        Some(other) => return Err(format!("event must be an object, not {}", kind(other))),
+        Some(other) => return Err(wrong_type("event", "an object", other)),
         None => (None, outer),
     };
     let event_type = required_str(&event, "type")?.to_string();
     if event_type.is_empty() || event_type.len() > 100 || event_type.chars().any(char::is_control) {
-        return Err(format!("type {event_type:?} is not an event type"));
+        return Err(Rejection::NotAllowed {
+            field: "type".into(),
+            value: format!("{:?}", crate::ids::quote_prefix(&event_type)),
+            why: "is not an event type".into(),
+        });
     }
     let mut names_audit = None;
     let mut pending = None;
@@ -240,16 +178,19 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, String> {
         "audit_start" => {
             let id = match (&envelope_audit, str_field(&event, "audit_id")?) {
                 (Some(env), Some(own)) if env != own => {
-                    return Err(format!("audit_start names {own} inside the envelope of {env}"))
+                    return Err(Rejection::EnvelopeMismatch {
+                        envelope: env.clone(),
+                        named: crate::ids::quote_prefix(own).to_string(),
+                    })
                 }
                 (Some(env), _) => env.clone(),
                 (None, Some(own)) => identifier("audit_id", own)?.to_string(),
-                (None, None) => return Err("audit_id is missing".into()),
+                (None, None) => return Err(missing("audit_id")),
             };
             names_audit = Some(id);
             let url = required_str(&event, "url")?;
             if url.trim().is_empty() || url.len() > 8192 || url.chars().any(char::is_control) {
-                return Err("url must be a non-empty line of text".into());
+                return Err(invalid("url", "must be a non-empty line of text"));
             }
             Effect::Create {
                 url: url.to_string(),
@@ -264,21 +205,24 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, String> {
             Effect::None
         }
         "screenshot" => {
-            let index = int_field(&event, "index", 0)?.ok_or("index is missing")?;
+            let index = int_field(&event, "index", 0)?.ok_or_else(|| missing("index"))?;
             let label = str_field(&event, "label")?
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("screenshot_{index}"));
             let producer_path = str_field(&event, "url")?.unwrap_or("").to_string();
             match str_field(&event, "data")? {
                 Some(data) => {
-                    let bytes = crate::screenshots::decode_base64(data).map_err(|e| e.message)?;
-                    crate::screenshots::inspect(&bytes).map_err(|e| e.message)?;
+                    let bytes =
+                        super::base64::decode_base64(data).map_err(|e| Rejection::Screenshot(e.message))?;
+                    crate::screenshots::inspect(&bytes).map_err(|e| Rejection::Screenshot(e.message))?;
                     pending = Some(Pending::Screenshot { bytes, label, index });
                     // The timeline keeps the event without its bytes.
                     event.insert("data".into(), Value::Null);
                     Effect::None
                 }
-                None if producer_path.is_empty() => return Err("screenshot has neither data nor url".into()),
+                None if producer_path.is_empty() => {
+                    return Err(invalid("screenshot", "has neither data nor url"))
+                }
                 None => Effect::Screenshot(crate::model::NewScreenshot {
                     file_path: producer_path,
                     label,
@@ -296,11 +240,11 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, String> {
             result: event.get("result").cloned().unwrap_or(Value::Null),
         },
         "finding" => {
-            let f = object_field(&event, "finding")?.ok_or("finding is missing")?;
+            let f = object_field(&event, "finding")?.ok_or_else(|| missing("finding"))?;
             Effect::Finding(finding(f)?)
         }
         "stats_update" => {
-            let s = object_field(&event, "stats")?.ok_or("stats is missing")?;
+            let s = object_field(&event, "stats")?.ok_or_else(|| missing("stats"))?;
             Effect::Stats {
                 pages_scanned: int_field(s, "pages_scanned", 0)?,
                 screenshots: int_field(s, "screenshots", 0)?,
@@ -308,8 +252,10 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, String> {
             }
         }
         "audit_result" => {
-            let r = object_field(&event, "result")?.ok_or("result is missing")?;
-            Effect::Result(Box::new(audit_result(r).map_err(|e| format!("result: {e}"))?))
+            let r = object_field(&event, "result")?.ok_or_else(|| missing("result"))?;
+            Effect::Result(Box::new(
+                audit_result(r).map_err(|e| Rejection::within("result", e))?,
+            ))
         }
         "audit_complete" | "audit_error" => {
             if let Some(id) = str_field(&event, "audit_id")? {
@@ -344,7 +290,7 @@ mod tests {
     use super::*;
 
     fn reason(line: &str) -> String {
-        parse_line(line).unwrap_err()
+        parse_line(line).unwrap_err().to_string()
     }
 
     #[test]

@@ -9,9 +9,9 @@ mod related;
 
 pub use detail::{get_audit_rows, get_screenshot_row};
 pub use list::{
-    facets, list_audit_rows, list_audits, AuditFilter, AuditPage, AuditRowPage, Direction, FacetCount,
-    Facets, ListRequest, SortKey,
+    facets, AuditFilter, AuditPage, AuditRowPage, Direction, FacetCount, Facets, ListRequest, SortKey,
 };
+pub(crate) use list::{list_page, AS_AUDITS, AS_ROWS};
 pub(crate) use matching::VOCABULARIES;
 pub use related::{
     compare, history, similar_findings, Comparison, FindingChanges, PatternCount, SimilarFinding,
@@ -21,9 +21,9 @@ use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
-use crate::changes::decode_embedding;
+use crate::embedding::decode_embedding;
 use crate::error::{Error, Result};
-use crate::model::{risk_level_for_score, Audit, AuditEvent, AuditRow, Finding, ProjectInfo};
+use crate::model::{derived_risk_level, Audit, AuditEvent, AuditRow, Finding, ProjectInfo};
 
 /// The audit columns every audit query selects, with counts taken from the rows.
 pub(crate) const AUDIT_COLUMNS: &str = "a.id, a.project, a.url, a.status, a.audit_tier, a.verdict_mode,
@@ -63,10 +63,7 @@ pub(crate) const ROW_COLUMNS: &str = "a.id, a.url, a.status, a.audit_tier, a.tru
 
 /// The stored risk level in lower case, or the one the score gives where none is stored.
 fn risk_level(row: &SqliteRow, trust_score: Option<f64>) -> Option<String> {
-    text(row, "risk_level")
-        .filter(|r| !r.is_empty())
-        .map(|r| r.to_lowercase())
-        .or_else(|| trust_score.map(|s| risk_level_for_score(s).to_string()))
+    derived_risk_level(text(row, "risk_level").as_deref(), trust_score)
 }
 
 pub(crate) fn audit_row_from_row(row: &SqliteRow) -> AuditRow {

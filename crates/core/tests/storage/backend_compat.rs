@@ -215,7 +215,10 @@ async fn a_backend_database_opens_reads_right_and_upgrades_additively() {
     let before = original_columns(dir.path()).await;
 
     let store = Store::open(dir.path()).await.expect("a backend database opens");
-    let page = store.list("default", &ListRequest::default()).await.unwrap();
+    let page = store
+        .list_audits_full("default", &ListRequest::default())
+        .await
+        .unwrap();
     assert_eq!(
         page.audits.len(),
         3,
@@ -255,12 +258,17 @@ async fn a_backend_database_opens_reads_right_and_upgrades_additively() {
         ..Default::default()
     };
     assert_eq!(
-        store.list("default", &completed).await.unwrap().audits.len(),
+        store
+            .list_audits_full("default", &completed)
+            .await
+            .unwrap()
+            .audits
+            .len(),
         1,
         "status filters ignore case"
     );
 
-    let detail = store.audit("default", "vrts_1a2b3c4d").await.unwrap();
+    let detail = store.get_audit("default", "vrts_1a2b3c4d").await.unwrap();
     assert!(
         detail.audit.narrative.as_deref().unwrap().contains("<script>"),
         "the narrative is kept as text, unchanged"
@@ -324,7 +332,10 @@ async fn after_the_upgrade_the_backend_still_writes_and_its_rows_are_found() {
         .execute(&mut c).await.expect("the backend's UPDATE still works");
     c.close().await.unwrap();
 
-    let all = store.list("default", &ListRequest::default()).await.unwrap();
+    let all = store
+        .list_audits_full("default", &ListRequest::default())
+        .await
+        .unwrap();
     assert_eq!(
         all.audits.first().map(|a| a.id.as_str()),
         Some("vrts_0000beef"),
@@ -337,19 +348,22 @@ async fn after_the_upgrade_the_backend_still_writes_and_its_rows_are_found() {
         },
         ..Default::default()
     };
-    let by_narrative = store.list("default", &find("zebrafish")).await.unwrap();
+    let by_narrative = store
+        .list_audits_full("default", &find("zebrafish"))
+        .await
+        .unwrap();
     assert_eq!(
         by_narrative.audits.len(),
         1,
         "the backend's narrative UPDATE reached the search index"
     );
-    let by_finding = store.list("default", &find("quietly")).await.unwrap();
+    let by_finding = store.list_audits_full("default", &find("quietly")).await.unwrap();
     assert_eq!(
         by_finding.audits.len(),
         1,
         "the backend's finding INSERT reached the search index"
     );
-    let detail = store.audit("default", "vrts_0000beef").await.unwrap();
+    let detail = store.get_audit("default", "vrts_0000beef").await.unwrap();
     assert_eq!(
         (detail.audit.status.as_str(), detail.findings[0].severity.as_str()),
         ("completed", "medium")

@@ -154,13 +154,13 @@ pub fn png_bomb(w: u32, h: u32) -> Vec<u8> {
 pub async fn ingest_lines(
     store: &Store,
     lines: &[String],
-    options: &veritas_core::ingest::IngestOptions,
-) -> (veritas_core::ingest::IngestReport, Vec<(u64, String)>) {
+    options: &veritas_core::IngestOptions,
+) -> (veritas_core::IngestReport, Vec<(u64, String)>) {
     let text = lines.join("\n") + "\n";
     let mut rejected = Vec::new();
     let report = store
         .ingest("default", options, text.as_bytes(), &mut |n| {
-            if let veritas_core::ingest::IngestNotice::Rejected { line, reason } = n {
+            if let veritas_core::IngestNotice::Rejected { line, reason } = n {
                 rejected.push((line, reason.to_string()));
             }
         })

@@ -27,7 +27,7 @@ async fn fifty_audits_written_at_once_by_tasks_with_their_own_handles() {
     }
     for i in 0..50 {
         let want = record(i);
-        let got = fx.store.audit("default", &want.id).await.unwrap();
+        let got = fx.store.get_audit("default", &want.id).await.unwrap();
         assert_eq!(got.audit.url, want.url, "audit {i}");
         assert_eq!(got.audit.trust_score, want.trust_score, "audit {i}");
         assert_eq!(got.audit.narrative, want.narrative, "audit {i}");
@@ -37,7 +37,7 @@ async fn fifty_audits_written_at_once_by_tasks_with_their_own_handles() {
     }
     let page = fx
         .store
-        .list(
+        .list_audits_full(
             "default",
             &ListRequest {
                 limit: Some(500),
@@ -59,7 +59,7 @@ async fn a_reader_reads_throughout_while_three_writers_write() {
         tokio::spawn(async move {
             while !done.load(Ordering::SeqCst) {
                 let page = store
-                    .list(
+                    .list_audits_full(
                         "default",
                         &ListRequest {
                             limit: Some(500),
@@ -101,7 +101,7 @@ async fn a_reader_reads_throughout_while_three_writers_write() {
     );
     let page = fx
         .store
-        .list(
+        .list_audits_full(
             "default",
             &ListRequest {
                 limit: Some(500),
@@ -143,7 +143,7 @@ async fn a_refused_audit_among_concurrent_ones_rolls_back_alone() {
         }
     }
     for i in 0..60 {
-        let got = fx.store.audit("default", &record(i).id).await.unwrap();
+        let got = fx.store.get_audit("default", &record(i).id).await.unwrap();
         assert_eq!(
             got.findings.len(),
             record(i).findings.len(),

@@ -3,7 +3,7 @@
 
 use image::ImageFormat;
 use serde_json::{json, Value};
-use veritas_core::ingest::IngestOptions;
+use veritas_core::IngestOptions;
 
 use crate::common::{base64, fresh, image_bytes, ingest_lines, png_bomb};
 
@@ -92,7 +92,7 @@ async fn a_valid_stream_in_both_forms_is_stored() {
         (19, 3, 3)
     );
 
-    let a = fx.store.audit("default", "vrts_aaaa0001").await.unwrap();
+    let a = fx.store.get_audit("default", "vrts_aaaa0001").await.unwrap();
     assert_eq!(a.audit.status, "completed");
     assert!(a.audit.completed_at.is_some());
     assert_eq!(
@@ -139,18 +139,18 @@ async fn a_valid_stream_in_both_forms_is_stored() {
         "the timeline does not keep image bytes"
     );
 
-    let b = fx.store.audit("default", "vrts_bbbb0002").await.unwrap();
+    let b = fx.store.get_audit("default", "vrts_bbbb0002").await.unwrap();
     assert_eq!(
         (b.audit.status.as_str(), b.audit.error_message.as_deref()),
         ("error", Some("Graph phase crashed"))
     );
-    let c = fx.store.audit("default", "vrts_cccc0003").await.unwrap();
+    let c = fx.store.get_audit("default", "vrts_cccc0003").await.unwrap();
     assert_eq!(
         (c.audit.status.as_str(), c.findings.len()),
         ("running", 1),
         "an unfinished audit stays running with what arrived"
     );
-    let d = fx.store.audit("default", "vrts_dddd0004").await.unwrap();
+    let d = fx.store.get_audit("default", "vrts_dddd0004").await.unwrap();
     assert_eq!(
         (d.audit.url.as_str(), d.audit.trust_score),
         ("https://d.example/", Some(95.0))
@@ -201,7 +201,7 @@ async fn bad_lines_are_rejected_with_their_reason_and_everything_else_is_stored(
         );
     }
     assert_eq!((report.rejected, report.events), (8, 3));
-    let a = fx.store.audit("default", "vrts_0000000b").await.unwrap();
+    let a = fx.store.get_audit("default", "vrts_0000000b").await.unwrap();
     assert_eq!(
         a.audit.status, "completed",
         "lines after the bad ones were still ingested"
@@ -270,7 +270,7 @@ async fn events_need_an_open_audit_and_follow_a_rejected_start_into_rejection() 
         vec![(1, true), (2, true), (3, true), (4, true)],
         "{rejected:#?}"
     );
-    let kept = fx.store.audit("default", &taken).await.unwrap();
+    let kept = fx.store.get_audit("default", &taken).await.unwrap();
     assert_eq!(
         kept.audit.url,
         crate::common::record(1).url,
@@ -294,7 +294,7 @@ async fn a_recording_without_audit_start_goes_to_the_given_audit_and_can_be_mark
     let (report, rejected) = ingest_lines(&fx.store, &lines, &options).await;
     assert!(rejected.is_empty(), "{rejected:?}");
     assert_eq!(report.audits_started, 1);
-    let a = fx.store.audit("default", "vrts_12345678").await.unwrap();
+    let a = fx.store.get_audit("default", "vrts_12345678").await.unwrap();
     assert_eq!(
         (a.audit.status.as_str(), a.findings.len(), a.events.len()),
         ("running", 1, 3)
@@ -319,7 +319,7 @@ async fn a_recording_without_audit_start_goes_to_the_given_audit_and_can_be_mark
     );
     assert_eq!(
         fx.store
-            .audit("default", "vrts_12345678")
+            .get_audit("default", "vrts_12345678")
             .await
             .unwrap()
             .audit

@@ -35,7 +35,7 @@ async fn nothing_of_one_project_is_visible_from_another() {
         ..Default::default()
     };
     let in_beta: Vec<String> = s
-        .list("beta", &all)
+        .list_audits_full("beta", &all)
         .await
         .unwrap()
         .audits
@@ -44,7 +44,7 @@ async fn nothing_of_one_project_is_visible_from_another() {
         .collect();
     assert_eq!(in_beta, vec![b.id.clone()], "list");
     assert_eq!(
-        s.audit("beta", &a.id).await.unwrap_err().kind,
+        s.get_audit("beta", &a.id).await.unwrap_err().kind,
         ErrorKind::NotFound,
         "show"
     );
@@ -55,13 +55,20 @@ async fn nothing_of_one_project_is_visible_from_another() {
         },
         ..all.clone()
     };
-    assert!(s.list("beta", &search).await.unwrap().audits.is_empty(), "search");
+    assert!(
+        s.list_audits_full("beta", &search)
+            .await
+            .unwrap()
+            .audits
+            .is_empty(),
+        "search"
+    );
     assert_eq!(
-        s.list("alpha", &search).await.unwrap().audits.len(),
+        s.list_audits_full("alpha", &search).await.unwrap().audits.len(),
         1,
         "the search does find it in its project"
     );
-    let facets = s.facets("beta", &AuditFilter::default()).await.unwrap();
+    let facets = s.audit_facets("beta", &AuditFilter::default()).await.unwrap();
     assert_eq!(facets.total, 1, "facets");
     assert_eq!(
         facets.severity.iter().map(|c| c.count).max(),
@@ -69,7 +76,7 @@ async fn nothing_of_one_project_is_visible_from_another() {
         "facet counts count beta's audit only"
     );
     let history: Vec<String> = s
-        .history("beta", &a.url)
+        .audit_history("beta", &a.url)
         .await
         .unwrap()
         .into_iter()
@@ -77,13 +84,13 @@ async fn nothing_of_one_project_is_visible_from_another() {
         .collect();
     assert_eq!(history, vec![b.id.clone()], "history");
     assert_eq!(
-        s.compare("beta", &b.id, &a.id).await.unwrap_err().kind,
+        s.compare_audits("beta", &b.id, &a.id).await.unwrap_err().kind,
         ErrorKind::NotFound,
         "compare"
     );
 
     let beta_finding = s
-        .audit("beta", &b.id)
+        .get_audit("beta", &b.id)
         .await
         .unwrap()
         .findings
@@ -91,7 +98,7 @@ async fn nothing_of_one_project_is_visible_from_another() {
         .find(|f| f.embedding.is_some())
         .unwrap();
     let alpha_finding = s
-        .audit("alpha", &a.id)
+        .get_audit("alpha", &a.id)
         .await
         .unwrap()
         .findings
@@ -121,7 +128,7 @@ async fn nothing_of_one_project_is_visible_from_another() {
         "delete"
     );
     assert!(
-        s.audit("alpha", &a.id).await.is_ok(),
+        s.get_audit("alpha", &a.id).await.is_ok(),
         "alpha's audit survives beta's delete attempt"
     );
     let names: Vec<(String, i64)> = s
@@ -159,7 +166,7 @@ async fn similar_findings_rank_by_cosine_within_one_model_and_version() {
         },
     ];
     fx.store.insert_audit("default", r.clone()).await.unwrap();
-    let findings = fx.store.audit("default", &r.id).await.unwrap().findings;
+    let findings = fx.store.get_audit("default", &r.id).await.unwrap().findings;
     let q = findings
         .iter()
         .find(|x| x.finding_key.as_deref() == Some("q"))

@@ -1,10 +1,14 @@
 //! The storage acceptance contract: every test runs on its own temporary, file-based
 //! database (WAL needs a file), removed when the test ends.
 
+mod audits;
 mod backend_compat;
 mod common;
 mod concurrency;
+mod export;
 mod ingest;
 mod isolation;
+mod list;
+mod maintenance;
 mod persistence;
-mod queries;
+mod search;

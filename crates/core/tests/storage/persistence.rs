@@ -22,12 +22,12 @@ async fn every_field_survives_closing_and_reopening() {
     for i in 0..5 {
         fx.store.insert_audit("default", record(i)).await.unwrap();
     }
-    let before = fx.store.audit("default", &record(3).id).await.unwrap();
+    let before = fx.store.get_audit("default", &record(3).id).await.unwrap();
     fx.store.database().clone().close().await;
     drop(fx.store);
 
     let reopened = Store::open(fx.dir.path()).await.unwrap();
-    let after = reopened.audit("default", &record(3).id).await.unwrap();
+    let after = reopened.get_audit("default", &record(3).id).await.unwrap();
     assert_eq!(
         after, before,
         "an audit read after reopening equals the one read before"
@@ -63,7 +63,7 @@ async fn a_finding_keeps_text_embedding_and_model_and_one_without_has_nulls() {
     ];
     fx.store.insert_audit("default", r.clone()).await.unwrap();
     let reopened = fx.reopen().await;
-    let got = reopened.audit("default", &r.id).await.unwrap().findings;
+    let got = reopened.get_audit("default", &r.id).await.unwrap().findings;
     assert_eq!(
         got[0].description, r.findings[0].description,
         "original text kept"
@@ -92,19 +92,31 @@ async fn full_text_search_finds_the_same_after_reopening() {
         fx.store.insert_audit("default", record(i)).await.unwrap();
     }
     let ids = |page: veritas_core::AuditPage| page.audits.into_iter().map(|a| a.id).collect::<Vec<_>>();
-    let narrative_hit = ids(fx.store.list("default", &search("zq7x")).await.unwrap());
+    let narrative_hit = ids(fx
+        .store
+        .list_audits_full("default", &search("zq7x"))
+        .await
+        .unwrap());
     assert_eq!(
         narrative_hit,
         vec![record(7).id],
         "a word of one narrative finds that audit only"
     );
-    let accent_free = ids(fx.store.list("default", &search("cafe checkout")).await.unwrap());
+    let accent_free = ids(fx
+        .store
+        .list_audits_full("default", &search("cafe checkout"))
+        .await
+        .unwrap());
     assert_eq!(
         accent_free.len(),
         10,
         "diacritics are folded: 'cafe' finds 'café'"
     );
-    let url_hit = ids(fx.store.list("default", &search("site3")).await.unwrap());
+    let url_hit = ids(fx
+        .store
+        .list_audits_full("default", &search("site3"))
+        .await
+        .unwrap());
     // Urls are site{i % 7}: of audits 0 to 9, only audit 3 is on site3.
     assert_eq!(
         url_hit,
@@ -115,11 +127,14 @@ async fn full_text_search_finds_the_same_after_reopening() {
     let reopened = fx.reopen().await;
     drop(fx.store);
     assert_eq!(
-        ids(reopened.list("default", &search("zq7x")).await.unwrap()),
+        ids(reopened
+            .list_audits_full("default", &search("zq7x"))
+            .await
+            .unwrap()),
         narrative_hit
     );
     let finding_hit = ids(reopened
-        .list("default", &search("\"audit 4: a fake\""))
+        .list_audits_full("default", &search("\"audit 4: a fake\""))
         .await
         .unwrap());
     assert_eq!(
@@ -176,9 +191,9 @@ async fn hostile_search_text_never_errors() {
         "@p",
         ":name",
     ] {
-        let res = fx.store.list("default", &search(text)).await;
+        let res = fx.store.list_audits_full("default", &search(text)).await;
         assert!(res.is_ok(), "search {text:?} failed: {:?}", res.err());
-        let facets = fx.store.facets("default", &search(text).filter).await;
+        let facets = fx.store.audit_facets("default", &search(text).filter).await;
         assert!(
             facets.is_ok(),
             "facets for search {text:?} failed: {:?}",
@@ -187,7 +202,7 @@ async fn hostile_search_text_never_errors() {
     }
     assert_eq!(
         fx.store
-            .list("default", &search("\""))
+            .list_audits_full("default", &search("\""))
             .await
             .unwrap()
             .audits

@@ -1,0 +1,42 @@
+//! Exporting one audit: JSON (everything), CSV (its findings), or a self-contained HTML
+//! report with its screenshots.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::export::{self, ExportFormat};
+use crate::ids;
+use crate::Store;
+
+/// The folder of a data directory that the app's exports are written into.
+pub const EXPORTS_DIR: &str = "exports";
+
+impl Store {
+    /// Audit `id` of `project` in `format`, as text (`veritas-db export`).
+    pub async fn export_audit(&self, project: &str, id: &str, format: ExportFormat) -> Result<String> {
+        export::render(self, project, id, format).await
+    }
+
+    /// Write the export of audit `id` into the data directory's `exports/` folder, as
+    /// `<id>.<extension>`, and return the file's path (`export_audit`: the app writes its
+    /// exports where the user can find them beside the data).
+    pub async fn export_audit_to_folder(
+        &self,
+        project: &str,
+        id: &str,
+        format: ExportFormat,
+    ) -> Result<PathBuf> {
+        // The id becomes the file name, so it is checked before anything is rendered.
+        let id = ids::audit_id(id)?;
+        let text = self.export_audit(project, id, format).await?;
+        let dir = self.data_dir().join(EXPORTS_DIR);
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| Error::io(&dir, e))?;
+        let path = dir.join(format!("{id}.{}", format.extension()));
+        tokio::fs::write(&path, text)
+            .await
+            .map_err(|e| Error::io(&path, e))?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,22 @@
+//! Ingest: the Veritas event stream (NDJSON) into a project, each event atomically.
+
+use tokio::io::AsyncBufRead;
+
+use crate::error::Result;
+use crate::ingest::{self, IngestNotice, IngestOptions, IngestReport};
+use crate::Store;
+
+impl Store {
+    /// Ingest an event stream from `reader` into `project` (`veritas-db ingest`). Returns an
+    /// error only when the input cannot be read at all; bad lines are counted, and told to
+    /// `notify` with their line number and reason.
+    pub async fn ingest<R: AsyncBufRead + Unpin>(
+        &self,
+        project: &str,
+        options: &IngestOptions,
+        reader: R,
+        notify: &mut (dyn FnMut(IngestNotice<'_>) + Send),
+    ) -> Result<IngestReport> {
+        ingest::ingest(self, project, options, reader, notify).await
+    }
+}

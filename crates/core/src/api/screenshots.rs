@@ -1,0 +1,79 @@
+//! Screenshots as the app serves them: by audit and screenshot id, never by a path from the
+//! UI, with the format sniffed from the bytes; and their cached thumbnails.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::model::Screenshot;
+use crate::query;
+use crate::screenshots::{self, ImageInfo, ScreenshotDir};
+use crate::Store;
+
+impl Store {
+    /// The file of screenshot `screenshot_id` of audit `audit_id`, with its sniffed format:
+    /// how the `shot:` scheme finds what to serve.
+    pub async fn screenshot_file(
+        &self,
+        project: &str,
+        audit_id: &str,
+        screenshot_id: i64,
+    ) -> Result<(PathBuf, ImageInfo)> {
+        let shot = query::get_screenshot_row(
+            self.database().reader(),
+            ids::project_name(project)?,
+            ids::audit_id(audit_id)?,
+            screenshot_id,
+        )
+        .await?;
+        let shots = self.screenshots().clone();
+        let found = crate::blocking(move || {
+            let path = shots.resolve(&shot.audit_id, &shot.file_path)?;
+            let info = screenshots::inspect_file(&path)?;
+            Some((path, info))
+        })
+        .await?;
+        found.ok_or_else(|| {
+            Error::not_found(format!(
+                "the file of screenshot {screenshot_id} of audit {audit_id}"
+            ))
+        })
+    }
+
+    /// A cached JPEG thumbnail of a screenshot, `width` pixels wide (the `shot:` scheme's
+    /// `?w=`).
+    pub async fn thumbnail(
+        &self,
+        project: &str,
+        audit_id: &str,
+        screenshot_id: i64,
+        width: u32,
+    ) -> Result<PathBuf> {
+        let (source, _) = self.screenshot_file(project, audit_id, screenshot_id).await?;
+        let shots = self.screenshots().clone();
+        let audit_id = audit_id.to_string();
+        crate::blocking(move || shots.thumbnail(&audit_id, &source, width)).await?
+    }
+
+    /// Fill in what the files of screenshot rows say (off the async threads: it reads
+    /// every file's header).
+    pub(crate) async fn describe_files(&self, rows: Vec<Screenshot>) -> Result<Vec<Screenshot>> {
+        let shots = self.screenshots().clone();
+        crate::blocking(move || rows.into_iter().map(|s| describe_file(&shots, s)).collect()).await
+    }
+}
+
+/// Fill in what the file of a screenshot row says: where it is, whether it exists, its
+/// real format and size.
+fn describe_file(shots: &ScreenshotDir, mut s: Screenshot) -> Screenshot {
+    if let Some(path) = shots.resolve(&s.audit_id, &s.file_path) {
+        s.exists = true;
+        if let Some(info) = screenshots::inspect_file(&path) {
+            s.format = Some(info.format.name().to_string());
+            s.width = Some(info.width);
+            s.height = Some(info.height);
+        }
+        s.resolved_path = Some(path.to_string_lossy().into_owned());
+    }
+    s
+}

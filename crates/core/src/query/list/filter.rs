@@ -1,0 +1,195 @@
+//! Which audits a list shows: the filter a person sets, checked once into the conditions
+//! of a WHERE clause. Every value is bound, never inlined.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite};
+
+use crate::error::{Error, Result};
+use crate::model::AuditStatus;
+use crate::search::fts_query;
+
+/// Which audits to show. Empty lists mean "any".
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuditFilter {
+    pub status: Vec<AuditStatus>,
+    pub risk_level: Vec<String>,
+    pub audit_tier: Vec<String>,
+    pub site_type: Vec<String>,
+    /// Audits with at least one finding of one of these severities.
+    pub severity: Vec<String>,
+    /// Audits with at least one finding of one of these pattern types.
+    pub pattern_type: Vec<String>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    /// Created at or after (a date or a timestamp).
+    pub created_from: Option<String>,
+    /// Created before (a date or a timestamp); a bare date includes that whole day.
+    pub created_to: Option<String>,
+    /// Full-text search over url, narrative and findings' text; any text is safe.
+    pub search: Option<String>,
+    /// Audits whose url contains this text (plain substring, case-insensitive for ASCII).
+    pub url_contains: Option<String>,
+}
+
+/// Which facet's own filter to leave out: each facet counts as if its own choice were not
+/// made, so a person sees what choosing another value would give.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Facet {
+    None,
+    Status,
+    Risk,
+    Tier,
+    SiteType,
+    Severity,
+    Pattern,
+}
+
+/// A filter whose values have been checked and put in their stored forms.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Conditions {
+    status: Vec<String>,
+    risk_level: Vec<String>,
+    audit_tier: Vec<String>,
+    site_type: Vec<String>,
+    severity: Vec<String>,
+    pattern_type: Vec<String>,
+    min_score: Option<f64>,
+    max_score: Option<f64>,
+    created_from: Option<String>,
+    created_before: Option<String>,
+    /// The FTS5 query of the search (user text quoted term by term).
+    search: Option<String>,
+    /// The LIKE pattern of `url_contains`, wildcards escaped.
+    url_like: Option<String>,
+}
+
+impl Conditions {
+    /// Check `filter`: a bound that is no number, a date that is no date, is refused and
+    /// named.
+    pub(super) fn check(filter: &AuditFilter) -> Result<Conditions> {
+        for (name, bound) in [("min_score", filter.min_score), ("max_score", filter.max_score)] {
+            if bound.is_some_and(|v| !v.is_finite()) {
+                return Err(Error::invalid(format!("score bound {name}"), "must be a number"));
+            }
+        }
+        let created_from = filter
+            .created_from
+            .as_deref()
+            .map(|from| {
+                crate::time::bound_text(from)
+                    .ok_or_else(|| Error::invalid(format!("created_from {from:?}"), "not a date or time"))
+            })
+            .transpose()?;
+        let created_before = filter
+            .created_to
+            .as_deref()
+            .map(|to| {
+                let mut t = crate::time::parse(to)
+                    .ok_or_else(|| Error::invalid(format!("created_to {to:?}"), "not a date or time"))?;
+                if to.trim().len() <= 10 {
+                    // A bare date means up to the end of that day.
+                    t += chrono::Duration::days(1);
+                }
+                Ok::<_, Error>(crate::time::to_text(t))
+            })
+            .transpose()?;
+        Ok(Conditions {
+            status: filter.status.iter().map(|s| s.as_str().to_string()).collect(),
+            risk_level: filter.risk_level.clone(),
+            audit_tier: filter.audit_tier.clone(),
+            site_type: filter.site_type.clone(),
+            severity: filter.severity.iter().map(|s| s.to_lowercase()).collect(),
+            pattern_type: filter.pattern_type.clone(),
+            min_score: filter.min_score,
+            max_score: filter.max_score,
+            created_from,
+            created_before,
+            search: filter.search.as_deref().and_then(fts_query),
+            url_like: filter
+                .url_contains
+                .as_deref()
+                .filter(|s| !s.is_empty())
+                .map(|sub| {
+                    let escaped = sub.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                    format!("%{escaped}%")
+                }),
+        })
+    }
+
+    /// The same conditions without the full-text search (a search walks the list under
+    /// the others).
+    pub(super) fn without_search(&self) -> Conditions {
+        Conditions {
+            search: None,
+            ..self.clone()
+        }
+    }
+
+    /// Append ` AND <condition>` for each condition, leaving out `skip`'s own.
+    pub(super) fn push(&self, q: &mut QueryBuilder<'_, Sqlite>, skip: Facet) {
+        if skip != Facet::Status {
+            any_of(q, "lower(a.status)", &self.status);
+        }
+        if skip != Facet::Risk {
+            any_of(q, "a.risk_level", &self.risk_level);
+        }
+        if skip != Facet::Tier {
+            any_of(q, "a.audit_tier", &self.audit_tier);
+        }
+        if skip != Facet::SiteType {
+            any_of(q, "a.site_type", &self.site_type);
+        }
+        for (facet, column, values) in [
+            (Facet::Severity, "lower(f.severity)", &self.severity),
+            (Facet::Pattern, "f.pattern_type", &self.pattern_type),
+        ] {
+            if skip != facet && !values.is_empty() {
+                q.push(" AND EXISTS (SELECT 1 FROM audit_findings f WHERE f.audit_id = a.id");
+                any_of(q, column, values);
+                q.push(")");
+            }
+        }
+        if let Some(v) = self.min_score {
+            q.push(" AND a.trust_score >= ").push_bind(v);
+        }
+        if let Some(v) = self.max_score {
+            q.push(" AND a.trust_score <= ").push_bind(v);
+        }
+        if let Some(t) = &self.created_from {
+            q.push(" AND COALESCE(a.created_at, '') >= ").push_bind(t.clone());
+        }
+        if let Some(t) = &self.created_before {
+            q.push(" AND COALESCE(a.created_at, '') < ").push_bind(t.clone());
+        }
+        if let Some(fts) = &self.search {
+            q.push(" AND (a.rowid IN (SELECT rowid FROM audits_fts WHERE audits_fts MATCH ")
+                .push_bind(fts.clone())
+                .push(
+                    ") OR a.id IN (SELECT f.audit_id FROM findings_fts JOIN audit_findings f \
+                     ON f.id = findings_fts.rowid WHERE findings_fts MATCH ",
+                )
+                .push_bind(fts.clone())
+                .push("))");
+        }
+        if let Some(like) = &self.url_like {
+            q.push(" AND a.url LIKE ")
+                .push_bind(like.clone())
+                .push(" ESCAPE '\\'");
+        }
+    }
+}
+
+/// ` AND <expr> IN (?, ...)`, nothing for no values.
+fn any_of(q: &mut QueryBuilder<'_, Sqlite>, expr: &str, values: &[String]) {
+    if values.is_empty() {
+        return;
+    }
+    q.push(format!(" AND {expr} IN ("));
+    let mut list = q.separated(", ");
+    for v in values {
+        list.push_bind(v.clone());
+    }
+    q.push(")");
+}

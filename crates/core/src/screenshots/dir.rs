@@ -1,0 +1,155 @@
+//! The screenshot directory of a data directory: saving checked bytes atomically, finding
+//! a row's file by audit id and file name (whichever machine recorded the path), removing an
+//! audit's files.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::sniff::{inspect, ImageInfo};
+use crate::error::{Error, Result};
+use crate::ids;
+
+/// A stored screenshot file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedFile {
+    pub path: PathBuf,
+    pub info: ImageInfo,
+    pub size: u64,
+}
+
+/// The screenshot directory of a data directory.
+#[derive(Debug, Clone)]
+pub struct ScreenshotDir {
+    root: PathBuf,
+    pub(super) thumbs: PathBuf,
+}
+
+impl ScreenshotDir {
+    /// `root` holds the audits' folders; `thumbs` caches thumbnails.
+    pub fn new(root: PathBuf, thumbs: PathBuf) -> ScreenshotDir {
+        ScreenshotDir { root, thumbs }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder of one audit (checked id; not created).
+    pub fn audit_dir(&self, audit_id: &str) -> Result<PathBuf> {
+        Ok(self.root.join(ids::audit_id(audit_id)?))
+    }
+
+    /// Check `bytes` and store them as screenshot `index` of `audit_id`.
+    pub fn save(&self, audit_id: &str, index: i64, bytes: &[u8]) -> Result<SavedFile> {
+        let info = inspect(bytes)?;
+        let dir = self.audit_dir(audit_id)?;
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let name = format!(
+            "{}_{}_{:08x}.{}",
+            chrono::Utc::now().format("%Y%m%d%H%M%S%3f"),
+            index,
+            fastrand::u32(..),
+            info.format.extension()
+        );
+        let path = dir.join(name);
+        write_atomically(&dir, &path, bytes)?;
+        Ok(SavedFile {
+            path,
+            info,
+            size: bytes.len() as u64,
+        })
+    }
+
+    /// Where the file of a screenshot row is in this directory, if it is there: by audit id
+    /// and the recorded path's file name, whichever machine recorded it.
+    pub fn resolve(&self, audit_id: &str, recorded_path: &str) -> Option<PathBuf> {
+        let name = ids::file_name_of_recorded_path(recorded_path)?;
+        let candidate = self.audit_dir(audit_id).ok()?.join(name);
+        self.confine(&candidate)
+    }
+
+    /// `path` after following links, if it is a file inside the screenshot directory.
+    pub(super) fn confine(&self, path: &Path) -> Option<PathBuf> {
+        crate::paths::canonical_inside(&self.root, path).filter(|real| real.is_file())
+    }
+
+    /// Remove an audit's files and cached thumbnails.
+    pub fn remove_audit(&self, audit_id: &str) -> Result<()> {
+        let id = ids::audit_id(audit_id)?;
+        for dir in [self.root.join(id), self.thumbs.join(id)] {
+            match fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&dir, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Write to a temporary file beside `path`, fsync it, rename it into place, fsync the
+/// folder: a crash leaves either no file or the whole file, never a torn one.
+pub(crate) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    // Make the rename itself durable (a no-op where folders cannot be opened, e.g. Windows).
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::sniff::test_png as png;
+    use super::*;
+
+    #[test]
+    fn saves_atomically_resolves_by_name_and_stays_inside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ScreenshotDir::new(tmp.path().join("screenshots"), tmp.path().join("thumbs"));
+        let saved = dir.save("vrts_00000001", 2, &png(4, 4)).unwrap();
+        let name = saved.path.file_name().unwrap().to_str().unwrap().to_string();
+        assert!(name.contains("_2_") && name.ends_with(".png"), "{name}");
+        let windows = format!(r"C:\Users\hp\data\screenshots\vrts_00000001\{name}");
+        assert_eq!(
+            dir.resolve("vrts_00000001", &windows),
+            Some(fs::canonicalize(&saved.path).unwrap())
+        );
+        assert_eq!(dir.resolve("vrts_00000001", "../../etc/passwd"), None);
+        assert_eq!(dir.resolve("../x", &name), None);
+        assert!(dir.save("../escape", 0, &png(1, 1)).is_err());
+        let leftovers: Vec<_> = fs::read_dir(saved.path.parent().unwrap())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".tmp-")
+            })
+            .collect();
+        assert!(leftovers.is_empty(), "no temporary file is left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_out_of_the_directory_is_not_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ScreenshotDir::new(tmp.path().join("screenshots"), tmp.path().join("thumbs"));
+        fs::create_dir_all(tmp.path().join("screenshots/vrts_1")).unwrap();
+        fs::write(tmp.path().join("secret.png"), png(1, 1)).unwrap();
+        std::os::unix::fs::symlink(
+            tmp.path().join("secret.png"),
+            tmp.path().join("screenshots/vrts_1/a.png"),
+        )
+        .unwrap();
+        assert_eq!(dir.resolve("vrts_1", "a.png"), None);
+    }
+}

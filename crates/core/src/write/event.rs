@@ -1,0 +1,276 @@
+//! What a received event does to its audit ([`Effect`]), and writing it together with the
+//! event's row in the timeline.
+
+use serde_json::Value;
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+
+use super::rows::{
+    audit_conflict, execute_pushed, json_text, push_audit, push_events, push_findings, push_screenshots,
+};
+use super::Outcome;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{derived_risk_level, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot};
+use crate::time::now_text;
+
+/// What an event does to its audit, besides being kept in the timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Nothing beyond the timeline (phases, logs, unknown types).
+    None,
+    /// Create the audit as running (`audit_start`). Refused if the id exists.
+    Create {
+        url: String,
+        audit_tier: Option<String>,
+        verdict_mode: Option<String>,
+    },
+    SiteType {
+        site_type: String,
+        confidence: Option<f64>,
+    },
+    /// One security module's output, merged into `security_results` under its name.
+    Security {
+        module: String,
+        result: Value,
+    },
+    Finding(NewFinding),
+    Screenshot(NewScreenshot),
+    Stats {
+        pages_scanned: Option<i64>,
+        screenshots: Option<i64>,
+        elapsed_seconds: Option<f64>,
+    },
+    Result(Box<AuditResult>),
+    Complete,
+    Failed {
+        message: Option<String>,
+    },
+}
+
+/// The fields of an `audit_result`, validated. `None` keeps what is stored.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditResult {
+    pub url: Option<String>,
+    pub status: Option<AuditStatus>,
+    pub audit_tier: Option<String>,
+    pub verdict_mode: Option<String>,
+    pub trust_score: Option<f64>,
+    pub risk_level: Option<String>,
+    pub signal_scores: Option<Value>,
+    pub narrative: Option<String>,
+    pub site_type: Option<String>,
+    pub site_type_confidence: Option<f64>,
+    pub security_results: Option<Value>,
+    pub pages_scanned: Option<i64>,
+    pub screenshots_count: Option<i64>,
+    pub elapsed_seconds: Option<f64>,
+    pub errors: Option<Value>,
+    pub findings: Vec<NewFinding>,
+}
+
+pub(super) async fn apply_event(
+    conn: &mut SqliteConnection,
+    project: &str,
+    audit_id: &str,
+    effect: Effect,
+    event: NewEvent,
+) -> Result<Outcome> {
+    let now = now_text();
+    match &effect {
+        Effect::Create {
+            url,
+            audit_tier,
+            verdict_mode,
+        } => {
+            let record = running_audit(audit_id, url, &now);
+            let record = AuditRecord {
+                audit_tier: audit_tier.clone(),
+                verdict_mode: verdict_mode.clone(),
+                ..record
+            };
+            create(conn, project, &record, &now).await.map_err(|e| match e.kind {
+                ErrorKind::Conflict => Error::new(
+                    ErrorKind::Conflict,
+                    format!("audit {audit_id} already exists; delete it first to ingest it again"),
+                ),
+                _ => e,
+            })?;
+        }
+        _ => match owner(conn, audit_id).await? {
+            // In envelope form an audit's first event may be its result; with a url it
+            // can create the audit, in the same savepoint as the result itself.
+            None => match &effect {
+                Effect::Result(r) if r.url.is_some() => {
+                    let url = r.url.as_deref().unwrap_or_default();
+                    create(conn, project, &running_audit(audit_id, url, &now), &now).await?;
+                }
+                _ => {
+                    return Err(Error::not_found(format!(
+                        "audit {audit_id} (an audit's first event must be audit_start, or an audit_result with a url)"
+                    )))
+                }
+            },
+            Some(p) if p != project => {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!("audit {audit_id} belongs to project {p}, not {project}"),
+                ))
+            }
+            Some(_) => {}
+        },
+    }
+
+    let mut outcome = Outcome { id: None, rows: 1 };
+    match effect {
+        Effect::None | Effect::Create { .. } => {}
+        Effect::SiteType {
+            site_type,
+            confidence,
+        } => {
+            sqlx::query("UPDATE audits SET site_type = ?1, site_type_confidence = COALESCE(?2, site_type_confidence) WHERE id = ?3")
+                .bind(site_type)
+                .bind(confidence)
+                .bind(audit_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Effect::Security { module, result } => {
+            // `module` is a checked identifier, so the JSON path cannot be broken out of.
+            sqlx::query(
+                "UPDATE audits SET security_results = json_set(
+                    CASE WHEN json_valid(security_results) AND json_type(security_results) = 'object'
+                         THEN security_results ELSE '{}' END, ?1, json(?2))
+                 WHERE id = ?3",
+            )
+            .bind(format!("$.\"{module}\""))
+            .bind(result.to_string())
+            .bind(audit_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Effect::Finding(f) => {
+            let f = std::slice::from_ref(&f);
+            outcome.rows += execute_pushed(conn, |q| push_findings(q, audit_id, f, &now))
+                .await?
+                .rows_affected();
+        }
+        Effect::Screenshot(s) => {
+            let s = std::slice::from_ref(&s);
+            outcome.id = Some(
+                execute_pushed(conn, |q| push_screenshots(q, audit_id, s, &now))
+                    .await?
+                    .last_insert_rowid(),
+            );
+            // The counter follows the rows, so the backend's own readers see the truth.
+            sqlx::query("UPDATE audits SET screenshots_count = (SELECT count(*) FROM audit_screenshots WHERE audit_id = ?1) WHERE id = ?1")
+                .bind(audit_id)
+                .execute(&mut *conn)
+                .await?;
+            outcome.rows += 1;
+        }
+        Effect::Stats {
+            pages_scanned,
+            screenshots: _,
+            elapsed_seconds,
+        } => {
+            // The screenshot counter is kept from the rows (above), not from the producer.
+            sqlx::query("UPDATE audits SET pages_scanned = COALESCE(?1, pages_scanned), elapsed_seconds = COALESCE(?2, elapsed_seconds) WHERE id = ?3")
+                .bind(pages_scanned)
+                .bind(elapsed_seconds)
+                .bind(audit_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Effect::Result(r) => {
+            let risk = derived_risk_level(r.risk_level.as_deref(), r.trust_score);
+            sqlx::query(
+                "UPDATE audits SET
+                    url = COALESCE(?1, url), status = COALESCE(?2, status),
+                    audit_tier = COALESCE(?3, audit_tier), verdict_mode = COALESCE(?4, verdict_mode),
+                    trust_score = COALESCE(?5, trust_score), risk_level = COALESCE(?6, risk_level),
+                    signal_scores = COALESCE(?7, signal_scores), narrative = COALESCE(?8, narrative),
+                    site_type = COALESCE(?9, site_type),
+                    site_type_confidence = COALESCE(?10, site_type_confidence),
+                    security_results = COALESCE(?11, security_results),
+                    pages_scanned = COALESCE(?12, pages_scanned),
+                    elapsed_seconds = COALESCE(?13, elapsed_seconds), errors = COALESCE(?14, errors)
+                 WHERE id = ?15",
+            )
+            .bind(&r.url)
+            .bind(r.status.map(AuditStatus::as_str))
+            .bind(&r.audit_tier)
+            .bind(&r.verdict_mode)
+            .bind(r.trust_score)
+            .bind(&risk)
+            .bind(json_text(&r.signal_scores))
+            .bind(&r.narrative)
+            .bind(&r.site_type)
+            .bind(r.site_type_confidence)
+            .bind(json_text(&r.security_results))
+            .bind(r.pages_scanned)
+            .bind(r.elapsed_seconds)
+            .bind(json_text(&r.errors))
+            .bind(audit_id)
+            .execute(&mut *conn)
+            .await?;
+            if !r.findings.is_empty() {
+                outcome.rows += execute_pushed(conn, |q| push_findings(q, audit_id, &r.findings, &now))
+                    .await?
+                    .rows_affected();
+            }
+        }
+        Effect::Complete => {
+            sqlx::query("UPDATE audits SET status = 'completed', completed_at = ?1 WHERE id = ?2")
+                .bind(&now)
+                .bind(audit_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Effect::Failed { message } => {
+            sqlx::query("UPDATE audits SET status = 'error', completed_at = ?1, error_message = COALESCE(?2, error_message) WHERE id = ?3")
+                .bind(&now)
+                .bind(message)
+                .bind(audit_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    let event = std::slice::from_ref(&event);
+    execute_pushed(conn, |q| push_events(q, audit_id, event, &now)).await?;
+    sqlx::query("UPDATE audits SET updated_at = ?1 WHERE id = ?2")
+        .bind(&now)
+        .bind(audit_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(outcome)
+}
+
+/// A new audit as its first event creates it: running, with no screenshots yet.
+fn running_audit(audit_id: &str, url: &str, now: &str) -> AuditRecord {
+    AuditRecord {
+        id: audit_id.to_string(),
+        url: url.to_string(),
+        status: Some(AuditStatus::Running),
+        screenshots_count: Some(0),
+        started_at: Some(now.to_string()),
+        ..AuditRecord::default()
+    }
+}
+
+/// Insert the audit row `record` of `project` (a conflict if its id exists).
+async fn create(conn: &mut SqliteConnection, project: &str, record: &AuditRecord, now: &str) -> Result<()> {
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    push_audit(&mut q, project, record, now);
+    q.build()
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| audit_conflict(&record.id, e))?;
+    Ok(())
+}
+
+/// The project audit `audit_id` belongs to, if it exists.
+async fn owner(conn: &mut SqliteConnection, audit_id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT project FROM audits WHERE id = ?1")
+        .bind(audit_id)
+        .fetch_optional(&mut *conn)
+        .await?)
+}

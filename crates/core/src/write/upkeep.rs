@@ -1,0 +1,102 @@
+//! The writes of upkeep: abandoned running audits, embeddings, stale counters, and the
+//! full-text indexes' check and rebuild.
+
+use sqlx::SqliteConnection;
+
+use super::Outcome;
+use crate::embedding::encode_embedding;
+use crate::error::{Error, Result};
+use crate::time::now_text;
+
+/// Running audits of `project` not updated since `idle_since` (stored form) become
+/// disconnected.
+pub(super) async fn mark_disconnected(
+    conn: &mut SqliteConnection,
+    project: &str,
+    idle_since: &str,
+) -> Result<Outcome> {
+    let done = sqlx::query(
+        "UPDATE audits SET status = 'disconnected', updated_at = ?1
+         WHERE project = ?2 AND lower(status) = 'running'
+           AND COALESCE(updated_at, created_at, '') < ?3",
+    )
+    .bind(now_text())
+    .bind(project)
+    .bind(idle_since)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Outcome {
+        id: None,
+        rows: done.rows_affected(),
+    })
+}
+
+/// Attach an embedding to finding `finding_id` of `project`.
+pub(super) async fn set_embedding(
+    conn: &mut SqliteConnection,
+    project: &str,
+    finding_id: i64,
+    vector: &[f32],
+    model: &str,
+    version: &str,
+) -> Result<Outcome> {
+    let done = sqlx::query(
+        "UPDATE audit_findings SET embedding = ?1, embedding_model = ?2, embedding_model_version = ?3
+         WHERE id = ?4 AND audit_id IN (SELECT id FROM audits WHERE project = ?5)",
+    )
+    .bind(encode_embedding(vector))
+    .bind(model)
+    .bind(version)
+    .bind(finding_id)
+    .bind(project)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::not_found(format!(
+            "finding {finding_id} in project {project}"
+        )));
+    }
+    Ok(Outcome {
+        id: Some(finding_id),
+        rows: 1,
+    })
+}
+
+/// Set `screenshots_count` to the number of screenshot rows where they disagree.
+pub(super) async fn repair_counters(conn: &mut SqliteConnection) -> Result<Outcome> {
+    let done = sqlx::query(
+        "UPDATE audits SET screenshots_count =
+           (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = audits.id)
+         WHERE COALESCE(screenshots_count, -1) !=
+           (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = audits.id)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(Outcome {
+        id: None,
+        rows: done.rows_affected(),
+    })
+}
+
+/// Fail unless both full-text indexes agree with their tables. FTS5's check is written as
+/// an INSERT, so it goes through the writer; it changes nothing.
+pub(super) async fn check_search_index(conn: &mut SqliteConnection) -> Result<Outcome> {
+    for sql in [
+        "INSERT INTO audits_fts (audits_fts, rank) VALUES ('integrity-check', 1)",
+        "INSERT INTO findings_fts (findings_fts, rank) VALUES ('integrity-check', 1)",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await?;
+    }
+    Ok(Outcome::default())
+}
+
+/// Rebuild both full-text indexes from the tables.
+pub(super) async fn rebuild_search_index(conn: &mut SqliteConnection) -> Result<Outcome> {
+    for sql in [
+        "INSERT INTO audits_fts (audits_fts) VALUES ('rebuild')",
+        "INSERT INTO findings_fts (findings_fts) VALUES ('rebuild')",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await?;
+    }
+    Ok(Outcome::default())
+}

@@ -1,0 +1,132 @@
+//! Upkeep of a data directory: doctor's checks and repairs, a backup taken while others
+//! write, and the change watcher that notices another handle's commits.
+
+use veritas_core::{ListRequest, Store};
+
+use crate::common::{fresh, record};
+
+#[tokio::test]
+async fn doctor_reports_what_is_wrong_and_repairs_what_is_safe() {
+    let fx = fresh().await;
+    fx.store.load_demo("default", 8, &mut |_, _| {}).await.unwrap();
+    let healthy = fx
+        .store
+        .doctor(false, std::time::Duration::from_secs(3600 * 24 * 365))
+        .await
+        .unwrap();
+    // Demo data carries the backend's quirks on purpose: one missing file, one stale counter.
+    assert_eq!(healthy.integrity, vec!["ok"]);
+    assert!(healthy.search_index_ok);
+    assert_eq!(healthy.missing_files.len(), 1, "{:?}", healthy.missing_files);
+    assert_eq!(healthy.counter_mismatches.len(), 1);
+    assert!(healthy.orphan_files.is_empty() && healthy.stale_running.is_empty());
+
+    let stray = fx
+        .dir
+        .path()
+        .join("screenshots")
+        .join("vrts_notindb")
+        .join("x.png");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"x").unwrap();
+    let repaired = fx.store.doctor(true, std::time::Duration::ZERO).await.unwrap();
+    assert_eq!(repaired.orphan_files, vec![stray.to_string_lossy().into_owned()]);
+    assert_eq!(
+        repaired.stale_running.len(),
+        1,
+        "the demo's running audit counts as abandoned at zero tolerance"
+    );
+    assert!(repaired.repaired.len() >= 2, "{:?}", repaired.repaired);
+    let after = fx.store.doctor(false, std::time::Duration::ZERO).await.unwrap();
+    assert!(
+        after.counter_mismatches.is_empty() && after.stale_running.is_empty(),
+        "repairs stuck"
+    );
+    assert!(stray.exists(), "doctor never deletes files");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn backup_is_consistent_while_another_handle_writes() {
+    let fx = fresh().await;
+    fx.store.load_demo("default", 4, &mut |_, _| {}).await.unwrap();
+    let writer = fx.reopen().await;
+    let writing = tokio::spawn(async move {
+        for i in 0..60 {
+            writer.insert_audit("default", record(i)).await.unwrap();
+        }
+    });
+    let dest = tempfile::tempdir().unwrap();
+    let target = dest.path().join("copy");
+    let report = fx.store.backup(&target).await.unwrap();
+    writing.await.unwrap();
+
+    let copy = Store::open(&target).await.unwrap();
+    let audits = copy
+        .list_audits_full(
+            "default",
+            &ListRequest {
+                limit: Some(500),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .audits;
+    assert_eq!(
+        audits.len() as i64,
+        report.audits,
+        "the copy holds exactly the snapshot it reported"
+    );
+    assert!(audits.len() >= 4);
+    for a in &audits {
+        // Every audit in the snapshot was committed whole before it: its finding count in
+        // the copy is the one in the source.
+        let source = fx.store.get_audit("default", &a.id).await.unwrap();
+        assert_eq!(
+            a.findings_count,
+            source.findings.len() as i64,
+            "audit {} copied whole",
+            a.id
+        );
+    }
+    let doctor = copy
+        .doctor(false, std::time::Duration::from_secs(1 << 30))
+        .await
+        .unwrap();
+    assert_eq!(
+        (doctor.integrity, doctor.search_index_ok),
+        (vec!["ok".to_string()], true)
+    );
+    assert_eq!(
+        doctor.missing_files.len() as u64,
+        report.screenshots_missing,
+        "every file that existed was copied"
+    );
+    assert!(report.screenshots_copied >= 8);
+    let refused = fx.store.backup(&target).await.unwrap_err();
+    assert_eq!(
+        (refused.kind, refused.message.contains("new or empty folder")),
+        (veritas_core::ErrorKind::InvalidInput, true),
+        "a non-empty destination is refused as such: {refused}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_handles_write_is_noticed_by_the_change_watcher() {
+    let fx = fresh().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = fx
+        .store
+        .watch_changes(std::time::Duration::from_millis(20), move || {
+            let _ = tx.send(());
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(rx.try_recv().is_err(), "no change, no notice");
+    let other = fx.reopen().await; // as another process would write
+    other.insert_audit("default", record(1)).await.unwrap();
+    let noticed = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
+    assert!(matches!(noticed, Ok(Some(()))), "the commit was noticed");
+    watcher.abort();
+}
