@@ -43,19 +43,25 @@ export async function call<T>(cmd: string, args: Record<string, unknown> = {}): 
   }
 }
 
+/**
+ * Every command of the app, each named as its Tauri command (in camel case) and as the core's
+ * `Store` method it calls (crates/core/src/api/). src-tauri/tests/commands_agree.rs checks
+ * that the names agree.
+ */
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),
   projects: () => call<ProjectInfo[]>("projects"),
-  list: (project: string, request: ListRequest) => call<AuditRowPage>("list_audits", { project, request }),
-  facets: (project: string, filter: AuditFilter) => call<Facets>("audit_facets", { project, filter }),
-  audit: (project: string, id: string) => call<AuditDetail>("get_audit", { project, id }),
-  history: (project: string, url: string) => call<Audit[]>("audit_history", { project, url }),
-  compare: (project: string, base: string, other: string) =>
+  listAudits: (project: string, request: ListRequest) =>
+    call<AuditRowPage>("list_audits", { project, request }),
+  auditFacets: (project: string, filter: AuditFilter) => call<Facets>("audit_facets", { project, filter }),
+  getAudit: (project: string, id: string) => call<AuditDetail>("get_audit", { project, id }),
+  auditHistory: (project: string, url: string) => call<Audit[]>("audit_history", { project, url }),
+  compareAudits: (project: string, base: string, other: string) =>
     call<Comparison>("compare_audits", { project, base, other }),
-  remove: (project: string, id: string) => call<null>("delete_audit", { project, id }),
+  deleteAudit: (project: string, id: string) => call<null>("delete_audit", { project, id }),
   exportAudit: (project: string, id: string, format: ExportFormat) =>
     call<string>("export_audit", { project, id, format }),
-  reveal: (path: string | null) => call<null>("reveal_path", { path }),
+  revealPath: (path: string | null) => call<null>("reveal_path", { path }),
   loadDemo: (project: string, count: number, onProgress: (p: Progress) => void) => {
     const channel = new Channel<Progress>();
     channel.onmessage = onProgress;

@@ -3,10 +3,8 @@
 import { listen } from "@tauri-apps/api/event";
 import type { ProjectInfo } from "../bindings/ProjectInfo";
 import type { AppInfo } from "../bindings/AppInfo";
+import { CHANGED_EVENT } from "../bindings/vocabulary";
 import { api, CommandError } from "./api";
-
-/** The event the Rust side emits after any commit (see src-tauri/src/lib.rs). */
-export const CHANGED_EVENT = "veritas://changed";
 
 export const app = $state({
   project: "default",

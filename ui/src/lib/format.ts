@@ -1,23 +1,17 @@
 // How the backend's values are shown: its labels and colours, so its users recognise them.
+// The tables themselves come from Rust (bindings/vocabulary.ts, generated).
+import { PHASES as PHASES_TABLE, RISK_LEVELS, SEVERITIES as SEVERITIES_TABLE } from "../bindings/vocabulary";
 
-export const RISK: Record<string, { label: string; colour: string }> = {
-  trusted: { label: "Trusted", colour: "#10B981" },
-  probably_safe: { label: "Probably Safe", colour: "#06B6D4" },
-  suspicious: { label: "Suspicious", colour: "#F59E0B" },
-  high_risk: { label: "High Risk", colour: "#F97316" },
-  likely_fraudulent: { label: "Likely Fraudulent", colour: "#EF4444" },
-};
+/** Risk level -> label and colour, from the core's table. */
+export const RISK: Record<string, { label: string; colour: string }> = Object.fromEntries(
+  RISK_LEVELS.map((r) => [r.value, { label: r.label, colour: r.colour }]),
+);
 
-export const PHASES: Record<string, string> = {
-  init: "Initialization",
-  scout: "Browser Reconnaissance",
-  security: "Security Audit",
-  vision: "Visual Intelligence",
-  graph: "Intelligence Network",
-  judge: "Forensic Judge",
-};
+/** Phase -> label, from the core's table. */
+export const PHASES: Record<string, string> = Object.fromEntries(PHASES_TABLE.map((p) => [p.value, p.label]));
 
-export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
+/** Severities, most severe first (the order the findings view groups them in). */
+export const SEVERITIES = [...SEVERITIES_TABLE].reverse();
 
 export const SEVERITY_COLOUR: Record<string, string> = {
   critical: "#DC2626",

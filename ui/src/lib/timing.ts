@@ -26,7 +26,7 @@ export async function listPainted(project: string, request: ListRequest): Promis
   const samples: number[] = [];
   for (let i = 0; i < IPC_CALLS; i++) {
     const t = performance.now();
-    await api.list(project, request);
+    await api.listAudits(project, request);
     samples.push(performance.now() - t);
   }
   await call<null>("report_timing", { name: "ipc_list", samples_ms: samples });

@@ -41,11 +41,11 @@ function audit(i: number): AuditRow {
 vi.mock("../lib/api", async (importOriginal) => ({
   ...(await importOriginal<typeof import("../lib/api")>()),
   api: {
-    list: async (): Promise<AuditRowPage> => {
+    listAudits: async (): Promise<AuditRowPage> => {
       counts.listCalls += 1;
       return { audits: Array.from({ length: 16 }, (_, i) => audit(i)), next_cursor: null };
     },
-    facets: async (): Promise<Facets> => ({
+    auditFacets: async (): Promise<Facets> => ({
       total: 16, status: [{ value: "completed", count: 16 }], risk_level: [], audit_tier: [],
       site_type: [], severity: [], pattern_type: [],
     }),
