@@ -157,31 +157,31 @@ impl Inserts {
 
     /// Insert one audit's 21 rows (no transaction of its own).
     pub fn insert(&self, db: &Db, a: &AuditRecord, json: &RecordJson) {
-        let created = a.created_at.as_deref();
+        let created = a.fields.created_at.as_deref();
         self.audit.run(
             db,
             &[
                 V::T(&a.id),
                 V::T(&a.url),
                 V::T(a.status.map(|s| s.as_str()).unwrap_or("completed")),
-                V::OT(a.audit_tier.as_deref()),
-                V::OT(a.verdict_mode.as_deref()),
-                V::F(a.trust_score),
-                V::OT(a.risk_level.as_deref()),
+                V::OT(a.fields.audit_tier.as_deref()),
+                V::OT(a.fields.verdict_mode.as_deref()),
+                V::F(a.fields.trust_score),
+                V::OT(a.fields.risk_level.as_deref()),
                 V::OT(Some(&json.signals)),
-                V::OT(a.narrative.as_deref()),
-                V::OT(a.site_type.as_deref()),
-                V::F(a.site_type_confidence),
+                V::OT(a.fields.narrative.as_deref()),
+                V::OT(a.fields.site_type.as_deref()),
+                V::F(a.fields.site_type_confidence),
                 V::OT(Some(&json.security)),
-                V::I(a.pages_scanned),
+                V::I(a.fields.pages_scanned),
                 V::I(a.screenshots_count),
-                V::F(a.elapsed_seconds),
+                V::F(a.fields.elapsed_seconds),
                 V::OT(Some(&json.errors)),
-                V::OT(a.error_message.as_deref()),
-                V::OT(a.started_at.as_deref()),
-                V::OT(a.completed_at.as_deref()),
+                V::OT(a.fields.error_message.as_deref()),
+                V::OT(a.fields.started_at.as_deref()),
+                V::OT(a.fields.completed_at.as_deref()),
                 V::OT(created),
-                V::OT(a.updated_at.as_deref()),
+                V::OT(a.fields.updated_at.as_deref()),
             ],
         );
         for f in &a.findings {
@@ -239,9 +239,9 @@ impl RecordJson {
     pub fn of(a: &AuditRecord) -> RecordJson {
         let s = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
         RecordJson {
-            signals: s(&a.signal_scores),
-            security: s(&a.security_results),
-            errors: s(&a.errors),
+            signals: s(&a.fields.signal_scores),
+            security: s(&a.fields.security_results),
+            errors: s(&a.fields.errors),
             events: a.events.iter().map(|e| e.data.to_string()).collect(),
         }
     }

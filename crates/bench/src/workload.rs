@@ -3,7 +3,7 @@
 
 use chrono::{Duration, NaiveDate};
 use serde_json::{json, Value};
-use veritas_core::{AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot};
+use veritas_core::{AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot};
 
 /// The workload's 32-bit hash.
 pub fn h(i: u64, k: u64) -> u32 {
@@ -298,27 +298,29 @@ pub fn audit(i: u64) -> AuditRecord {
         id: id.clone(),
         url: url.clone(),
         status: Some(status(i)),
-        audit_tier: Some(TIERS[(h(i, 11) % 3) as usize].into()),
-        verdict_mode: Some(if h(i, 12) % 2 == 0 { "expert" } else { "simple" }.into()),
-        trust_score: Some(score),
-        risk_level: Some(risk(score).into()),
-        signal_scores: Some(json!({
-            "visual": f64::from(h(i, 13) % 1001) / 10.0, "temporal": f64::from(h(i, 14) % 1001) / 10.0,
-            "graph": f64::from(h(i, 15) % 1001) / 10.0, "meta": f64::from(h(i, 16) % 1001) / 10.0,
-            "structural": f64::from(h(i, 17) % 1001) / 10.0, "security": f64::from(h(i, 18) % 1001) / 10.0})),
-        narrative: Some(narrative(i, &url, score)),
-        site_type: Some(SITE_TYPES[(h(i, 19) % 6) as usize].into()),
-        site_type_confidence: Some(f64::from(h(i, 25) % 100) / 100.0),
-        security_results: Some(security(i)),
-        pages_scanned: Some(i64::from(h(i, 26) % 12 + 1)),
         screenshots_count: Some(3),
-        elapsed_seconds: Some(elapsed),
-        errors: Some(json!(["vision: one model call retried after a timeout"])),
-        error_message: Some("retried once".into()),
-        started_at: Some(text(started)),
-        completed_at: Some(text(completed)),
-        created_at: Some(text(started)),
-        updated_at: Some(text(completed)),
+        fields: AuditFields {
+            audit_tier: Some(TIERS[(h(i, 11) % 3) as usize].into()),
+            verdict_mode: Some(if h(i, 12) % 2 == 0 { "expert" } else { "simple" }.into()),
+            trust_score: Some(score),
+            risk_level: Some(risk(score).into()),
+            signal_scores: Some(json!({
+                "visual": f64::from(h(i, 13) % 1001) / 10.0, "temporal": f64::from(h(i, 14) % 1001) / 10.0,
+                "graph": f64::from(h(i, 15) % 1001) / 10.0, "meta": f64::from(h(i, 16) % 1001) / 10.0,
+                "structural": f64::from(h(i, 17) % 1001) / 10.0, "security": f64::from(h(i, 18) % 1001) / 10.0})),
+            narrative: Some(narrative(i, &url, score)),
+            site_type: Some(SITE_TYPES[(h(i, 19) % 6) as usize].into()),
+            site_type_confidence: Some(f64::from(h(i, 25) % 100) / 100.0),
+            security_results: Some(security(i)),
+            pages_scanned: Some(i64::from(h(i, 26) % 12 + 1)),
+            elapsed_seconds: Some(elapsed),
+            errors: Some(json!(["vision: one model call retried after a timeout"])),
+            error_message: Some("retried once".into()),
+            started_at: Some(text(started)),
+            completed_at: Some(text(completed)),
+            created_at: Some(text(started)),
+            updated_at: Some(text(completed)),
+        },
         findings,
         screenshots,
         events,
@@ -335,22 +337,22 @@ mod tests {
         let j = |v: &Option<Value>| v.as_ref().map_or(0, |v| v.to_string().len());
         let audit = a.id.len()
             + a.url.len()
-            + o(&a.audit_tier)
-            + o(&a.verdict_mode)
+            + o(&a.fields.audit_tier)
+            + o(&a.fields.verdict_mode)
             + 8
-            + o(&a.risk_level)
-            + j(&a.signal_scores)
-            + o(&a.narrative)
-            + o(&a.site_type)
+            + o(&a.fields.risk_level)
+            + j(&a.fields.signal_scores)
+            + o(&a.fields.narrative)
+            + o(&a.fields.site_type)
             + 8
-            + j(&a.security_results)
+            + j(&a.fields.security_results)
             + 24
-            + j(&a.errors)
-            + o(&a.error_message)
-            + o(&a.started_at)
-            + o(&a.completed_at)
-            + o(&a.created_at)
-            + o(&a.updated_at)
+            + j(&a.fields.errors)
+            + o(&a.fields.error_message)
+            + o(&a.fields.started_at)
+            + o(&a.fields.completed_at)
+            + o(&a.fields.created_at)
+            + o(&a.fields.updated_at)
             + "completed".len();
         let findings: usize = a
             .findings
@@ -390,8 +392,8 @@ mod tests {
             21,
             "21 rows an audit"
         );
-        let narrative = a.narrative.as_ref().unwrap().len();
-        let security = a.security_results.as_ref().unwrap().to_string().len();
+        let narrative = a.fields.narrative.as_ref().unwrap().len();
+        let security = a.fields.security_results.as_ref().unwrap().to_string().len();
         assert!(
             (1_700..2_100).contains(&narrative),
             "narrative about 1.9 KB: {narrative}"

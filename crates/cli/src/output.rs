@@ -45,11 +45,11 @@ pub fn audit_table(audits: &[Audit]) -> String {
             "{:<14} {:<12} {:>6} {:<17} {:>8} {:>5} {:<16} {}\n",
             a.id,
             a.status,
-            score(a.trust_score),
-            a.risk_level.as_deref().unwrap_or("-"),
+            score(a.fields.trust_score),
+            a.fields.risk_level.as_deref().unwrap_or("-"),
             a.findings_count,
             a.screenshots_count,
-            day(&a.created_at),
+            day(&a.fields.created_at),
             a.url
         ));
     }
@@ -85,44 +85,46 @@ pub fn audit_detail(d: &AuditDetail) -> String {
         "trust score",
         format!(
             "{} ({})",
-            score(a.trust_score),
-            a.risk_level.as_deref().unwrap_or("-")
+            score(a.fields.trust_score),
+            a.fields.risk_level.as_deref().unwrap_or("-")
         ),
     );
     s += &line(
         "tier",
         format!(
             "{} / {}",
-            a.audit_tier.as_deref().unwrap_or("-"),
-            a.verdict_mode.as_deref().unwrap_or("-")
+            a.fields.audit_tier.as_deref().unwrap_or("-"),
+            a.fields.verdict_mode.as_deref().unwrap_or("-")
         ),
     );
     s += &line(
         "site type",
         format!(
             "{} ({})",
-            a.site_type.as_deref().unwrap_or("-"),
-            score(a.site_type_confidence.map(|c| c * 100.0))
+            a.fields.site_type.as_deref().unwrap_or("-"),
+            score(a.fields.site_type_confidence.map(|c| c * 100.0))
         ),
     );
     s += &line(
         "pages",
-        a.pages_scanned
+        a.fields
+            .pages_scanned
             .map(|p| p.to_string())
             .unwrap_or_else(|| "-".into()),
     );
     s += &line(
         "elapsed",
-        a.elapsed_seconds
+        a.fields
+            .elapsed_seconds
             .map(|e| format!("{e:.1} s"))
             .unwrap_or_else(|| "-".into()),
     );
-    s += &line("started", day(&a.started_at));
-    s += &line("completed", day(&a.completed_at));
-    if let Some(err) = &a.error_message {
+    s += &line("started", day(&a.fields.started_at));
+    s += &line("completed", day(&a.fields.completed_at));
+    if let Some(err) = &a.fields.error_message {
         s += &line("error", err.clone());
     }
-    if let Some(sig) = a.signal_scores.as_ref().and_then(|v| v.as_object()) {
+    if let Some(sig) = a.fields.signal_scores.as_ref().and_then(|v| v.as_object()) {
         let parts: Vec<String> = sig
             .iter()
             .map(|(k, v)| format!("{k} {}", score(v.as_f64())))
@@ -154,7 +156,7 @@ pub fn audit_detail(d: &AuditDetail) -> String {
     for e in &d.events {
         s += &format!("  {}  {}\n", day(&e.timestamp), e.event_type);
     }
-    if let Some(n) = &a.narrative {
+    if let Some(n) = &a.fields.narrative {
         s += &format!("\nNarrative\n{n}\n");
     }
     s
@@ -164,11 +166,11 @@ pub fn comparison(c: &Comparison) -> String {
     let mut s = format!(
         "{} ({}) -> {} ({})\n  trust score    {} -> {} ({})\n",
         c.base.id,
-        day(&c.base.created_at),
+        day(&c.base.fields.created_at),
         c.other.id,
-        day(&c.other.created_at),
-        score(c.base.trust_score),
-        score(c.other.trust_score),
+        day(&c.other.fields.created_at),
+        score(c.base.fields.trust_score),
+        score(c.other.fields.trust_score),
         c.score_delta
             .map(|d| format!("{d:+.1}"))
             .unwrap_or_else(|| "-".into())

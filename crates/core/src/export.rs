@@ -86,8 +86,8 @@ pub fn to_csv(detail: &AuditDetail) -> Result<String> {
             a.id.clone(),
             a.url.clone(),
             a.status.clone(),
-            opt(a.trust_score.map(|s| s.to_string())),
-            opt(a.risk_level.clone()),
+            opt(a.fields.trust_score.map(|s| s.to_string())),
+            opt(a.fields.risk_level.clone()),
             f.id.to_string(),
             f.pattern_type.clone(),
             opt(f.category.clone()),
@@ -134,6 +134,7 @@ pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage]) -> String {
     use base64::Engine;
     let a = &detail.audit;
     let score = a
+        .fields
         .trust_score
         .map(|s| format!("{s:.1}"))
         .unwrap_or_else(|| "–".into());
@@ -142,10 +143,10 @@ pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage]) -> String {
         esc(&a.url),
         esc(&a.id),
         esc(&a.status),
-        esc(a.created_at.as_deref().unwrap_or("")),
-        esc(a.risk_level.as_deref().unwrap_or("unknown"))
+        esc(a.fields.created_at.as_deref().unwrap_or("")),
+        esc(a.fields.risk_level.as_deref().unwrap_or("unknown"))
     );
-    if let Some(sig) = a.signal_scores.as_ref().and_then(|v| v.as_object()) {
+    if let Some(sig) = a.fields.signal_scores.as_ref().and_then(|v| v.as_object()) {
         body += "<h2>Signals</h2><table>";
         for (k, v) in sig {
             body += &format!(
@@ -156,7 +157,7 @@ pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage]) -> String {
         }
         body += "</table>";
     }
-    if let Some(n) = &a.narrative {
+    if let Some(n) = &a.fields.narrative {
         body += &format!(
             "<h2>Narrative</h2><div class=\"narrative\">{}</div>",
             markdown_to_safe_html(n)

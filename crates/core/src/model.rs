@@ -66,6 +66,43 @@ pub fn derived_risk_level(given: Option<&str>, score: Option<f64>) -> Option<Str
 
 pub use crate::vocabulary::SEVERITIES;
 
+/// What a producer says about an audit besides its id, url, status and screenshot counter:
+/// the audit's columns, declared once. Read back in [`Audit`]; written by [`AuditRecord`]
+/// (where `None` stores NULL) and by an `audit_result` (where `None` keeps what is stored).
+// The TS type is not exported on its own: its fields appear flattened in `Audit`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct AuditFields {
+    /// `quick_scan`, `standard_audit`, `deep_forensic`, ...
+    pub audit_tier: Option<String>,
+    /// `expert`, `simple`, ...
+    pub verdict_mode: Option<String>,
+    /// 0 to 100.
+    pub trust_score: Option<f64>,
+    /// As stored; derived from the score (in one place: [`derived_risk_level`]) only
+    /// where none is stored.
+    pub risk_level: Option<String>,
+    /// Per signal, 0 to 100.
+    pub signal_scores: Option<Value>,
+    /// Markdown written by a language model (sanitised wherever it is shown).
+    pub narrative: Option<String>,
+    pub site_type: Option<String>,
+    pub site_type_confidence: Option<f64>,
+    /// Per security module, its output.
+    pub security_results: Option<Value>,
+    pub pages_scanned: Option<i64>,
+    pub elapsed_seconds: Option<f64>,
+    pub errors: Option<Value>,
+    pub error_message: Option<String>,
+    /// Read: ISO 8601 UTC (`2026-02-23T10:36:33.911883Z`), or the stored text if it is no
+    /// time. Written: the stored form (see [`crate::time`]); for `created_at` and
+    /// `updated_at`, `None` means now.
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
 /// An audit as stored, with counts taken from its rows (not from the recorded counters,
 /// which the backend sometimes leaves stale).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -76,25 +113,10 @@ pub struct Audit {
     pub url: String,
     /// Lower case, whatever case is stored.
     pub status: String,
-    pub audit_tier: Option<String>,
-    pub verdict_mode: Option<String>,
-    pub trust_score: Option<f64>,
-    /// As stored; derived from the score only where none is stored.
-    pub risk_level: Option<String>,
-    pub signal_scores: Option<Value>,
-    pub narrative: Option<String>,
-    pub site_type: Option<String>,
-    pub site_type_confidence: Option<f64>,
-    pub security_results: Option<Value>,
-    pub pages_scanned: Option<i64>,
-    pub elapsed_seconds: Option<f64>,
-    pub errors: Option<Value>,
-    pub error_message: Option<String>,
-    /// ISO 8601 UTC (`2026-02-23T10:36:33.911883Z`), or the stored text if it is no time.
-    pub started_at: Option<String>,
-    pub completed_at: Option<String>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
+    /// Everything else the producer said about it.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub fields: AuditFields,
     /// Number of finding rows.
     pub findings_count: i64,
     /// Number of screenshot rows.
@@ -239,26 +261,11 @@ pub struct NewEvent {
 pub struct AuditRecord {
     pub id: String,
     pub url: String,
+    /// `None` stores `completed`.
     pub status: Option<AuditStatus>,
-    pub audit_tier: Option<String>,
-    pub verdict_mode: Option<String>,
-    pub trust_score: Option<f64>,
-    pub risk_level: Option<String>,
-    pub signal_scores: Option<Value>,
-    pub narrative: Option<String>,
-    pub site_type: Option<String>,
-    pub site_type_confidence: Option<f64>,
-    pub security_results: Option<Value>,
-    pub pages_scanned: Option<i64>,
+    pub fields: AuditFields,
+    /// The producer's counter; `None` stores the number of `screenshots`.
     pub screenshots_count: Option<i64>,
-    pub elapsed_seconds: Option<f64>,
-    pub errors: Option<Value>,
-    pub error_message: Option<String>,
-    /// Stored forms (see [`crate::time`]); `None` means now for created/updated.
-    pub started_at: Option<String>,
-    pub completed_at: Option<String>,
-    pub created_at: Option<String>,
-    pub updated_at: Option<String>,
     pub findings: Vec<NewFinding>,
     pub screenshots: Vec<NewScreenshot>,
     pub events: Vec<NewEvent>,

@@ -9,15 +9,7 @@ export type Audit = { id: string, project: string, url: string,
 /**
  * Lower case, whatever case is stored.
  */
-status: string, audit_tier: string | null, verdict_mode: string | null, trust_score: number | null, 
-/**
- * As stored; derived from the score only where none is stored.
- */
-risk_level: string | null, signal_scores: JsonValue | null, narrative: string | null, site_type: string | null, site_type_confidence: number | null, security_results: JsonValue | null, pages_scanned: number | null, elapsed_seconds: number | null, errors: JsonValue | null, error_message: string | null, 
-/**
- * ISO 8601 UTC (`2026-02-23T10:36:33.911883Z`), or the stored text if it is no time.
- */
-started_at: string | null, completed_at: string | null, created_at: string | null, updated_at: string | null, 
+status: string, 
 /**
  * Number of finding rows.
  */
@@ -29,4 +21,39 @@ screenshots_count: number,
 /**
  * The `screenshots_count` column as the producer recorded it.
  */
-recorded_screenshots_count: number | null, };
+recorded_screenshots_count: number | null, 
+/**
+ * `quick_scan`, `standard_audit`, `deep_forensic`, ...
+ */
+audit_tier: string | null, 
+/**
+ * `expert`, `simple`, ...
+ */
+verdict_mode: string | null, 
+/**
+ * 0 to 100.
+ */
+trust_score: number | null, 
+/**
+ * As stored; derived from the score (in one place: [`derived_risk_level`]) only
+ * where none is stored.
+ */
+risk_level: string | null, 
+/**
+ * Per signal, 0 to 100.
+ */
+signal_scores: JsonValue | null, 
+/**
+ * Markdown written by a language model (sanitised wherever it is shown).
+ */
+narrative: string | null, site_type: string | null, site_type_confidence: number | null, 
+/**
+ * Per security module, its output.
+ */
+security_results: JsonValue | null, pages_scanned: number | null, elapsed_seconds: number | null, errors: JsonValue | null, error_message: string | null, 
+/**
+ * Read: ISO 8601 UTC (`2026-02-23T10:36:33.911883Z`), or the stored text if it is no
+ * time. Written: the stored form (see [`crate::time`]); for `created_at` and
+ * `updated_at`, `None` means now.
+ */
+started_at: string | null, completed_at: string | null, created_at: string | null, updated_at: string | null, };

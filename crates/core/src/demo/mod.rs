@@ -18,7 +18,9 @@ use serde_json::{json, Value};
 use self::catalogue::{narrative, security_results, FINDINGS, SCORES, SITES};
 use self::pictures::{site_pictures, SitePictures};
 use crate::error::{Error, Result};
-use crate::model::{risk_level_for_score, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot};
+use crate::model::{
+    risk_level_for_score, AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot,
+};
 use crate::vocabulary::PHASES;
 use crate::Store;
 
@@ -245,30 +247,32 @@ pub(crate) async fn load_demo(
             id: id.clone(),
             url: url.to_string(),
             status: Some(status),
-            audit_tier: Some(["quick_scan", "standard_audit", "deep_forensic"][i % 3].into()),
-            verdict_mode: Some(if i % 2 == 0 { "expert" } else { "simple" }.into()),
-            trust_score: has_result.then_some((score * 10.0).round() / 10.0),
-            risk_level: has_result.then(|| risk_level_for_score(score).to_string()),
-            signal_scores: has_result.then_some(signals),
-            narrative: has_result.then(|| narrative(url, score, &findings, site == 4)),
-            site_type: (status != AuditStatus::Queued).then(|| site_type.to_string()),
-            site_type_confidence: (status != AuditStatus::Queued).then_some(0.81),
-            security_results: has_result.then(|| security_results(score, site == 2)),
-            pages_scanned: has_result.then_some(3 + (i % 5) as i64),
             // The backend's counter is sometimes stale; keep one demo audit that way.
             screenshots_count: Some(if i % 12 == 5 { 0 } else { shots.len() as i64 }),
-            elapsed_seconds: (status != AuditStatus::Queued).then_some(elapsed),
-            errors: Some(if status == AuditStatus::Error {
-                json!(["graph: WHOIS lookup timed out"])
-            } else {
-                json!([])
-            }),
-            error_message: (status == AuditStatus::Error)
-                .then(|| "Intelligence Network failed: WHOIS lookup timed out".into()),
-            started_at: (status != AuditStatus::Queued).then(|| at(0.0)),
-            completed_at: finished.then(|| at(elapsed)),
-            created_at: Some(at(0.0)),
-            updated_at: Some(at(if finished { elapsed } else { elapsed / 2.0 })),
+            fields: AuditFields {
+                audit_tier: Some(["quick_scan", "standard_audit", "deep_forensic"][i % 3].into()),
+                verdict_mode: Some(if i % 2 == 0 { "expert" } else { "simple" }.into()),
+                trust_score: has_result.then_some((score * 10.0).round() / 10.0),
+                risk_level: has_result.then(|| risk_level_for_score(score).to_string()),
+                signal_scores: has_result.then_some(signals),
+                narrative: has_result.then(|| narrative(url, score, &findings, site == 4)),
+                site_type: (status != AuditStatus::Queued).then(|| site_type.to_string()),
+                site_type_confidence: (status != AuditStatus::Queued).then_some(0.81),
+                security_results: has_result.then(|| security_results(score, site == 2)),
+                pages_scanned: has_result.then_some(3 + (i % 5) as i64),
+                elapsed_seconds: (status != AuditStatus::Queued).then_some(elapsed),
+                errors: Some(if status == AuditStatus::Error {
+                    json!(["graph: WHOIS lookup timed out"])
+                } else {
+                    json!([])
+                }),
+                error_message: (status == AuditStatus::Error)
+                    .then(|| "Intelligence Network failed: WHOIS lookup timed out".into()),
+                started_at: (status != AuditStatus::Queued).then(|| at(0.0)),
+                completed_at: finished.then(|| at(elapsed)),
+                created_at: Some(at(0.0)),
+                updated_at: Some(at(if finished { elapsed } else { elapsed / 2.0 })),
+            },
             findings,
             screenshots: shots,
             events,

@@ -9,7 +9,7 @@ use super::fields::{
     Fields,
 };
 use super::rejection::Rejection;
-use crate::model::{AuditStatus, NewFinding, SEVERITIES};
+use crate::model::{AuditFields, AuditStatus, NewFinding, SEVERITIES};
 use crate::write::{AuditResult, Effect};
 
 /// A line, understood.
@@ -130,19 +130,22 @@ fn audit_result(o: &Fields) -> Result<AuditResult, Rejection> {
     Ok(AuditResult {
         url: str_field(o, "url")?.filter(|u| !u.is_empty()).map(str::to_string),
         status,
-        audit_tier: str_field(o, "audit_tier")?.map(str::to_string),
-        verdict_mode: str_field(o, "verdict_mode")?.map(str::to_string),
-        trust_score: num_field(o, "trust_score", 0.0..=100.0)?,
-        risk_level,
-        signal_scores,
-        narrative: str_field(o, "narrative")?.map(str::to_string),
-        site_type: str_field(o, "site_type")?.map(str::to_string),
-        site_type_confidence: num_field(o, "site_type_confidence", 0.0..=1.0)?,
-        security_results: object_field(o, "security_results")?.map(|m| Value::Object(m.clone())),
-        pages_scanned: int_field(o, "pages_scanned", 0)?,
+        fields: AuditFields {
+            audit_tier: str_field(o, "audit_tier")?.map(str::to_string),
+            verdict_mode: str_field(o, "verdict_mode")?.map(str::to_string),
+            trust_score: num_field(o, "trust_score", 0.0..=100.0)?,
+            risk_level,
+            signal_scores,
+            narrative: str_field(o, "narrative")?.map(str::to_string),
+            site_type: str_field(o, "site_type")?.map(str::to_string),
+            site_type_confidence: num_field(o, "site_type_confidence", 0.0..=1.0)?,
+            security_results: object_field(o, "security_results")?.map(|m| Value::Object(m.clone())),
+            pages_scanned: int_field(o, "pages_scanned", 0)?,
+            elapsed_seconds: num_field(o, "elapsed_seconds", 0.0..=f64::MAX)?,
+            errors: o.get("errors").filter(|v| !v.is_null()).cloned(),
+            ..AuditFields::default()
+        },
         screenshots_count: int_field(o, "screenshots_count", 0)?,
-        elapsed_seconds: num_field(o, "elapsed_seconds", 0.0..=f64::MAX)?,
-        errors: o.get("errors").filter(|v| !v.is_null()).cloned(),
         findings,
     })
 }

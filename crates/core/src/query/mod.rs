@@ -23,7 +23,7 @@ use sqlx::{Row, SqlitePool};
 
 use crate::embedding::decode_embedding;
 use crate::error::{Error, Result};
-use crate::model::{derived_risk_level, Audit, AuditEvent, AuditRow, Finding, ProjectInfo};
+use crate::model::{derived_risk_level, Audit, AuditEvent, AuditFields, AuditRow, Finding, ProjectInfo};
 
 /// The audit columns every audit query selects, with counts taken from the rows.
 pub(crate) const AUDIT_COLUMNS: &str = "a.id, a.project, a.url, a.status, a.audit_tier, a.verdict_mode,
@@ -89,23 +89,25 @@ pub(crate) fn audit_from_row(row: &SqliteRow) -> Audit {
         project: text(row, "project").unwrap_or_default(),
         url: text(row, "url").unwrap_or_default(),
         status: text(row, "status").unwrap_or_default().to_lowercase(),
-        audit_tier: text(row, "audit_tier"),
-        verdict_mode: text(row, "verdict_mode"),
-        trust_score,
-        risk_level: risk_level(row, trust_score),
-        signal_scores: json(row, "signal_scores"),
-        narrative: text(row, "narrative"),
-        site_type: text(row, "site_type"),
-        site_type_confidence: real(row, "site_type_confidence"),
-        security_results: json(row, "security_results"),
-        pages_scanned: int(row, "pages_scanned"),
-        elapsed_seconds: real(row, "elapsed_seconds"),
-        errors: json(row, "errors"),
-        error_message: text(row, "error_message"),
-        started_at: time(row, "started_at"),
-        completed_at: time(row, "completed_at"),
-        created_at: time(row, "created_at"),
-        updated_at: time(row, "updated_at"),
+        fields: AuditFields {
+            audit_tier: text(row, "audit_tier"),
+            verdict_mode: text(row, "verdict_mode"),
+            trust_score,
+            risk_level: risk_level(row, trust_score),
+            signal_scores: json(row, "signal_scores"),
+            narrative: text(row, "narrative"),
+            site_type: text(row, "site_type"),
+            site_type_confidence: real(row, "site_type_confidence"),
+            security_results: json(row, "security_results"),
+            pages_scanned: int(row, "pages_scanned"),
+            elapsed_seconds: real(row, "elapsed_seconds"),
+            errors: json(row, "errors"),
+            error_message: text(row, "error_message"),
+            started_at: time(row, "started_at"),
+            completed_at: time(row, "completed_at"),
+            created_at: time(row, "created_at"),
+            updated_at: time(row, "updated_at"),
+        },
         findings_count: int(row, "findings_rows").unwrap_or(0),
         screenshots_count: int(row, "screenshot_rows").unwrap_or(0),
         recorded_screenshots_count: int(row, "screenshots_count"),

@@ -86,7 +86,8 @@ pub async fn compare(pool: &SqlitePool, project: &str, base_id: &str, other_id: 
     let (base, before) = audit_and_patterns(pool, project, base_id).await?;
     let (other, after) = audit_and_patterns(pool, project, other_id).await?;
     let signals = |a: &Audit| -> BTreeMap<String, Option<f64>> {
-        a.signal_scores
+        a.fields
+            .signal_scores
             .as_ref()
             .and_then(|v| v.as_object())
             .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_f64())).collect())
@@ -120,7 +121,11 @@ pub async fn compare(pool: &SqlitePool, project: &str, base_id: &str, other_id: 
         }
     }
     Ok(Comparison {
-        score_delta: base.trust_score.zip(other.trust_score).map(|(b, o)| o - b),
+        score_delta: base
+            .fields
+            .trust_score
+            .zip(other.fields.trust_score)
+            .map(|(b, o)| o - b),
         base,
         other,
         signal_deltas,

@@ -9,7 +9,9 @@ use super::rows::{
 };
 use super::Outcome;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{derived_risk_level, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot};
+use crate::model::{
+    derived_risk_level, AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot,
+};
 use crate::time::now_text;
 
 /// What an event does to its audit, besides being kept in the timeline.
@@ -51,19 +53,8 @@ pub enum Effect {
 pub struct AuditResult {
     pub url: Option<String>,
     pub status: Option<AuditStatus>,
-    pub audit_tier: Option<String>,
-    pub verdict_mode: Option<String>,
-    pub trust_score: Option<f64>,
-    pub risk_level: Option<String>,
-    pub signal_scores: Option<Value>,
-    pub narrative: Option<String>,
-    pub site_type: Option<String>,
-    pub site_type_confidence: Option<f64>,
-    pub security_results: Option<Value>,
-    pub pages_scanned: Option<i64>,
+    pub fields: AuditFields,
     pub screenshots_count: Option<i64>,
-    pub elapsed_seconds: Option<f64>,
-    pub errors: Option<Value>,
     pub findings: Vec<NewFinding>,
 }
 
@@ -81,12 +72,9 @@ pub(super) async fn apply_event(
             audit_tier,
             verdict_mode,
         } => {
-            let record = running_audit(audit_id, url, &now);
-            let record = AuditRecord {
-                audit_tier: audit_tier.clone(),
-                verdict_mode: verdict_mode.clone(),
-                ..record
-            };
+            let mut record = running_audit(audit_id, url, &now);
+            record.fields.audit_tier = audit_tier.clone();
+            record.fields.verdict_mode = verdict_mode.clone();
             create(conn, project, &record, &now).await.map_err(|e| match e.kind {
                 ErrorKind::Conflict => Error::new(
                     ErrorKind::Conflict,
@@ -181,7 +169,7 @@ pub(super) async fn apply_event(
                 .await?;
         }
         Effect::Result(r) => {
-            let risk = derived_risk_level(r.risk_level.as_deref(), r.trust_score);
+            let risk = derived_risk_level(r.fields.risk_level.as_deref(), r.fields.trust_score);
             sqlx::query(
                 "UPDATE audits SET
                     url = COALESCE(?1, url), status = COALESCE(?2, status),
@@ -197,18 +185,18 @@ pub(super) async fn apply_event(
             )
             .bind(&r.url)
             .bind(r.status.map(AuditStatus::as_str))
-            .bind(&r.audit_tier)
-            .bind(&r.verdict_mode)
-            .bind(r.trust_score)
+            .bind(&r.fields.audit_tier)
+            .bind(&r.fields.verdict_mode)
+            .bind(r.fields.trust_score)
             .bind(&risk)
-            .bind(json_text(&r.signal_scores))
-            .bind(&r.narrative)
-            .bind(&r.site_type)
-            .bind(r.site_type_confidence)
-            .bind(json_text(&r.security_results))
-            .bind(r.pages_scanned)
-            .bind(r.elapsed_seconds)
-            .bind(json_text(&r.errors))
+            .bind(json_text(&r.fields.signal_scores))
+            .bind(&r.fields.narrative)
+            .bind(&r.fields.site_type)
+            .bind(r.fields.site_type_confidence)
+            .bind(json_text(&r.fields.security_results))
+            .bind(r.fields.pages_scanned)
+            .bind(r.fields.elapsed_seconds)
+            .bind(json_text(&r.fields.errors))
             .bind(audit_id)
             .execute(&mut *conn)
             .await?;
@@ -251,7 +239,10 @@ fn running_audit(audit_id: &str, url: &str, now: &str) -> AuditRecord {
         url: url.to_string(),
         status: Some(AuditStatus::Running),
         screenshots_count: Some(0),
-        started_at: Some(now.to_string()),
+        fields: AuditFields {
+            started_at: Some(now.to_string()),
+            ..AuditFields::default()
+        },
         ..AuditRecord::default()
     }
 }

@@ -42,12 +42,12 @@ async fn an_audit_whose_id_exists_is_refused_whole() {
 async fn compare_gives_score_and_signal_deltas_and_findings_by_pattern() {
     let fx = fresh().await;
     let mut before = record(1);
-    before.signal_scores = Some(json!({"visual": 40.0, "graph": 50.0, "meta": "n/a"}));
-    before.trust_score = Some(30.0);
+    before.fields.signal_scores = Some(json!({"visual": 40.0, "graph": 50.0, "meta": "n/a"}));
+    before.fields.trust_score = Some(30.0);
     let mut after = record(2);
     after.url = before.url.clone();
-    after.trust_score = Some(45.5);
-    after.signal_scores = Some(json!({"visual": 60.0, "graph": 45.0, "temporal": 100.0}));
+    after.fields.trust_score = Some(45.5);
+    after.fields.signal_scores = Some(json!({"visual": 60.0, "graph": 45.0, "temporal": 100.0}));
     after.findings = vec![
         before.findings[0].clone(),
         NewFinding {

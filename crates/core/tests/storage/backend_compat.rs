@@ -233,20 +233,27 @@ async fn a_backend_database_opens_reads_right_and_upgrades_additively() {
     );
     assert_eq!(a.recorded_screenshots_count, Some(0));
     assert_eq!(
-        a.completed_at, None,
+        a.fields.completed_at, None,
         "a completed audit without completed_at is shown, not refused"
     );
-    assert_eq!(a.created_at.as_deref(), Some("2026-02-23T10:36:33.911883Z"));
+    assert_eq!(
+        a.fields.created_at.as_deref(),
+        Some("2026-02-23T10:36:33.911883Z")
+    );
     let running = page.audits.iter().find(|a| a.id == "vrts_00000003").unwrap();
     assert_eq!(
-        running.risk_level.as_deref(),
+        running.fields.risk_level.as_deref(),
         Some("trusted"),
         "a missing risk level is derived from the score"
     );
-    assert_eq!(running.signal_scores, Some(serde_json::json!({})));
+    assert_eq!(running.fields.signal_scores, Some(serde_json::json!({})));
     let errored = page.audits.iter().find(|a| a.id == "vrts_00000002").unwrap();
     assert_eq!(
-        (errored.trust_score, &errored.risk_level, &errored.signal_scores),
+        (
+            errored.fields.trust_score,
+            &errored.fields.risk_level,
+            &errored.fields.signal_scores
+        ),
         (None, &None, &None)
     );
 
@@ -270,7 +277,13 @@ async fn a_backend_database_opens_reads_right_and_upgrades_additively() {
 
     let detail = store.get_audit("default", "vrts_1a2b3c4d").await.unwrap();
     assert!(
-        detail.audit.narrative.as_deref().unwrap().contains("<script>"),
+        detail
+            .audit
+            .fields
+            .narrative
+            .as_deref()
+            .unwrap()
+            .contains("<script>"),
         "the narrative is kept as text, unchanged"
     );
     let shots: Vec<(bool, Option<&str>)> = detail

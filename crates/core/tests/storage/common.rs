@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use tempfile::TempDir;
-use veritas_core::{AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot, Store};
+use veritas_core::{AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot, Store};
 
 /// A store in a temporary data directory; both go away when this is dropped.
 pub struct Fixture {
@@ -39,28 +39,30 @@ pub fn record(i: usize) -> AuditRecord {
             ["shop", "news", "bank"][i % 3]
         ),
         status: Some(AuditStatus::Completed),
-        audit_tier: Some("standard_audit".into()),
-        verdict_mode: Some("expert".into()),
-        trust_score: Some((i * 37 % 1000) as f64 / 10.0),
-        risk_level: None,
-        signal_scores: Some(json!({"visual": 41.7, "graph": i as f64 % 100.0, "security": 45.5})),
-        narrative: Some(format!(
-            "## Audit {i}\n\nThe café's **checkout** hides fees — 注意. Token zq{i}x."
-        )),
-        site_type: Some("ecommerce".into()),
-        site_type_confidence: Some(0.8),
-        security_results: Some(
-            json!({"security_headers": {"checks": [{"header": "CSP", "passed": false}]}, "nested": {"a": {"b": [1, {"c": null}]}}}),
-        ),
-        pages_scanned: Some(3),
         screenshots_count: None,
-        elapsed_seconds: Some(61.25),
-        errors: Some(json!([])),
-        error_message: None,
-        started_at: Some(format!("2026-02-23 10:{:02}:33.911883", i % 60)),
-        completed_at: Some(format!("2026-02-23 11:{:02}:00.000001", i % 60)),
-        created_at: Some(format!("2026-02-23 10:{:02}:33.911883", i % 60)),
-        updated_at: None,
+        fields: AuditFields {
+            audit_tier: Some("standard_audit".into()),
+            verdict_mode: Some("expert".into()),
+            trust_score: Some((i * 37 % 1000) as f64 / 10.0),
+            risk_level: None,
+            signal_scores: Some(json!({"visual": 41.7, "graph": i as f64 % 100.0, "security": 45.5})),
+            narrative: Some(format!(
+                "## Audit {i}\n\nThe café's **checkout** hides fees — 注意. Token zq{i}x."
+            )),
+            site_type: Some("ecommerce".into()),
+            site_type_confidence: Some(0.8),
+            security_results: Some(
+                json!({"security_headers": {"checks": [{"header": "CSP", "passed": false}]}, "nested": {"a": {"b": [1, {"c": null}]}}}),
+            ),
+            pages_scanned: Some(3),
+            elapsed_seconds: Some(61.25),
+            errors: Some(json!([])),
+            error_message: None,
+            started_at: Some(format!("2026-02-23 10:{:02}:33.911883", i % 60)),
+            completed_at: Some(format!("2026-02-23 11:{:02}:00.000001", i % 60)),
+            created_at: Some(format!("2026-02-23 10:{:02}:33.911883", i % 60)),
+            updated_at: None,
+        },
         findings: (0..3)
             .map(|j| NewFinding {
                 key: Some(format!("f{j}")),

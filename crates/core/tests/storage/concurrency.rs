@@ -29,9 +29,12 @@ async fn fifty_audits_written_at_once_by_tasks_with_their_own_handles() {
         let want = record(i);
         let got = fx.store.get_audit("default", &want.id).await.unwrap();
         assert_eq!(got.audit.url, want.url, "audit {i}");
-        assert_eq!(got.audit.trust_score, want.trust_score, "audit {i}");
-        assert_eq!(got.audit.narrative, want.narrative, "audit {i}");
-        assert_eq!(got.audit.security_results, want.security_results, "audit {i}");
+        assert_eq!(got.audit.fields.trust_score, want.fields.trust_score, "audit {i}");
+        assert_eq!(got.audit.fields.narrative, want.fields.narrative, "audit {i}");
+        assert_eq!(
+            got.audit.fields.security_results, want.fields.security_results,
+            "audit {i}"
+        );
         assert_eq!(got.findings.len(), 3, "audit {i} has all its findings");
         assert_eq!(got.findings[2].description, want.findings[2].description);
     }

@@ -94,12 +94,12 @@ async fn a_valid_stream_in_both_forms_is_stored() {
 
     let a = fx.store.get_audit("default", "vrts_aaaa0001").await.unwrap();
     assert_eq!(a.audit.status, "completed");
-    assert!(a.audit.completed_at.is_some());
+    assert!(a.audit.fields.completed_at.is_some());
     assert_eq!(
-        (a.audit.trust_score, a.audit.risk_level.as_deref()),
+        (a.audit.fields.trust_score, a.audit.fields.risk_level.as_deref()),
         (Some(42.5), Some("suspicious"))
     );
-    assert_eq!(a.audit.audit_tier.as_deref(), Some("deep_forensic"));
+    assert_eq!(a.audit.fields.audit_tier.as_deref(), Some("deep_forensic"));
     assert_eq!(
         a.findings.len(),
         2,
@@ -141,7 +141,7 @@ async fn a_valid_stream_in_both_forms_is_stored() {
 
     let b = fx.store.get_audit("default", "vrts_bbbb0002").await.unwrap();
     assert_eq!(
-        (b.audit.status.as_str(), b.audit.error_message.as_deref()),
+        (b.audit.status.as_str(), b.audit.fields.error_message.as_deref()),
         ("error", Some("Graph phase crashed"))
     );
     let c = fx.store.get_audit("default", "vrts_cccc0003").await.unwrap();
@@ -152,7 +152,7 @@ async fn a_valid_stream_in_both_forms_is_stored() {
     );
     let d = fx.store.get_audit("default", "vrts_dddd0004").await.unwrap();
     assert_eq!(
-        (d.audit.url.as_str(), d.audit.trust_score),
+        (d.audit.url.as_str(), d.audit.fields.trust_score),
         ("https://d.example/", Some(95.0))
     );
 }
@@ -211,7 +211,7 @@ async fn bad_lines_are_rejected_with_their_reason_and_everything_else_is_stored(
         (1, 0, 3),
         "nothing of a rejected line was stored"
     );
-    assert_eq!(a.audit.trust_score, None);
+    assert_eq!(a.audit.fields.trust_score, None);
     let dir = fx.dir.path().join("screenshots");
     let files: Vec<_> = walk(&dir);
     assert!(

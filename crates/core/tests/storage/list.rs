@@ -25,10 +25,10 @@ async fn keyset_pages_cover_every_sort_exactly_once_in_order() {
     for i in 0..23 {
         let mut r = record(i);
         if i % 5 == 0 {
-            r.trust_score = None; // NULL scores sort too, and ties on score are broken by id
+            r.fields.trust_score = None; // NULL scores sort too, and ties on score are broken by id
         }
         if i % 4 == 0 {
-            r.trust_score = Some(50.0);
+            r.fields.trust_score = Some(50.0);
         }
         r.status = Some([AuditStatus::Completed, AuditStatus::Error, AuditStatus::Running][i % 3]);
         r.findings.truncate(i % 4);
@@ -71,12 +71,12 @@ async fn keyset_pages_cover_every_sort_exactly_once_in_order() {
                 "{sort:?} {direction:?}: pages join up to the whole list"
             );
             let key = |a: &Audit| match sort {
-                SortKey::Created => (a.created_at.clone().unwrap_or_default(), 0.0, a.id.clone()),
-                SortKey::Score => (String::new(), a.trust_score.unwrap_or(-1.0), a.id.clone()),
+                SortKey::Created => (a.fields.created_at.clone().unwrap_or_default(), 0.0, a.id.clone()),
+                SortKey::Score => (String::new(), a.fields.trust_score.unwrap_or(-1.0), a.id.clone()),
                 SortKey::Url => (a.url.clone(), 0.0, a.id.clone()),
                 SortKey::Status => (a.status.clone(), 0.0, a.id.clone()),
                 // The write path stores the risk level derived from the score.
-                SortKey::RiskLevel => (a.risk_level.clone().unwrap_or_default(), 0.0, a.id.clone()),
+                SortKey::RiskLevel => (a.fields.risk_level.clone().unwrap_or_default(), 0.0, a.id.clone()),
                 SortKey::Findings => (String::new(), a.findings_count as f64, a.id.clone()),
                 _ => unreachable!(),
             };
@@ -109,7 +109,7 @@ async fn list_rows_are_the_lists_audits_without_their_long_columns() {
     for i in 0..9 {
         let mut r = record(i);
         if i % 3 == 0 {
-            r.narrative = Some(format!("A **cozy** shop, number {i}."));
+            r.fields.narrative = Some(format!("A **cozy** shop, number {i}."));
         }
         fx.store.insert_audit("default", r).await.unwrap();
     }
@@ -117,11 +117,11 @@ async fn list_rows_are_the_lists_audits_without_their_long_columns() {
         id: a.id.clone(),
         url: a.url.clone(),
         status: a.status.clone(),
-        audit_tier: a.audit_tier.clone(),
-        trust_score: a.trust_score,
-        risk_level: a.risk_level.clone(),
-        site_type: a.site_type.clone(),
-        created_at: a.created_at.clone(),
+        audit_tier: a.fields.audit_tier.clone(),
+        trust_score: a.fields.trust_score,
+        risk_level: a.fields.risk_level.clone(),
+        site_type: a.fields.site_type.clone(),
+        created_at: a.fields.created_at.clone(),
         findings_count: a.findings_count,
         screenshots_count: a.screenshots_count,
     };
@@ -164,8 +164,8 @@ async fn filters_narrow_the_list_and_facets_count_under_them() {
     for i in 0..12 {
         let mut r = record(i);
         r.status = Some([AuditStatus::Completed, AuditStatus::Error, AuditStatus::Running][i % 3]);
-        r.trust_score = Some(i as f64 * 8.0);
-        r.created_at = Some(format!("2026-02-{:02} 12:00:00.000000", 10 + i));
+        r.fields.trust_score = Some(i as f64 * 8.0);
+        r.fields.created_at = Some(format!("2026-02-{:02} 12:00:00.000000", 10 + i));
         if i == 7 {
             r.findings.push(NewFinding {
                 key: Some("crit".into()),

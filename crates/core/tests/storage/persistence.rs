@@ -33,14 +33,20 @@ async fn every_field_survives_closing_and_reopening() {
         "an audit read after reopening equals the one read before"
     );
     let want = record(3);
-    assert_eq!(after.audit.narrative, want.narrative, "text with Unicode intact");
-    assert_eq!(after.audit.signal_scores, want.signal_scores, "JSON intact");
     assert_eq!(
-        after.audit.security_results, want.security_results,
+        after.audit.fields.narrative, want.fields.narrative,
+        "text with Unicode intact"
+    );
+    assert_eq!(
+        after.audit.fields.signal_scores, want.fields.signal_scores,
+        "JSON intact"
+    );
+    assert_eq!(
+        after.audit.fields.security_results, want.fields.security_results,
         "nested JSON intact"
     );
     assert_eq!(
-        after.audit.created_at.as_deref(),
+        after.audit.fields.created_at.as_deref(),
         Some("2026-02-23T10:03:33.911883Z"),
         "microseconds kept"
     );

@@ -18,7 +18,7 @@ async fn a_search_matching_thousands_pages_like_the_filtered_list() {
                     let mut r = record(i);
                     // Creation times that follow i, so the newest-first walk meets rowids in
                     // (nearly) insertion order.
-                    r.created_at = Some(format!(
+                    r.fields.created_at = Some(format!(
                         "2026-03-01 {:02}:{:02}:{:02}.000000",
                         i / 3600,
                         i / 60 % 60,
@@ -31,7 +31,7 @@ async fn a_search_matching_thousands_pages_like_the_filtered_list() {
                         }
                     }
                     if i % 5 == 0 {
-                        r.narrative = Some(format!("Narrative {i} mentions zqwalk once."));
+                        r.fields.narrative = Some(format!("Narrative {i} mentions zqwalk once."));
                     }
                     store.insert_audit("default", r).await.unwrap();
                 }
@@ -112,7 +112,7 @@ async fn searches_find_exactly_what_the_full_text_index_matches() {
     let fx = fresh().await;
     for i in 0..400usize {
         let mut r = record(i);
-        r.created_at = Some(format!("2026-03-01 00:{:02}:{:02}.000000", i / 60, i % 60));
+        r.fields.created_at = Some(format!("2026-03-01 00:{:02}:{:02}.000000", i / 60, i % 60));
         let mut extra = String::new();
         for (every, word) in [(2, " zqprefer"), (3, " zqpreselected"), (7, " zqpre")] {
             if i % every == 0 {
@@ -127,7 +127,7 @@ async fn searches_find_exactly_what_the_full_text_index_matches() {
         }
         r.findings[0].description.push_str(&extra);
         if i % 4 == 0 {
-            r.narrative = Some(format!("Audit {i} found alpha beta gamma here."));
+            r.fields.narrative = Some(format!("Audit {i} found alpha beta gamma here."));
         }
         fx.store.insert_audit("default", r).await.unwrap();
     }
