@@ -1,13 +1,15 @@
-//! The app's commands: each takes the shared store from managed state and delegates to the
-//! core. They are async (off the main thread), and many may run at once: the store has no
-//! lock, its read pool and writer serve them concurrently.
+//! The app's commands: each takes the shared store from managed state, checks the ids the
+//! webview sent (untrusted: `ProjectName::parse`, `AuditId::parse`, errors as
+//! `{code, message}`) and delegates to the core. They are async (off the main thread), and
+//! many may run at once: the store has no lock, its read pool and writer serve them
+//! concurrently.
 
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 use veritas_core::{
-    Audit, AuditDetail, AuditFilter, AuditRowPage, Comparison, DemoReport, Error, ErrorKind, ExportFormat,
-    Facets, ListRequest, ProjectInfo, Store,
+    Audit, AuditDetail, AuditFilter, AuditId, AuditRowPage, Comparison, DemoReport, Error, ErrorKind,
+    ExportFormat, Facets, ListRequest, ProjectInfo, ProjectName, Store,
 };
 
 type Result<T> = std::result::Result<T, Error>;
@@ -58,22 +60,24 @@ pub async fn list_audits(
     project: String,
     request: ListRequest,
 ) -> Result<AuditRowPage> {
-    store.list_audits(&project, &request).await
+    store.list_audits(&ProjectName::parse(&project)?, &request).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn audit_facets(store: State<'_, Store>, project: String, filter: AuditFilter) -> Result<Facets> {
-    store.audit_facets(&project, &filter).await
+    store.audit_facets(&ProjectName::parse(&project)?, &filter).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn get_audit(store: State<'_, Store>, project: String, id: String) -> Result<AuditDetail> {
-    store.get_audit(&project, &id).await
+    store
+        .get_audit(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
+        .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn audit_history(store: State<'_, Store>, project: String, url: String) -> Result<Vec<Audit>> {
-    store.audit_history(&project, &url).await
+    store.audit_history(&ProjectName::parse(&project)?, &url).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -83,12 +87,17 @@ pub async fn compare_audits(
     base: String,
     other: String,
 ) -> Result<Comparison> {
-    store.compare_audits(&project, &base, &other).await
+    let (base, other) = (AuditId::parse(&base)?, AuditId::parse(&other)?);
+    store
+        .compare_audits(&ProjectName::parse(&project)?, &base, &other)
+        .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn delete_audit(store: State<'_, Store>, project: String, id: String) -> Result<()> {
-    store.delete_audit(&project, &id).await
+    store
+        .delete_audit(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
+        .await
 }
 
 /// Write the export into `<data dir>/exports/` and return the file's path.
@@ -99,7 +108,9 @@ pub async fn export_audit(
     id: String,
     format: ExportFormat,
 ) -> Result<String> {
-    let path = store.export_audit_to_folder(&project, &id, format).await?;
+    let path = store
+        .export_audit_to_folder(&ProjectName::parse(&project)?, &AuditId::parse(&id)?, format)
+        .await?;
     Ok(path.to_string_lossy().into_owned())
 }
 
@@ -111,7 +122,7 @@ pub async fn load_demo(
     on_progress: Channel<Progress>,
 ) -> Result<DemoReport> {
     store
-        .load_demo(&project, count, &mut |done, total| {
+        .load_demo(&ProjectName::parse(&project)?, count, &mut |done, total| {
             let _ = on_progress.send(Progress { done, total });
         })
         .await

@@ -11,7 +11,7 @@ use std::io::SeekFrom;
 use tauri::http::{header, Request, Response, StatusCode};
 use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use veritas_core::{ErrorKind, Store};
+use veritas_core::{AuditId, ErrorKind, ProjectName, Store};
 
 /// The scheme's name: `shot://localhost/…` (WebKitGTK, macOS) or `http://shot.localhost/…`
 /// (Windows).
@@ -35,8 +35,8 @@ pub fn handle<R: Runtime>(
 /// What is asked for.
 #[derive(Debug, PartialEq)]
 struct Target {
-    project: String,
-    audit_id: String,
+    project: ProjectName,
+    audit_id: AuditId,
     screenshot_id: i64,
     width: Option<u32>,
 }
@@ -63,9 +63,10 @@ fn parse_target(request: &Request<Vec<u8>>) -> Result<Target, String> {
                 .map_err(|_| format!("width {w:?} is not a number"))?,
         ),
     };
+    // The URL is the webview's, untrusted: its ids are checked here, once.
     Ok(Target {
-        project: project.to_string(),
-        audit_id: audit_id.to_string(),
+        project: ProjectName::parse(project).map_err(|e| e.message)?,
+        audit_id: AuditId::parse(audit_id).map_err(|e| e.message)?,
         screenshot_id,
         width,
     })
@@ -229,14 +230,23 @@ mod tests {
         assert_eq!(
             parse_target(&req("shot://localhost/default/vrts_1/7?w=400")),
             Ok(Target {
-                project: "default".into(),
-                audit_id: "vrts_1".into(),
+                project: ProjectName::default(),
+                audit_id: AuditId::parse("vrts_1").unwrap(),
                 screenshot_id: 7,
                 width: Some(400)
             })
         );
         assert!(parse_target(&req("shot://localhost/default/vrts_1")).is_err());
         assert!(parse_target(&req("shot://localhost/default/vrts_1/../../etc")).is_err());
-        assert!(parse_target(&req("shot://localhost/default/vrts_1/7?w=big")).is_err());
+        let refused = |uri: &str, says: &str| {
+            let err = parse_target(&req(uri)).unwrap_err();
+            assert!(err.contains(says), "{uri}: {err}");
+        };
+        refused(
+            "shot://localhost/default/vrts_1/7?w=big",
+            "width \"big\" is not a number",
+        );
+        refused("shot://localhost/a%20b/vrts_1/7", "project name");
+        refused("shot://localhost/default/vrts..1/7", "audit id \"vrts..1\"");
     }
 }

@@ -8,7 +8,7 @@ use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{App, WebviewWindow, WebviewWindowBuilder};
-use veritas_core::Store;
+use veritas_core::{ProjectName, Store};
 
 struct Harness {
     _app: App<MockRuntime>,
@@ -21,7 +21,10 @@ async fn harness(demo: usize) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
     if demo > 0 {
-        store.load_demo("default", demo, &mut |_, _| {}).await.unwrap();
+        store
+            .load_demo(&ProjectName::default(), demo, &mut |_, _| {})
+            .await
+            .unwrap();
     }
     let app = veritas_viewer::configure(mock_builder(), store.clone())
         .build(tauri::generate_context!())
@@ -214,7 +217,12 @@ async fn many_concurrent_calls_succeed_while_an_ingest_writes() {
                 text += "\n";
             }
             store
-                .ingest("default", &Default::default(), text.as_bytes(), &mut |_| {})
+                .ingest(
+                    &ProjectName::default(),
+                    &Default::default(),
+                    text.as_bytes(),
+                    &mut |_| {},
+                )
                 .await
                 .unwrap()
         })

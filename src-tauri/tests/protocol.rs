@@ -1,13 +1,16 @@
 //! The `shot:` scheme, answered by `protocol::serve` on a real data directory.
 
 use tauri::http::{header, Request, StatusCode};
-use veritas_core::Store;
+use veritas_core::{AuditId, ProjectName, Store};
 use veritas_viewer::protocol::serve;
 
 async fn demo_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
-    store.load_demo("default", 4, &mut |_, _| {}).await.unwrap();
+    store
+        .load_demo(&ProjectName::default(), 4, &mut |_, _| {})
+        .await
+        .unwrap();
     (store, dir)
 }
 
@@ -24,11 +27,14 @@ async fn serves_screenshots_by_id_with_their_real_type_ranges_and_thumbnails() {
     let (store, _dir) = demo_store().await;
     // Audit 3 of the demo has JPEG bytes recorded as a Windows .png path.
     let page = store
-        .list_audits_full("default", &Default::default())
+        .list_audits_full(&ProjectName::default(), &Default::default())
         .await
         .unwrap();
     let cozy = page.audits.iter().find(|a| a.url.contains("cozy")).unwrap();
-    let detail = store.get_audit("default", &cozy.id).await.unwrap();
+    let detail = store
+        .get_audit(&ProjectName::default(), &AuditId::parse(&cozy.id).unwrap())
+        .await
+        .unwrap();
     let legacy = detail
         .screenshots
         .iter()
@@ -82,7 +88,7 @@ async fn serves_screenshots_by_id_with_their_real_type_ranges_and_thumbnails() {
 async fn refuses_what_is_not_a_stored_screenshot_of_the_project() {
     let (store, _dir) = demo_store().await;
     let page = store
-        .list_audits_full("default", &Default::default())
+        .list_audits_full(&ProjectName::default(), &Default::default())
         .await
         .unwrap();
     let news = page
@@ -90,7 +96,10 @@ async fn refuses_what_is_not_a_stored_screenshot_of_the_project() {
         .iter()
         .find(|a| a.url.contains("daily-ledger"))
         .unwrap();
-    let detail = store.get_audit("default", &news.id).await.unwrap();
+    let detail = store
+        .get_audit(&ProjectName::default(), &AuditId::parse(&news.id).unwrap())
+        .await
+        .unwrap();
     let missing = detail
         .screenshots
         .iter()

@@ -217,7 +217,10 @@ pub async fn measure(report: &mut Report, runs: usize) {
     };
     let data = tempfile::tempdir().unwrap();
     let store = veritas_core::Store::open(data.path()).await.unwrap();
-    store.load_demo("default", 16, &mut |_, _| {}).await.unwrap();
+    store
+        .load_demo(&veritas_core::ProjectName::default(), 16, &mut |_, _| {})
+        .await
+        .unwrap();
     store.database().clone().close().await;
     drop(store);
 

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use veritas_core::Store;
+use veritas_core::{ProjectName, Store};
 
 use crate::{raw, workload, Report};
 
@@ -56,7 +56,7 @@ pub(crate) async fn w1(report: &mut Report, n: u64) {
                 let store = store.clone();
                 tokio::spawn(async move {
                     for a in chunk {
-                        store.insert_audit("default", a).await.unwrap();
+                        store.insert_audit(&ProjectName::default(), a).await.unwrap();
                     }
                 })
             })

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
-use veritas_core::{AuditFilter, AuditStatus, Direction, ListRequest, SortKey, Store};
+use veritas_core::{AuditFilter, AuditId, AuditStatus, Direction, ListRequest, ProjectName, SortKey, Store};
 
 use crate::{percentile, raw, workload, Report};
 
@@ -103,7 +103,10 @@ pub(crate) async fn browse(report: &mut Report, dir: &Path, m: u64, tag: &str) {
     let mut cursor = None;
     for _ in 0..10 {
         cursor = store
-            .list_audits_full("default", &page(b_filter.clone(), SortKey::Score, cursor))
+            .list_audits_full(
+                &ProjectName::default(),
+                &page(b_filter.clone(), SortKey::Score, cursor),
+            )
             .await
             .unwrap()
             .next_cursor;
@@ -142,36 +145,52 @@ pub(crate) async fn browse(report: &mut Report, dir: &Path, m: u64, tag: &str) {
             match which {
                 0 => drop(
                     store
-                        .list_audits_full("default", &page(AuditFilter::default(), SortKey::Created, None))
+                        .list_audits_full(
+                            &ProjectName::default(),
+                            &page(AuditFilter::default(), SortKey::Created, None),
+                        )
                         .await
                         .unwrap(),
                 ),
                 1 => drop(
                     store
-                        .list_audits_full("default", &page(b_filter.clone(), SortKey::Score, cursor.clone()))
+                        .list_audits_full(
+                            &ProjectName::default(),
+                            &page(b_filter.clone(), SortKey::Score, cursor.clone()),
+                        )
                         .await
                         .unwrap(),
                 ),
                 2 => {
                     let id = workload::audit_id(u64::from(workload::h(j, 99)) % m);
-                    let d = store.get_audit("default", &id).await.unwrap();
+                    let id = AuditId::parse(&id).expect("the workload's ids are plain");
+                    let d = store.get_audit(&ProjectName::default(), &id).await.unwrap();
                     assert_eq!(d.findings.len() + d.screenshots.len() + d.events.len(), 20);
                 }
                 3 => drop(
                     store
-                        .list_audits_full("default", &page(shop.clone(), SortKey::Created, None))
+                        .list_audits_full(
+                            &ProjectName::default(),
+                            &page(shop.clone(), SortKey::Created, None),
+                        )
                         .await
                         .unwrap(),
                 ),
                 4 => drop(
                     store
-                        .list_audits_full("default", &page(word.clone(), SortKey::Created, None))
+                        .list_audits_full(
+                            &ProjectName::default(),
+                            &page(word.clone(), SortKey::Created, None),
+                        )
                         .await
                         .unwrap(),
                 ),
                 _ => drop(
                     store
-                        .list_audits_full("default", &page(phrase.clone(), SortKey::Created, None))
+                        .list_audits_full(
+                            &ProjectName::default(),
+                            &page(phrase.clone(), SortKey::Created, None),
+                        )
                         .await
                         .unwrap(),
                 ),

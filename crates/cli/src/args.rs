@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use veritas_core::{AuditId, ProjectName};
 
 /// The Veritas audit database from the command line: ingest event streams, browse, compare,
 /// export, check and back up audits. Shares the database with the Veritas Viewer app and the
@@ -17,7 +18,7 @@ pub struct Cli {
 
     /// The project to work in; every command sees only this project's audits.
     #[arg(long, global = true, default_value = "default", value_name = "NAME")]
-    pub project: String,
+    pub project: ProjectName,
 
     /// Use an in-memory database and a temporary screenshot folder: nothing is written to
     /// the data directory. Also on when USE_DB_PERSISTENCE is set to anything but "true"
@@ -39,7 +40,7 @@ pub enum Command {
     List(Box<ListArgs>),
     /// Show one audit with its findings, screenshots and events.
     Show {
-        id: String,
+        id: AuditId,
         #[arg(long)]
         json: bool,
     },
@@ -51,8 +52,8 @@ pub enum Command {
     },
     /// Compare audit OTHER with audit BASE (deltas are OTHER - BASE).
     Compare {
-        base: String,
-        other: String,
+        base: AuditId,
+        other: AuditId,
         #[arg(long)]
         json: bool,
     },
@@ -70,10 +71,10 @@ pub enum Command {
         json: bool,
     },
     /// Delete an audit with its findings, screenshots (files too) and events.
-    Delete { id: String },
+    Delete { id: AuditId },
     /// Export one audit.
     Export {
-        id: String,
+        id: AuditId,
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
         /// Write to this file instead of standard output.
@@ -108,7 +109,7 @@ pub struct IngestArgs {
     pub input: String,
     /// For a recording of one audit without an audit_start line: its id.
     #[arg(long, requires = "url")]
-    pub audit_id: Option<String>,
+    pub audit_id: Option<AuditId>,
     /// For a recording of one audit without an audit_start line: its URL.
     #[arg(long)]
     pub url: Option<String>,

@@ -6,10 +6,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::{AsyncBufRead, BufReader};
 use veritas_core::{
-    AuditFilter, AuditStatus, Direction, EphemeralReason, Error, ListRequest, Location, Result, SortKey,
-    Store,
+    AuditFilter, AuditStatus, Direction, EphemeralReason, Error, IngestNotice, IngestOptions, ListRequest,
+    Location, ProjectName, Result, SortKey, Store,
 };
-use veritas_core::{IngestNotice, IngestOptions};
 
 use crate::args::{Cli, Command, ExportFormat, IngestArgs, ListArgs, SortArg};
 use crate::output::{self, print};
@@ -32,7 +31,7 @@ async fn open(cli: &Cli) -> Result<Store> {
 
 pub async fn run(cli: Cli) -> Result<Finish> {
     let store = open(&cli).await?;
-    let project = cli.project.as_str();
+    let project = &cli.project;
     match cli.command {
         Command::Init => {
             print(&format!(
@@ -168,7 +167,7 @@ fn progress_bar(len: u64, template: &str) -> ProgressBar {
     bar
 }
 
-async fn ingest(store: &Store, project: &str, args: IngestArgs) -> Result<Finish> {
+async fn ingest(store: &Store, project: &ProjectName, args: IngestArgs) -> Result<Finish> {
     let (reader, size): (Box<dyn AsyncBufRead + Unpin + Send>, Option<u64>) = if args.input == "-" {
         (Box::new(BufReader::new(tokio::io::stdin())), None)
     } else {
@@ -247,7 +246,7 @@ fn filter_from(args: &ListArgs) -> Result<AuditFilter> {
     })
 }
 
-async fn list(store: &Store, project: &str, args: ListArgs) -> Result<()> {
+async fn list(store: &Store, project: &ProjectName, args: ListArgs) -> Result<()> {
     let req = ListRequest {
         filter: filter_from(&args)?,
         sort: match args.sort {

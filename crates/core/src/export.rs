@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::ids::{AuditId, ProjectName};
 use crate::model::AuditDetail;
 use crate::Store;
 
@@ -31,7 +32,12 @@ impl ExportFormat {
 }
 
 /// Audit `id` of `project` rendered in `format`.
-pub(crate) async fn render(store: &Store, project: &str, id: &str, format: ExportFormat) -> Result<String> {
+pub(crate) async fn render(
+    store: &Store,
+    project: &ProjectName,
+    id: &AuditId,
+    format: ExportFormat,
+) -> Result<String> {
     let detail = store.get_audit(project, id).await?;
     match format {
         ExportFormat::Json => Ok(to_json(&detail)? + "\n"),

@@ -9,9 +9,11 @@
 //!
 //! ```no_run
 //! # async fn demo() -> veritas_core::Result<()> {
-//! use veritas_core::{ListRequest, Store};
+//! use veritas_core::{ListRequest, ProjectName, Store};
 //! let store = Store::open(std::path::Path::new("data")).await?;
-//! let page = store.list_audits("default", &ListRequest::default()).await?;
+//! // Names from outside are checked once, into their own types.
+//! let project = ProjectName::parse("default")?;
+//! let page = store.list_audits(&project, &ListRequest::default()).await?;
 //! for audit in page.audits {
 //!     println!("{} {} {:?}", audit.id, audit.url, audit.trust_score);
 //! }
@@ -46,6 +48,7 @@ pub use demo::DemoReport;
 pub use embedding::{decode_embedding, encode_embedding};
 pub use error::{Error, ErrorKind, Result};
 pub use export::{markdown_to_safe_html, ExportFormat};
+pub use ids::{AuditId, ProjectName};
 pub use ingest::{parse_line, IngestNotice, IngestOptions, IngestReport, ParsedLine, Pending, Rejection};
 pub use location::{default_data_dir, EphemeralReason, Location, DATA_DIR_ENV, PERSISTENCE_ENV};
 pub use maintenance::{BackupReport, CounterMismatch, DoctorReport, MissingFile};

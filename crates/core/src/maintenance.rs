@@ -9,8 +9,9 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::ids::AuditId;
 use crate::write::Change;
-use crate::{ids, Store, DB_FILE, SCREENSHOTS_DIR};
+use crate::{Store, DB_FILE, SCREENSHOTS_DIR};
 
 /// A screenshot row whose file is not in the screenshot directory.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -267,7 +268,8 @@ fn copy_files(
             missing += 1;
             continue;
         };
-        let dir: PathBuf = target.join(ids::audit_id(audit_id)?);
+        // The row may come from another program: its id is checked before it names a folder.
+        let dir: PathBuf = target.join(AuditId::parse(audit_id)?.as_str());
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let to = dir.join(from.file_name().unwrap_or_default());
         std::fs::copy(&from, &to).map_err(|e| Error::io(&to, e))?;

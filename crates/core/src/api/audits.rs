@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::ids;
+use crate::ids::{AuditId, ProjectName};
 use crate::model::{Audit, AuditDetail, AuditRecord, ProjectInfo};
 use crate::query::{
     self, AuditFilter, AuditPage, AuditRowPage, Comparison, Facets, ListRequest, SimilarFinding,
@@ -20,44 +20,29 @@ impl Store {
 
     /// One page of the audit list as the list view's rows, without the long text and JSON
     /// columns (`list_audits`; `veritas-db list`).
-    pub async fn list_audits(&self, project: &str, req: &ListRequest) -> Result<AuditRowPage> {
-        query::list_page(
-            self.database().reader(),
-            ids::project_name(project)?,
-            req,
-            &query::AS_ROWS,
-        )
-        .await
-        .map(|(audits, next_cursor)| AuditRowPage { audits, next_cursor })
+    pub async fn list_audits(&self, project: &ProjectName, req: &ListRequest) -> Result<AuditRowPage> {
+        query::list_page(self.database().reader(), project, req, &query::AS_ROWS)
+            .await
+            .map(|(audits, next_cursor)| AuditRowPage { audits, next_cursor })
     }
 
     /// The same page as [`Store::list_audits`], every column of each audit
     /// (`veritas-db list --json`).
-    pub async fn list_audits_full(&self, project: &str, req: &ListRequest) -> Result<AuditPage> {
-        query::list_page(
-            self.database().reader(),
-            ids::project_name(project)?,
-            req,
-            &query::AS_AUDITS,
-        )
-        .await
-        .map(|(audits, next_cursor)| AuditPage { audits, next_cursor })
+    pub async fn list_audits_full(&self, project: &ProjectName, req: &ListRequest) -> Result<AuditPage> {
+        query::list_page(self.database().reader(), project, req, &query::AS_AUDITS)
+            .await
+            .map(|(audits, next_cursor)| AuditPage { audits, next_cursor })
     }
 
     /// Facet counts under a filter (`audit_facets`; `veritas-db list --facets`).
-    pub async fn audit_facets(&self, project: &str, filter: &AuditFilter) -> Result<Facets> {
-        query::facets(self.database().reader(), ids::project_name(project)?, filter).await
+    pub async fn audit_facets(&self, project: &ProjectName, filter: &AuditFilter) -> Result<Facets> {
+        query::facets(self.database().reader(), project, filter).await
     }
 
     /// An audit with its findings, screenshots (with what their files say) and events
     /// (`get_audit`; `veritas-db show`).
-    pub async fn get_audit(&self, project: &str, id: &str) -> Result<AuditDetail> {
-        let rows = query::get_audit_rows(
-            self.database().reader(),
-            ids::project_name(project)?,
-            ids::audit_id(id)?,
-        )
-        .await?;
+    pub async fn get_audit(&self, project: &ProjectName, id: &AuditId) -> Result<AuditDetail> {
+        let rows = query::get_audit_rows(self.database().reader(), project, id).await?;
         let screenshots = self.describe_files(rows.screenshots).await?;
         Ok(AuditDetail {
             audit: rows.audit,
@@ -69,58 +54,51 @@ impl Store {
     }
 
     /// The audits of one url, oldest first (`audit_history`; `veritas-db history`).
-    pub async fn audit_history(&self, project: &str, url: &str) -> Result<Vec<Audit>> {
-        query::history(self.database().reader(), ids::project_name(project)?, url).await
+    pub async fn audit_history(&self, project: &ProjectName, url: &str) -> Result<Vec<Audit>> {
+        query::history(self.database().reader(), project, url).await
     }
 
     /// Compare audit `other` with audit `base` (`compare_audits`; `veritas-db compare`).
-    pub async fn compare_audits(&self, project: &str, base: &str, other: &str) -> Result<Comparison> {
-        query::compare(
-            self.database().reader(),
-            ids::project_name(project)?,
-            ids::audit_id(base)?,
-            ids::audit_id(other)?,
-        )
-        .await
+    pub async fn compare_audits(
+        &self,
+        project: &ProjectName,
+        base: &AuditId,
+        other: &AuditId,
+    ) -> Result<Comparison> {
+        query::compare(self.database().reader(), project, base, other).await
     }
 
     /// Findings similar to `finding_id` by embedding (`veritas-db similar`).
     pub async fn similar_findings(
         &self,
-        project: &str,
+        project: &ProjectName,
         finding_id: i64,
         limit: usize,
     ) -> Result<Vec<SimilarFinding>> {
-        query::similar_findings(
-            self.database().reader(),
-            ids::project_name(project)?,
-            finding_id,
-            limit,
-        )
-        .await
+        query::similar_findings(self.database().reader(), project, finding_id, limit).await
     }
 
     /// Delete an audit, its rows and its files (`delete_audit`; `veritas-db delete`).
-    pub async fn delete_audit(&self, project: &str, id: &str) -> Result<()> {
-        let id = ids::audit_id(id)?;
+    pub async fn delete_audit(&self, project: &ProjectName, id: &AuditId) -> Result<()> {
         self.write(Change::Delete {
-            project: ids::project_name(project)?.to_string(),
+            project: project.to_string(),
             audit_id: id.to_string(),
         })
         .await?;
         // Files go after the rows are gone: a crash in between leaves orphan files (which
         // `doctor` reports), never rows pointing at nothing.
         let shots = self.screenshots().clone();
-        let id = id.to_string();
+        let id = id.clone();
         crate::blocking(move || shots.remove_audit(&id)).await?
     }
 
     /// Store a whole audit with its children in one transaction (demo data, imports, the
     /// benchmark).
-    pub async fn insert_audit(&self, project: &str, record: AuditRecord) -> Result<()> {
-        ids::audit_id(&record.id)?;
+    pub async fn insert_audit(&self, project: &ProjectName, record: AuditRecord) -> Result<()> {
+        // The record is input like any other: its id becomes a folder name.
+        AuditId::parse(&record.id)?;
         self.write(Change::InsertAudit {
-            project: ids::project_name(project)?.to_string(),
+            project: project.to_string(),
             record: Box::new(record),
         })
         .await
@@ -130,7 +108,7 @@ impl Store {
     /// Attach an embedding (and the model that made it) to a finding.
     pub async fn set_embedding(
         &self,
-        project: &str,
+        project: &ProjectName,
         finding_id: i64,
         vector: Vec<f32>,
         model: &str,
@@ -143,7 +121,7 @@ impl Store {
             ));
         }
         self.write(Change::SetEmbedding {
-            project: ids::project_name(project)?.to_string(),
+            project: project.to_string(),
             finding_id,
             vector,
             model: model.to_string(),
@@ -155,11 +133,11 @@ impl Store {
 
     /// Mark running audits of `project` that nothing has updated for `idle` as
     /// disconnected (their producer is gone). Returns how many.
-    pub async fn mark_disconnected(&self, project: &str, idle: Duration) -> Result<u64> {
+    pub async fn mark_disconnected(&self, project: &ProjectName, idle: Duration) -> Result<u64> {
         let since = chrono::Utc::now() - chrono::Duration::from_std(idle).unwrap_or(chrono::Duration::zero());
         let out = self
             .write(Change::MarkDisconnected {
-                project: ids::project_name(project)?.to_string(),
+                project: project.to_string(),
                 idle_since: crate::time::to_text(since),
             })
             .await?;

@@ -2,6 +2,7 @@
 
 use crate::demo::{self, DemoReport};
 use crate::error::Result;
+use crate::ids::ProjectName;
 use crate::Store;
 
 impl Store {
@@ -9,7 +10,7 @@ impl Store {
     /// demo`). `progress(done, total)` is called as it goes.
     pub async fn load_demo(
         &self,
-        project: &str,
+        project: &ProjectName,
         count: usize,
         progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<DemoReport> {

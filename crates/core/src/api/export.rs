@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::export::{self, ExportFormat};
-use crate::ids;
+use crate::ids::{AuditId, ProjectName};
 use crate::Store;
 
 /// The folder of a data directory that the app's exports are written into.
@@ -13,7 +13,12 @@ pub const EXPORTS_DIR: &str = "exports";
 
 impl Store {
     /// Audit `id` of `project` in `format`, as text (`veritas-db export`).
-    pub async fn export_audit(&self, project: &str, id: &str, format: ExportFormat) -> Result<String> {
+    pub async fn export_audit(
+        &self,
+        project: &ProjectName,
+        id: &AuditId,
+        format: ExportFormat,
+    ) -> Result<String> {
         export::render(self, project, id, format).await
     }
 
@@ -22,12 +27,11 @@ impl Store {
     /// exports where the user can find them beside the data).
     pub async fn export_audit_to_folder(
         &self,
-        project: &str,
-        id: &str,
+        project: &ProjectName,
+        id: &AuditId,
         format: ExportFormat,
     ) -> Result<PathBuf> {
-        // The id becomes the file name, so it is checked before anything is rendered.
-        let id = ids::audit_id(id)?;
+        // The id is checked (an AuditId), so it is a safe file name.
         let text = self.export_audit(project, id, format).await?;
         let dir = self.data_dir().join(EXPORTS_DIR);
         tokio::fs::create_dir_all(&dir)

@@ -3,6 +3,7 @@
 use tokio::io::AsyncBufRead;
 
 use crate::error::Result;
+use crate::ids::ProjectName;
 use crate::ingest::{self, IngestNotice, IngestOptions, IngestReport};
 use crate::Store;
 
@@ -12,7 +13,7 @@ impl Store {
     /// `notify` with their line number and reason.
     pub async fn ingest<R: AsyncBufRead + Unpin>(
         &self,
-        project: &str,
+        project: &ProjectName,
         options: &IngestOptions,
         reader: R,
         notify: &mut (dyn FnMut(IngestNotice<'_>) + Send),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::ids;
+use crate::ids::{AuditId, ProjectName};
 use crate::model::Screenshot;
 use crate::query;
 use crate::screenshots::{self, ImageInfo, ScreenshotDir};
@@ -15,17 +15,12 @@ impl Store {
     /// how the `shot:` scheme finds what to serve.
     pub async fn screenshot_file(
         &self,
-        project: &str,
-        audit_id: &str,
+        project: &ProjectName,
+        audit_id: &AuditId,
         screenshot_id: i64,
     ) -> Result<(PathBuf, ImageInfo)> {
-        let shot = query::get_screenshot_row(
-            self.database().reader(),
-            ids::project_name(project)?,
-            ids::audit_id(audit_id)?,
-            screenshot_id,
-        )
-        .await?;
+        let shot =
+            query::get_screenshot_row(self.database().reader(), project, audit_id, screenshot_id).await?;
         let shots = self.screenshots().clone();
         let found = crate::blocking(move || {
             let path = shots.resolve(&shot.audit_id, &shot.file_path)?;
@@ -44,14 +39,14 @@ impl Store {
     /// `?w=`).
     pub async fn thumbnail(
         &self,
-        project: &str,
-        audit_id: &str,
+        project: &ProjectName,
+        audit_id: &AuditId,
         screenshot_id: i64,
         width: u32,
     ) -> Result<PathBuf> {
         let (source, _) = self.screenshot_file(project, audit_id, screenshot_id).await?;
         let shots = self.screenshots().clone();
-        let audit_id = audit_id.to_string();
+        let audit_id = audit_id.clone();
         crate::blocking(move || shots.thumbnail(&audit_id, &source, width)).await?
     }
 

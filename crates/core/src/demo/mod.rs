@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use self::catalogue::{narrative, security_results, FINDINGS, SCORES, SITES};
 use self::pictures::{site_pictures, SitePictures};
 use crate::error::{Error, Result};
+use crate::ids::{AuditId, ProjectName};
 use crate::model::{
     risk_level_for_score, AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot,
 };
@@ -36,7 +37,7 @@ pub struct DemoReport {
 /// See [`Store::load_demo`].
 pub(crate) async fn load_demo(
     store: &Store,
-    project: &str,
+    project: &ProjectName,
     count: usize,
     progress: &mut (dyn FnMut(usize, usize) + Send),
 ) -> Result<DemoReport> {
@@ -69,6 +70,7 @@ pub(crate) async fn load_demo(
             "vrts_{:08x}",
             salt.wrapping_add((i as u32).wrapping_mul(0x9E37_79B1))
         );
+        let audit_id = AuditId::parse(&id)?;
         let started = now - Duration::hours((i as i64) * 9 + 1) - Duration::days(round as i64 * 21);
         let elapsed = 40.0 + (i % 9) as f64 * 11.5;
         let finished = matches!(status, AuditStatus::Completed | AuditStatus::Error);
@@ -111,7 +113,7 @@ pub(crate) async fn load_demo(
             }
             for (index, (label, bytes)) in files.into_iter().enumerate() {
                 let shots_dir = store.screenshots().clone();
-                let (id2, bytes) = (id.clone(), bytes.to_vec());
+                let (id2, bytes) = (audit_id.clone(), bytes.to_vec());
                 let saved = crate::blocking(move || shots_dir.save(&id2, index as i64, &bytes)).await??;
                 shots.push(NewScreenshot {
                     file_path: saved.path.to_string_lossy().into_owned(),
@@ -133,7 +135,7 @@ pub(crate) async fn load_demo(
             }
             if i % 12 == 3 {
                 // JPEG bytes in a file named .png, recorded with a Windows path.
-                let dir = store.screenshots().audit_dir(&id)?;
+                let dir = store.screenshots().audit_dir(&audit_id);
                 let name = "20260223_103702_3_legacy.png";
                 let bytes = jpg.clone();
                 let path = dir.join(name);

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::rejection::Rejection;
-use crate::ids;
+use crate::ids::{self, AuditId};
 
 /// A JSON object of the stream.
 pub(super) type Fields = Map<String, Value>;
@@ -105,14 +105,24 @@ pub(super) fn kind(v: &Value) -> &'static str {
     }
 }
 
+/// An event's `audit_id`, checked once, here, into the type the rest of the core trusts.
+pub(super) fn audit_id_field(s: &str) -> Result<AuditId, Rejection> {
+    AuditId::parse(s).map_err(|_| not_plain("audit_id", s))
+}
+
+/// `s`, a name the core uses as a key or a JSON path (a risk level, a module), if plain.
 pub(super) fn identifier<'a>(what: &str, s: &'a str) -> Result<&'a str, Rejection> {
     if ids::is_plain_identifier(s) {
         Ok(s)
     } else {
-        Err(Rejection::NotAllowed {
-            field: what.to_string(),
-            value: format!("{:?}", crate::ids::quote_prefix(s)),
-            why: "is not a plain identifier (letters, digits, '_' or '-')".into(),
-        })
+        Err(not_plain(what, s))
+    }
+}
+
+fn not_plain(what: &str, s: &str) -> Rejection {
+    Rejection::NotAllowed {
+        field: what.to_string(),
+        value: format!("{:?}", ids::quote_prefix(s)),
+        why: "is not a plain identifier (letters, digits, '_' or '-')".into(),
     }
 }

@@ -18,7 +18,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::error::{Error, Result};
-use crate::ids;
+use crate::ids::{AuditId, ProjectName};
 use crate::model::{NewEvent, NewScreenshot};
 use crate::write::{Change, Effect};
 use crate::Store;
@@ -27,7 +27,7 @@ use crate::Store;
 #[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
     /// Bare events belong to this audit from the first line on.
-    pub audit_id: Option<String>,
+    pub audit_id: Option<AuditId>,
     /// The url of that audit, if it must be created.
     pub url: Option<String>,
 }
@@ -58,10 +58,10 @@ pub enum IngestNotice<'a> {
 #[derive(Debug, Clone, PartialEq)]
 enum Open {
     None,
-    Audit(String),
+    Audit(AuditId),
     /// Its `audit_start` (on `line`) was rejected, so its events are too.
     Refused {
-        audit_id: String,
+        audit_id: AuditId,
         line: u64,
     },
 }
@@ -69,7 +69,7 @@ enum Open {
 /// Reads lines into a store.
 struct Ingestor<'s> {
     store: &'s Store,
-    project: String,
+    project: ProjectName,
     open: Open,
     report: IngestReport,
 }
@@ -77,20 +77,19 @@ struct Ingestor<'s> {
 /// Ingest an event stream from `reader` into `project` (see [`Store::ingest`]).
 pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
     store: &Store,
-    project: &str,
+    project: &ProjectName,
     options: &IngestOptions,
     mut reader: R,
     notify: &mut (dyn FnMut(IngestNotice<'_>) + Send),
 ) -> Result<IngestReport> {
     let mut ing = Ingestor {
         store,
-        project: ids::project_name(project)?.to_string(),
+        project: project.clone(),
         open: Open::None,
         report: IngestReport::default(),
     };
     if let Some(id) = &options.audit_id {
-        ing.open_recording(ids::audit_id(id)?, options.url.as_deref())
-            .await?;
+        ing.open_recording(id, options.url.as_deref()).await?;
     }
     let mut buf = Vec::new();
     let mut bytes = 0u64;
@@ -134,7 +133,7 @@ pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
 
 impl Ingestor<'_> {
     /// `--audit-id ID --url URL`: bare events belong to `id`, created if it is new.
-    async fn open_recording(&mut self, id: &str, url: Option<&str>) -> Result<()> {
+    async fn open_recording(&mut self, id: &AuditId, url: Option<&str>) -> Result<()> {
         let exists = crate::query::require_audit(self.store.database().reader(), &self.project, id)
             .await
             .is_ok();
@@ -143,7 +142,7 @@ impl Ingestor<'_> {
                 url.ok_or_else(|| Error::invalid(format!("audit {id}"), "is new, so --url is needed"))?;
             let event = NewEvent {
                 event_type: "audit_start".into(),
-                data: json!({"type": "audit_start", "audit_id": id, "url": url}),
+                data: json!({"type": "audit_start", "audit_id": id.as_str(), "url": url}),
                 timestamp: None,
             };
             let effect = Effect::Create {
@@ -154,14 +153,19 @@ impl Ingestor<'_> {
             self.write(id, effect, event).await?;
             self.report.audits_started += 1;
         }
-        self.open = Open::Audit(id.to_string());
+        self.open = Open::Audit(id.clone());
         Ok(())
     }
 
-    async fn write(&self, audit_id: &str, effect: Effect, event: NewEvent) -> Result<crate::write::Outcome> {
+    async fn write(
+        &self,
+        audit_id: &AuditId,
+        effect: Effect,
+        event: NewEvent,
+    ) -> Result<crate::write::Outcome> {
         self.store
             .write(Change::Event {
-                project: self.project.clone(),
+                project: self.project.to_string(),
                 audit_id: audit_id.to_string(),
                 effect,
                 event,
@@ -176,12 +180,14 @@ impl Ingestor<'_> {
         let starts = parsed.event_type == "audit_start";
         let audit_id = match (&parsed.envelope_audit, starts, &self.open) {
             (Some(id), _, _) => id.clone(),
-            (None, true, _) => parsed.names_audit.clone().unwrap_or_default(),
+            (None, true, _) => parsed.names_audit.clone().ok_or(Rejection::Missing {
+                field: "audit_id".into(),
+            })?,
             (None, false, Open::Audit(id)) => id.clone(),
             (None, false, Open::None) => return Err(Rejection::NoOpenAudit),
             (None, false, Open::Refused { audit_id, line }) => {
                 return Err(Rejection::StartRejected {
-                    audit_id: audit_id.clone(),
+                    audit_id: audit_id.to_string(),
                     line: *line,
                 })
             }
@@ -190,8 +196,8 @@ impl Ingestor<'_> {
             if *named != audit_id {
                 return Err(Rejection::OtherAudit {
                     event_type: parsed.event_type.clone(),
-                    named: named.clone(),
-                    open: audit_id,
+                    named: named.to_string(),
+                    open: audit_id.to_string(),
                 });
             }
         }

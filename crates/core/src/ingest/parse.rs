@@ -5,10 +5,11 @@
 use serde_json::Value;
 
 use super::fields::{
-    identifier, int_field, invalid, missing, num_field, object_field, required_str, str_field, wrong_type,
-    Fields,
+    audit_id_field, identifier, int_field, invalid, missing, num_field, object_field, required_str,
+    str_field, wrong_type, Fields,
 };
 use super::rejection::Rejection;
+use crate::ids::AuditId;
 use crate::model::{AuditFields, AuditStatus, NewFinding, SEVERITIES};
 use crate::write::{AuditResult, Effect};
 
@@ -16,7 +17,7 @@ use crate::write::{AuditResult, Effect};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedLine {
     /// The audit named by an envelope (`{"audit_id", "event"}`); `None` for a bare event.
-    pub envelope_audit: Option<String>,
+    pub envelope_audit: Option<AuditId>,
     /// The event's `type`.
     pub event_type: String,
     /// What it does to its audit. Screenshots come as [`Pending::Screenshot`] instead,
@@ -25,7 +26,7 @@ pub struct ParsedLine {
     pub pending: Option<Pending>,
     /// For `audit_start`: the audit it opens. For `audit_complete`/`audit_error`: the audit
     /// it names, if any.
-    pub names_audit: Option<String>,
+    pub names_audit: Option<AuditId>,
     /// The event as it will be kept in the timeline (screenshot bytes left out).
     pub data: Value,
 }
@@ -162,7 +163,7 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
     let (envelope_audit, mut event) = match outer.get("event") {
         Some(Value::Object(inner)) => {
             let id = required_str(&outer, "audit_id").map_err(|e| Rejection::within("envelope", e))?;
-            (Some(identifier("audit_id", id)?.to_string()), inner.clone())
+            (Some(audit_id_field(id)?), inner.clone())
         }
         Some(other) => return Err(wrong_type("event", "an object", other)),
         None => (None, outer),
@@ -180,14 +181,14 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
     let effect = match event_type.as_str() {
         "audit_start" => {
             let id = match (&envelope_audit, str_field(&event, "audit_id")?) {
-                (Some(env), Some(own)) if env != own => {
+                (Some(env), Some(own)) if env.as_str() != own => {
                     return Err(Rejection::EnvelopeMismatch {
-                        envelope: env.clone(),
+                        envelope: env.to_string(),
                         named: crate::ids::quote_prefix(own).to_string(),
                     })
                 }
                 (Some(env), _) => env.clone(),
-                (None, Some(own)) => identifier("audit_id", own)?.to_string(),
+                (None, Some(own)) => audit_id_field(own)?,
                 (None, None) => return Err(missing("audit_id")),
             };
             names_audit = Some(id);
@@ -262,7 +263,7 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
         }
         "audit_complete" | "audit_error" => {
             if let Some(id) = str_field(&event, "audit_id")? {
-                names_audit = Some(identifier("audit_id", id)?.to_string());
+                names_audit = Some(audit_id_field(id)?);
             }
             if event_type == "audit_complete" {
                 Effect::Complete

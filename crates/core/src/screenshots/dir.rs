@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::sniff::{inspect, ImageInfo};
 use crate::error::{Error, Result};
-use crate::ids;
+use crate::ids::{self, AuditId};
 
 /// A stored screenshot file.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,14 +36,14 @@ impl ScreenshotDir {
     }
 
     /// The folder of one audit (checked id; not created).
-    pub fn audit_dir(&self, audit_id: &str) -> Result<PathBuf> {
-        Ok(self.root.join(ids::audit_id(audit_id)?))
+    pub fn audit_dir(&self, audit_id: &AuditId) -> PathBuf {
+        self.root.join(audit_id.as_str())
     }
 
     /// Check `bytes` and store them as screenshot `index` of `audit_id`.
-    pub fn save(&self, audit_id: &str, index: i64, bytes: &[u8]) -> Result<SavedFile> {
+    pub fn save(&self, audit_id: &AuditId, index: i64, bytes: &[u8]) -> Result<SavedFile> {
         let info = inspect(bytes)?;
-        let dir = self.audit_dir(audit_id)?;
+        let dir = self.audit_dir(audit_id);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let name = format!(
             "{}_{}_{:08x}.{}",
@@ -63,9 +63,10 @@ impl ScreenshotDir {
 
     /// Where the file of a screenshot row is in this directory, if it is there: by audit id
     /// and the recorded path's file name, whichever machine recorded it.
+    /// `audit_id` is as the row holds it (rows may come from other programs): checked here.
     pub fn resolve(&self, audit_id: &str, recorded_path: &str) -> Option<PathBuf> {
         let name = ids::file_name_of_recorded_path(recorded_path)?;
-        let candidate = self.audit_dir(audit_id).ok()?.join(name);
+        let candidate = self.audit_dir(&AuditId::parse(audit_id).ok()?).join(name);
         self.confine(&candidate)
     }
 
@@ -75,8 +76,8 @@ impl ScreenshotDir {
     }
 
     /// Remove an audit's files and cached thumbnails.
-    pub fn remove_audit(&self, audit_id: &str) -> Result<()> {
-        let id = ids::audit_id(audit_id)?;
+    pub fn remove_audit(&self, id: &AuditId) -> Result<()> {
+        let id = id.as_str();
         for dir in [self.root.join(id), self.thumbs.join(id)] {
             match fs::remove_dir_all(&dir) {
                 Ok(()) => {}
@@ -114,7 +115,8 @@ mod tests {
     fn saves_atomically_resolves_by_name_and_stays_inside() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = ScreenshotDir::new(tmp.path().join("screenshots"), tmp.path().join("thumbs"));
-        let saved = dir.save("vrts_00000001", 2, &png(4, 4)).unwrap();
+        let id = AuditId::parse("vrts_00000001").unwrap();
+        let saved = dir.save(&id, 2, &png(4, 4)).unwrap();
         let name = saved.path.file_name().unwrap().to_str().unwrap().to_string();
         assert!(name.contains("_2_") && name.ends_with(".png"), "{name}");
         let windows = format!(r"C:\Users\hp\data\screenshots\vrts_00000001\{name}");
@@ -124,7 +126,7 @@ mod tests {
         );
         assert_eq!(dir.resolve("vrts_00000001", "../../etc/passwd"), None);
         assert_eq!(dir.resolve("../x", &name), None);
-        assert!(dir.save("../escape", 0, &png(1, 1)).is_err());
+        // An id like "../escape" cannot reach save at all: AuditId::parse refuses it.
         let leftovers: Vec<_> = fs::read_dir(saved.path.parent().unwrap())
             .unwrap()
             .filter(|e| {

@@ -10,7 +10,7 @@ use image::{ImageReader, Limits};
 use super::dir::{write_atomically, ScreenshotDir};
 use super::sniff::{MAX_PIXELS, MAX_SIDE};
 use crate::error::{Error, Result};
-use crate::ids;
+use crate::ids::AuditId;
 
 /// Thumbnail widths accepted.
 pub const THUMB_WIDTHS: std::ops::RangeInclusive<u32> = 16..=2048;
@@ -19,7 +19,7 @@ impl ScreenshotDir {
     /// A JPEG thumbnail `width` pixels wide of the stored file `source` (as returned by
     /// [`ScreenshotDir::resolve`]), cached on disk; the original is never modified. An
     /// image narrower than `width` keeps its size.
-    pub fn thumbnail(&self, audit_id: &str, source: &Path, width: u32) -> Result<PathBuf> {
+    pub fn thumbnail(&self, audit_id: &AuditId, source: &Path, width: u32) -> Result<PathBuf> {
         if !THUMB_WIDTHS.contains(&width) {
             return Err(Error::invalid(
                 format!("thumbnail width {width}"),
@@ -30,7 +30,7 @@ impl ScreenshotDir {
             .confine(source)
             .ok_or_else(|| Error::invalid(source.display(), "not a file in the screenshot directory"))?;
         let stem = source.file_stem().and_then(|s| s.to_str()).unwrap_or("shot");
-        let dir = self.thumbs.join(ids::audit_id(audit_id)?);
+        let dir = self.thumbs.join(audit_id.as_str());
         let cached = dir.join(format!("{stem}_w{width}.jpg"));
         if is_fresh(&cached, &source) {
             return Ok(cached);
@@ -86,8 +86,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = ScreenshotDir::new(tmp.path().join("screenshots"), tmp.path().join("thumbs"));
         let original = png(1939, 7464);
-        let saved = dir.save("vrts_1", 0, &original).unwrap();
-        let thumb = dir.thumbnail("vrts_1", &saved.path, 400).unwrap();
+        let id = AuditId::parse("vrts_1").unwrap();
+        let saved = dir.save(&id, 0, &original).unwrap();
+        let thumb = dir.thumbnail(&id, &saved.path, 400).unwrap();
         let info = inspect(&fs::read(&thumb).unwrap()).unwrap();
         assert_eq!(
             (info.format, info.width, info.height),
@@ -98,15 +99,15 @@ mod tests {
             original,
             "the original is never modified"
         );
-        let again = dir.thumbnail("vrts_1", &saved.path, 400).unwrap();
+        let again = dir.thumbnail(&id, &saved.path, 400).unwrap();
         assert_eq!(again, thumb);
-        let err = dir.thumbnail("vrts_1", &saved.path, 5).unwrap_err();
+        let err = dir.thumbnail(&id, &saved.path, 5).unwrap_err();
         assert!(err.message.contains("thumbnail width 5"), "{err}");
         // A real image, which would decode, just outside the screenshot folder: refused for
         // where it is, not for what it holds.
         let outside = tmp.path().join("outside.png");
         std::fs::write(&outside, png(8, 8)).unwrap();
-        let err = dir.thumbnail("vrts_1", &outside, 100).unwrap_err();
+        let err = dir.thumbnail(&id, &outside, 100).unwrap_err();
         assert!(
             err.message.contains("not a file in the screenshot directory"),
             "{err}"

@@ -5,28 +5,40 @@ use image::ImageFormat;
 use serde_json::json;
 use veritas_core::{IngestOptions, NewFinding};
 
-use crate::common::{base64, fresh, image_bytes, ingest_lines, record};
+use crate::common::{aid, base64, fresh, image_bytes, ingest_lines, pname, record};
 
 #[tokio::test]
 async fn an_audit_whose_id_exists_is_refused_whole() {
     let fx = fresh().await;
-    fx.store.insert_audit("default", record(1)).await.unwrap();
-    let before = fx.store.get_audit("default", &record(1).id).await.unwrap();
+    fx.store.insert_audit(&pname("default"), record(1)).await.unwrap();
+    let before = fx
+        .store
+        .get_audit(&pname("default"), &aid(&record(1).id))
+        .await
+        .unwrap();
     let mut again = record(1);
     again.url = "https://other.example/".into();
     again.findings.truncate(1);
-    let err = fx.store.insert_audit("default", again).await.unwrap_err();
+    let err = fx.store.insert_audit(&pname("default"), again).await.unwrap_err();
     assert_eq!(err.kind, veritas_core::ErrorKind::Conflict, "{err}");
     assert!(
         err.message.contains(&record(1).id),
         "the message names the audit: {err}"
     );
-    let after = fx.store.get_audit("default", &record(1).id).await.unwrap();
+    let after = fx
+        .store
+        .get_audit(&pname("default"), &aid(&record(1).id))
+        .await
+        .unwrap();
     assert_eq!(after, before, "nothing of the refused audit was stored");
     // The refused batch began its own transaction; it must not be left open, or the next
     // write would fail to begin one (or never be committed where readers see it).
-    fx.store.insert_audit("default", record(2)).await.unwrap();
-    let next = fx.store.get_audit("default", &record(2).id).await.unwrap();
+    fx.store.insert_audit(&pname("default"), record(2)).await.unwrap();
+    let next = fx
+        .store
+        .get_audit(&pname("default"), &aid(&record(2).id))
+        .await
+        .unwrap();
     assert_eq!(
         next.findings.len(),
         record(2).findings.len(),
@@ -56,11 +68,17 @@ async fn compare_gives_score_and_signal_deltas_and_findings_by_pattern() {
             ..before.findings[0].clone()
         },
     ];
-    fx.store.insert_audit("default", before.clone()).await.unwrap();
-    fx.store.insert_audit("default", after.clone()).await.unwrap();
+    fx.store
+        .insert_audit(&pname("default"), before.clone())
+        .await
+        .unwrap();
+    fx.store
+        .insert_audit(&pname("default"), after.clone())
+        .await
+        .unwrap();
     let c = fx
         .store
-        .compare_audits("default", &before.id, &after.id)
+        .compare_audits(&pname("default"), &aid(&before.id), &aid(&after.id))
         .await
         .unwrap();
     assert_eq!(c.score_delta, Some(15.5));
@@ -81,7 +99,7 @@ async fn compare_gives_score_and_signal_deltas_and_findings_by_pattern() {
     assert_eq!(names(&c.findings.kept), vec!["countdown_timer"]);
     let history: Vec<String> = fx
         .store
-        .audit_history("default", &format!("{}/", before.url))
+        .audit_history(&pname("default"), &format!("{}/", before.url))
         .await
         .unwrap()
         .into_iter()
@@ -100,11 +118,15 @@ async fn delete_removes_rows_files_and_thumbnails() {
         json!({"type": "finding", "finding": {"pattern_type": "x", "severity": "low", "confidence": 0.1, "description": "d"}}).to_string(),
     ];
     ingest_lines(&fx.store, &lines, &IngestOptions::default()).await;
-    let detail = fx.store.get_audit("default", "vrts_de1e7e00").await.unwrap();
+    let detail = fx
+        .store
+        .get_audit(&pname("default"), &aid("vrts_de1e7e00"))
+        .await
+        .unwrap();
     let shot = &detail.screenshots[0];
     let thumb = fx
         .store
-        .thumbnail("default", "vrts_de1e7e00", shot.id, 200)
+        .thumbnail(&pname("default"), &aid("vrts_de1e7e00"), shot.id, 200)
         .await
         .unwrap();
     let info = veritas_core::inspect_image(&std::fs::read(&thumb).unwrap()).unwrap();
@@ -115,7 +137,7 @@ async fn delete_removes_rows_files_and_thumbnails() {
     );
     let (served, served_info) = fx
         .store
-        .screenshot_file("default", "vrts_de1e7e00", shot.id)
+        .screenshot_file(&pname("default"), &aid("vrts_de1e7e00"), shot.id)
         .await
         .unwrap();
     assert_eq!(
@@ -123,10 +145,13 @@ async fn delete_removes_rows_files_and_thumbnails() {
         ("image/png", 3000)
     );
 
-    fx.store.delete_audit("default", "vrts_de1e7e00").await.unwrap();
+    fx.store
+        .delete_audit(&pname("default"), &aid("vrts_de1e7e00"))
+        .await
+        .unwrap();
     assert_eq!(
         fx.store
-            .get_audit("default", "vrts_de1e7e00")
+            .get_audit(&pname("default"), &aid("vrts_de1e7e00"))
             .await
             .unwrap_err()
             .kind,

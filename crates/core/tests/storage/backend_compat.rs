@@ -8,6 +8,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection, Executor, Row, SqliteConnection};
 use veritas_core::{AuditFilter, AuditStatus, ErrorKind, ListRequest, Store, DB_FILE};
 
+use crate::common::{aid, pname};
+
 /// The DDL SQLAlchemy's create_all emits for the backend's models (VERITAS_SCHEMA.md).
 const BACKEND_DDL: &str = r#"
 CREATE TABLE audits (
@@ -216,7 +218,7 @@ async fn a_backend_database_opens_reads_right_and_upgrades_additively() {
 
     let store = Store::open(dir.path()).await.expect("a backend database opens");
     let page = store
-        .list_audits_full("default", &ListRequest::default())
+        .list_audits_full(&pname("default"), &ListRequest::default())
         .await
         .unwrap();
     assert_eq!(
@@ -266,7 +268,7 @@ async fn a_backend_database_opens_reads_right_and_upgrades_additively() {
     };
     assert_eq!(
         store
-            .list_audits_full("default", &completed)
+            .list_audits_full(&pname("default"), &completed)
             .await
             .unwrap()
             .audits
@@ -275,7 +277,10 @@ async fn a_backend_database_opens_reads_right_and_upgrades_additively() {
         "status filters ignore case"
     );
 
-    let detail = store.get_audit("default", "vrts_1a2b3c4d").await.unwrap();
+    let detail = store
+        .get_audit(&pname("default"), &aid("vrts_1a2b3c4d"))
+        .await
+        .unwrap();
     assert!(
         detail
             .audit
@@ -346,7 +351,7 @@ async fn after_the_upgrade_the_backend_still_writes_and_its_rows_are_found() {
     c.close().await.unwrap();
 
     let all = store
-        .list_audits_full("default", &ListRequest::default())
+        .list_audits_full(&pname("default"), &ListRequest::default())
         .await
         .unwrap();
     assert_eq!(
@@ -362,7 +367,7 @@ async fn after_the_upgrade_the_backend_still_writes_and_its_rows_are_found() {
         ..Default::default()
     };
     let by_narrative = store
-        .list_audits_full("default", &find("zebrafish"))
+        .list_audits_full(&pname("default"), &find("zebrafish"))
         .await
         .unwrap();
     assert_eq!(
@@ -370,13 +375,19 @@ async fn after_the_upgrade_the_backend_still_writes_and_its_rows_are_found() {
         1,
         "the backend's narrative UPDATE reached the search index"
     );
-    let by_finding = store.list_audits_full("default", &find("quietly")).await.unwrap();
+    let by_finding = store
+        .list_audits_full(&pname("default"), &find("quietly"))
+        .await
+        .unwrap();
     assert_eq!(
         by_finding.audits.len(),
         1,
         "the backend's finding INSERT reached the search index"
     );
-    let detail = store.get_audit("default", "vrts_0000beef").await.unwrap();
+    let detail = store
+        .get_audit(&pname("default"), &aid("vrts_0000beef"))
+        .await
+        .unwrap();
     assert_eq!(
         (detail.audit.status.as_str(), detail.findings[0].severity.as_str()),
         ("completed", "medium")
@@ -388,7 +399,7 @@ async fn a_database_from_a_newer_version_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).await.unwrap();
     store
-        .insert_audit("default", crate::common::record(1))
+        .insert_audit(&pname("default"), crate::common::record(1))
         .await
         .unwrap();
     drop(store);

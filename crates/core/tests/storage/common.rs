@@ -2,7 +2,9 @@
 
 use serde_json::json;
 use tempfile::TempDir;
-use veritas_core::{AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot, Store};
+use veritas_core::{
+    AuditFields, AuditId, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot, ProjectName, Store,
+};
 
 /// A store in a temporary data directory; both go away when this is dropped.
 pub struct Fixture {
@@ -161,7 +163,7 @@ pub async fn ingest_lines(
     let text = lines.join("\n") + "\n";
     let mut rejected = Vec::new();
     let report = store
-        .ingest("default", options, text.as_bytes(), &mut |n| {
+        .ingest(&pname("default"), options, text.as_bytes(), &mut |n| {
             if let veritas_core::IngestNotice::Rejected { line, reason } = n {
                 rejected.push((line, reason.to_string()));
             }
@@ -169,4 +171,14 @@ pub async fn ingest_lines(
         .await
         .expect("an in-memory stream can always be read");
     (report, rejected)
+}
+
+/// A project name, checked as the CLI and the app check theirs.
+pub fn pname(s: &str) -> ProjectName {
+    ProjectName::parse(s).expect("the tests' project names are plain")
+}
+
+/// An audit id, checked as the CLI and the app check theirs.
+pub fn aid(s: impl AsRef<str>) -> AuditId {
+    AuditId::parse(s.as_ref()).expect("the tests' audit ids are plain")
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use veritas_core::ListRequest;
 
-use crate::common::{fresh, record};
+use crate::common::{aid, fresh, pname, record};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_audits_written_at_once_by_tasks_with_their_own_handles() {
@@ -17,7 +17,7 @@ async fn fifty_audits_written_at_once_by_tasks_with_their_own_handles() {
         // file's write lock exactly as separate processes do.
         let store = fx.reopen().await;
         tasks.push(tokio::spawn(async move {
-            store.insert_audit("default", record(i)).await
+            store.insert_audit(&pname("default"), record(i)).await
         }));
     }
     for (i, t) in tasks.into_iter().enumerate() {
@@ -27,7 +27,11 @@ async fn fifty_audits_written_at_once_by_tasks_with_their_own_handles() {
     }
     for i in 0..50 {
         let want = record(i);
-        let got = fx.store.get_audit("default", &want.id).await.unwrap();
+        let got = fx
+            .store
+            .get_audit(&pname("default"), &aid(&want.id))
+            .await
+            .unwrap();
         assert_eq!(got.audit.url, want.url, "audit {i}");
         assert_eq!(got.audit.fields.trust_score, want.fields.trust_score, "audit {i}");
         assert_eq!(got.audit.fields.narrative, want.fields.narrative, "audit {i}");
@@ -41,7 +45,7 @@ async fn fifty_audits_written_at_once_by_tasks_with_their_own_handles() {
     let page = fx
         .store
         .list_audits_full(
-            "default",
+            &pname("default"),
             &ListRequest {
                 limit: Some(500),
                 ..Default::default()
@@ -63,7 +67,7 @@ async fn a_reader_reads_throughout_while_three_writers_write() {
             while !done.load(Ordering::SeqCst) {
                 let page = store
                     .list_audits_full(
-                        "default",
+                        &pname("default"),
                         &ListRequest {
                             limit: Some(500),
                             ..Default::default()
@@ -88,7 +92,9 @@ async fn a_reader_reads_throughout_while_three_writers_write() {
         let store = fx.reopen().await;
         writers.push(tokio::spawn(async move {
             for k in 0..40 {
-                store.insert_audit("default", record(w * 1000 + k)).await?;
+                store
+                    .insert_audit(&pname("default"), record(w * 1000 + k))
+                    .await?;
             }
             Ok::<_, veritas_core::Error>(())
         }));
@@ -105,7 +111,7 @@ async fn a_reader_reads_throughout_while_three_writers_write() {
     let page = fx
         .store
         .list_audits_full(
-            "default",
+            &pname("default"),
             &ListRequest {
                 limit: Some(500),
                 ..Default::default()
@@ -129,12 +135,12 @@ async fn the_journal_mode_is_wal() {
 async fn a_refused_audit_among_concurrent_ones_rolls_back_alone() {
     let fx = fresh().await;
     for i in (0..60).step_by(3) {
-        fx.store.insert_audit("default", record(i)).await.unwrap();
+        fx.store.insert_audit(&pname("default"), record(i)).await.unwrap();
     }
     let tasks: Vec<_> = (0..60)
         .map(|i| {
             let store = fx.store.clone();
-            tokio::spawn(async move { (i, store.insert_audit("default", record(i)).await) })
+            tokio::spawn(async move { (i, store.insert_audit(&pname("default"), record(i)).await) })
         })
         .collect();
     for t in tasks {
@@ -146,14 +152,21 @@ async fn a_refused_audit_among_concurrent_ones_rolls_back_alone() {
         }
     }
     for i in 0..60 {
-        let got = fx.store.get_audit("default", &record(i).id).await.unwrap();
+        let got = fx
+            .store
+            .get_audit(&pname("default"), &aid(&record(i).id))
+            .await
+            .unwrap();
         assert_eq!(
             got.findings.len(),
             record(i).findings.len(),
             "audit {i} is whole, once"
         );
     }
-    fx.store.insert_audit("default", record(60)).await.unwrap();
+    fx.store
+        .insert_audit(&pname("default"), record(60))
+        .await
+        .unwrap();
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM audits")
         .fetch_one(fx.store.database().reader())
         .await

@@ -4,7 +4,7 @@ use image::ImageFormat;
 use serde_json::json;
 use veritas_core::IngestOptions;
 
-use crate::common::{base64, fresh, image_bytes, ingest_lines};
+use crate::common::{aid, base64, fresh, image_bytes, ingest_lines, pname};
 
 #[tokio::test]
 async fn the_html_report_embeds_its_screenshots_and_runs_nothing() {
@@ -19,7 +19,11 @@ async fn the_html_report_embeds_its_screenshots_and_runs_nothing() {
     ingest_lines(&fx.store, &lines, &IngestOptions::default()).await;
     let html = fx
         .store
-        .export_audit("default", "vrts_0000a7a1", veritas_core::ExportFormat::Html)
+        .export_audit(
+            &pname("default"),
+            &aid("vrts_0000a7a1"),
+            veritas_core::ExportFormat::Html,
+        )
         .await
         .unwrap();
     assert!(

@@ -5,7 +5,7 @@ use image::ImageFormat;
 use serde_json::{json, Value};
 use veritas_core::IngestOptions;
 
-use crate::common::{base64, fresh, image_bytes, ingest_lines, png_bomb};
+use crate::common::{aid, base64, fresh, image_bytes, ingest_lines, pname, png_bomb};
 
 fn line(v: Value) -> String {
     v.to_string()
@@ -92,7 +92,11 @@ async fn a_valid_stream_in_both_forms_is_stored() {
         (19, 3, 3)
     );
 
-    let a = fx.store.get_audit("default", "vrts_aaaa0001").await.unwrap();
+    let a = fx
+        .store
+        .get_audit(&pname("default"), &aid("vrts_aaaa0001"))
+        .await
+        .unwrap();
     assert_eq!(a.audit.status, "completed");
     assert!(a.audit.fields.completed_at.is_some());
     assert_eq!(
@@ -139,18 +143,30 @@ async fn a_valid_stream_in_both_forms_is_stored() {
         "the timeline does not keep image bytes"
     );
 
-    let b = fx.store.get_audit("default", "vrts_bbbb0002").await.unwrap();
+    let b = fx
+        .store
+        .get_audit(&pname("default"), &aid("vrts_bbbb0002"))
+        .await
+        .unwrap();
     assert_eq!(
         (b.audit.status.as_str(), b.audit.fields.error_message.as_deref()),
         ("error", Some("Graph phase crashed"))
     );
-    let c = fx.store.get_audit("default", "vrts_cccc0003").await.unwrap();
+    let c = fx
+        .store
+        .get_audit(&pname("default"), &aid("vrts_cccc0003"))
+        .await
+        .unwrap();
     assert_eq!(
         (c.audit.status.as_str(), c.findings.len()),
         ("running", 1),
         "an unfinished audit stays running with what arrived"
     );
-    let d = fx.store.get_audit("default", "vrts_dddd0004").await.unwrap();
+    let d = fx
+        .store
+        .get_audit(&pname("default"), &aid("vrts_dddd0004"))
+        .await
+        .unwrap();
     assert_eq!(
         (d.audit.url.as_str(), d.audit.fields.trust_score),
         ("https://d.example/", Some(95.0))
@@ -201,7 +217,11 @@ async fn bad_lines_are_rejected_with_their_reason_and_everything_else_is_stored(
         );
     }
     assert_eq!((report.rejected, report.events), (8, 3));
-    let a = fx.store.get_audit("default", "vrts_0000000b").await.unwrap();
+    let a = fx
+        .store
+        .get_audit(&pname("default"), &aid("vrts_0000000b"))
+        .await
+        .unwrap();
     assert_eq!(
         a.audit.status, "completed",
         "lines after the bad ones were still ingested"
@@ -237,7 +257,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn events_need_an_open_audit_and_follow_a_rejected_start_into_rejection() {
     let fx = fresh().await;
     fx.store
-        .insert_audit("default", crate::common::record(1))
+        .insert_audit(&pname("default"), crate::common::record(1))
         .await
         .unwrap();
     let taken = crate::common::audit_id(1);
@@ -270,7 +290,7 @@ async fn events_need_an_open_audit_and_follow_a_rejected_start_into_rejection() 
         vec![(1, true), (2, true), (3, true), (4, true)],
         "{rejected:#?}"
     );
-    let kept = fx.store.get_audit("default", &taken).await.unwrap();
+    let kept = fx.store.get_audit(&pname("default"), &aid(&taken)).await.unwrap();
     assert_eq!(
         kept.audit.url,
         crate::common::record(1).url,
@@ -282,7 +302,7 @@ async fn events_need_an_open_audit_and_follow_a_rejected_start_into_rejection() 
 async fn a_recording_without_audit_start_goes_to_the_given_audit_and_can_be_marked_disconnected() {
     let fx = fresh().await;
     let options = IngestOptions {
-        audit_id: Some("vrts_12345678".into()),
+        audit_id: Some(aid("vrts_12345678")),
         url: Some("https://rec.example/".into()),
     };
     let lines = vec![
@@ -294,7 +314,11 @@ async fn a_recording_without_audit_start_goes_to_the_given_audit_and_can_be_mark
     let (report, rejected) = ingest_lines(&fx.store, &lines, &options).await;
     assert!(rejected.is_empty(), "{rejected:?}");
     assert_eq!(report.audits_started, 1);
-    let a = fx.store.get_audit("default", "vrts_12345678").await.unwrap();
+    let a = fx
+        .store
+        .get_audit(&pname("default"), &aid("vrts_12345678"))
+        .await
+        .unwrap();
     assert_eq!(
         (a.audit.status.as_str(), a.findings.len(), a.events.len()),
         ("running", 1, 3)
@@ -303,7 +327,7 @@ async fn a_recording_without_audit_start_goes_to_the_given_audit_and_can_be_mark
     // The producer is gone: nothing more arrives.
     assert_eq!(
         fx.store
-            .mark_disconnected("default", std::time::Duration::from_secs(3600))
+            .mark_disconnected(&pname("default"), std::time::Duration::from_secs(3600))
             .await
             .unwrap(),
         0,
@@ -312,14 +336,14 @@ async fn a_recording_without_audit_start_goes_to_the_given_audit_and_can_be_mark
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     assert_eq!(
         fx.store
-            .mark_disconnected("default", std::time::Duration::ZERO)
+            .mark_disconnected(&pname("default"), std::time::Duration::ZERO)
             .await
             .unwrap(),
         1
     );
     assert_eq!(
         fx.store
-            .get_audit("default", "vrts_12345678")
+            .get_audit(&pname("default"), &aid("vrts_12345678"))
             .await
             .unwrap()
             .audit

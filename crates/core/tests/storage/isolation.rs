@@ -3,7 +3,7 @@
 
 use veritas_core::{AuditFilter, ErrorKind, ListRequest, NewFinding};
 
-use crate::common::{fresh, record};
+use crate::common::{aid, fresh, pname, record};
 
 #[tokio::test]
 async fn nothing_of_one_project_is_visible_from_another() {
@@ -27,15 +27,15 @@ async fn nothing_of_one_project_is_visible_from_another() {
         key: Some("emb".into()),
         ..embedded(vec![0.9, 0.1])
     });
-    s.insert_audit("alpha", a.clone()).await.unwrap();
-    s.insert_audit("beta", b.clone()).await.unwrap();
+    s.insert_audit(&pname("alpha"), a.clone()).await.unwrap();
+    s.insert_audit(&pname("beta"), b.clone()).await.unwrap();
 
     let all = ListRequest {
         limit: Some(500),
         ..Default::default()
     };
     let in_beta: Vec<String> = s
-        .list_audits_full("beta", &all)
+        .list_audits_full(&pname("beta"), &all)
         .await
         .unwrap()
         .audits
@@ -44,7 +44,7 @@ async fn nothing_of_one_project_is_visible_from_another() {
         .collect();
     assert_eq!(in_beta, vec![b.id.clone()], "list");
     assert_eq!(
-        s.get_audit("beta", &a.id).await.unwrap_err().kind,
+        s.get_audit(&pname("beta"), &aid(&a.id)).await.unwrap_err().kind,
         ErrorKind::NotFound,
         "show"
     );
@@ -56,7 +56,7 @@ async fn nothing_of_one_project_is_visible_from_another() {
         ..all.clone()
     };
     assert!(
-        s.list_audits_full("beta", &search)
+        s.list_audits_full(&pname("beta"), &search)
             .await
             .unwrap()
             .audits
@@ -64,11 +64,18 @@ async fn nothing_of_one_project_is_visible_from_another() {
         "search"
     );
     assert_eq!(
-        s.list_audits_full("alpha", &search).await.unwrap().audits.len(),
+        s.list_audits_full(&pname("alpha"), &search)
+            .await
+            .unwrap()
+            .audits
+            .len(),
         1,
         "the search does find it in its project"
     );
-    let facets = s.audit_facets("beta", &AuditFilter::default()).await.unwrap();
+    let facets = s
+        .audit_facets(&pname("beta"), &AuditFilter::default())
+        .await
+        .unwrap();
     assert_eq!(facets.total, 1, "facets");
     assert_eq!(
         facets.severity.iter().map(|c| c.count).max(),
@@ -76,7 +83,7 @@ async fn nothing_of_one_project_is_visible_from_another() {
         "facet counts count beta's audit only"
     );
     let history: Vec<String> = s
-        .audit_history("beta", &a.url)
+        .audit_history(&pname("beta"), &a.url)
         .await
         .unwrap()
         .into_iter()
@@ -84,13 +91,16 @@ async fn nothing_of_one_project_is_visible_from_another() {
         .collect();
     assert_eq!(history, vec![b.id.clone()], "history");
     assert_eq!(
-        s.compare_audits("beta", &b.id, &a.id).await.unwrap_err().kind,
+        s.compare_audits(&pname("beta"), &aid(&b.id), &aid(&a.id))
+            .await
+            .unwrap_err()
+            .kind,
         ErrorKind::NotFound,
         "compare"
     );
 
     let beta_finding = s
-        .get_audit("beta", &b.id)
+        .get_audit(&pname("beta"), &aid(&b.id))
         .await
         .unwrap()
         .findings
@@ -98,7 +108,7 @@ async fn nothing_of_one_project_is_visible_from_another() {
         .find(|f| f.embedding.is_some())
         .unwrap();
     let alpha_finding = s
-        .get_audit("alpha", &a.id)
+        .get_audit(&pname("alpha"), &aid(&a.id))
         .await
         .unwrap()
         .findings
@@ -106,29 +116,35 @@ async fn nothing_of_one_project_is_visible_from_another() {
         .find(|f| f.embedding.is_some())
         .unwrap();
     assert!(
-        s.similar_findings("beta", beta_finding.id, 10)
+        s.similar_findings(&pname("beta"), beta_finding.id, 10)
             .await
             .unwrap()
             .is_empty(),
         "similar: alpha's finding is not offered"
     );
     assert_eq!(
-        s.similar_findings("beta", alpha_finding.id, 10)
+        s.similar_findings(&pname("beta"), alpha_finding.id, 10)
             .await
             .unwrap_err()
             .kind,
         ErrorKind::NotFound
     );
-    let similar = s.similar_findings("alpha", alpha_finding.id, 10).await.unwrap();
+    let similar = s
+        .similar_findings(&pname("alpha"), alpha_finding.id, 10)
+        .await
+        .unwrap();
     assert!(similar.is_empty(), "alpha has no other embedded finding");
 
     assert_eq!(
-        s.delete_audit("beta", &a.id).await.unwrap_err().kind,
+        s.delete_audit(&pname("beta"), &aid(&a.id))
+            .await
+            .unwrap_err()
+            .kind,
         ErrorKind::NotFound,
         "delete"
     );
     assert!(
-        s.get_audit("alpha", &a.id).await.is_ok(),
+        s.get_audit(&pname("alpha"), &aid(&a.id)).await.is_ok(),
         "alpha's audit survives beta's delete attempt"
     );
     let names: Vec<(String, i64)> = s
@@ -165,13 +181,22 @@ async fn similar_findings_rank_by_cosine_within_one_model_and_version() {
             ..record(0).findings[0].clone()
         },
     ];
-    fx.store.insert_audit("default", r.clone()).await.unwrap();
-    let findings = fx.store.get_audit("default", &r.id).await.unwrap().findings;
+    fx.store.insert_audit(&pname("default"), r.clone()).await.unwrap();
+    let findings = fx
+        .store
+        .get_audit(&pname("default"), &aid(&r.id))
+        .await
+        .unwrap()
+        .findings;
     let q = findings
         .iter()
         .find(|x| x.finding_key.as_deref() == Some("q"))
         .unwrap();
-    let found = fx.store.similar_findings("default", q.id, 10).await.unwrap();
+    let found = fx
+        .store
+        .similar_findings(&pname("default"), q.id, 10)
+        .await
+        .unwrap();
     let keys: Vec<&str> = found
         .iter()
         .map(|s| s.finding.finding_key.as_deref().unwrap())
@@ -188,7 +213,7 @@ async fn similar_findings_rank_by_cosine_within_one_model_and_version() {
         .expect("the finding without embedding");
     let err = fx
         .store
-        .similar_findings("default", plain.id, 5)
+        .similar_findings(&pname("default"), plain.id, 5)
         .await
         .unwrap_err();
     assert_eq!(

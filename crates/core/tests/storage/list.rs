@@ -4,13 +4,13 @@ use veritas_core::{
     Audit, AuditFilter, AuditRow, AuditStatus, Direction, ListRequest, NewFinding, SortKey, Store,
 };
 
-use crate::common::{fresh, record};
+use crate::common::{fresh, pname, record};
 
 /// Every page of a list, followed cursor by cursor.
 pub async fn all_pages(store: &Store, mut req: ListRequest) -> Vec<Audit> {
     let mut out = Vec::new();
     loop {
-        let page = store.list_audits_full("default", &req).await.unwrap();
+        let page = store.list_audits_full(&pname("default"), &req).await.unwrap();
         out.extend(page.audits);
         match page.next_cursor {
             Some(c) => req.after = Some(c),
@@ -32,7 +32,7 @@ async fn keyset_pages_cover_every_sort_exactly_once_in_order() {
         }
         r.status = Some([AuditStatus::Completed, AuditStatus::Error, AuditStatus::Running][i % 3]);
         r.findings.truncate(i % 4);
-        fx.store.insert_audit("default", r).await.unwrap();
+        fx.store.insert_audit(&pname("default"), r).await.unwrap();
     }
     for sort in [
         SortKey::Created,
@@ -93,7 +93,7 @@ async fn keyset_pages_cover_every_sort_exactly_once_in_order() {
     };
     assert!(fx
         .store
-        .list_audits_full("default", &bad)
+        .list_audits_full(&pname("default"), &bad)
         .await
         .unwrap_err()
         .message
@@ -111,7 +111,7 @@ async fn list_rows_are_the_lists_audits_without_their_long_columns() {
         if i % 3 == 0 {
             r.fields.narrative = Some(format!("A **cozy** shop, number {i}."));
         }
-        fx.store.insert_audit("default", r).await.unwrap();
+        fx.store.insert_audit(&pname("default"), r).await.unwrap();
     }
     let as_row = |a: &Audit| AuditRow {
         id: a.id.clone(),
@@ -137,8 +137,8 @@ async fn list_rows_are_the_lists_audits_without_their_long_columns() {
         };
         let mut pages = 0;
         loop {
-            let full = fx.store.list_audits_full("default", &req).await.unwrap();
-            let rows = fx.store.list_audits("default", &req).await.unwrap();
+            let full = fx.store.list_audits_full(&pname("default"), &req).await.unwrap();
+            let rows = fx.store.list_audits(&pname("default"), &req).await.unwrap();
             assert_eq!(
                 rows.audits,
                 full.audits.iter().map(as_row).collect::<Vec<_>>(),
@@ -174,14 +174,14 @@ async fn filters_narrow_the_list_and_facets_count_under_them() {
                 ..r.findings[0].clone()
             });
         }
-        fx.store.insert_audit("default", r).await.unwrap();
+        fx.store.insert_audit(&pname("default"), r).await.unwrap();
     }
     let ids = |f: AuditFilter| {
         let store = fx.store.clone();
         async move {
             let mut v: Vec<String> = store
                 .list_audits_full(
-                    "default",
+                    &pname("default"),
                     &ListRequest {
                         filter: f,
                         limit: Some(500),
@@ -287,7 +287,7 @@ async fn filters_narrow_the_list_and_facets_count_under_them() {
         status: vec![AuditStatus::Error],
         ..Default::default()
     };
-    let f = fx.store.audit_facets("default", &filter).await.unwrap();
+    let f = fx.store.audit_facets(&pname("default"), &filter).await.unwrap();
     assert_eq!(f.total, 4);
     let status: Vec<(String, i64)> = f.status.iter().map(|c| (c.value.clone(), c.count)).collect();
     assert_eq!(

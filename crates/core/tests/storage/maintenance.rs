@@ -3,12 +3,15 @@
 
 use veritas_core::{ListRequest, Store};
 
-use crate::common::{fresh, record};
+use crate::common::{aid, fresh, pname, record};
 
 #[tokio::test]
 async fn doctor_reports_what_is_wrong_and_repairs_what_is_safe() {
     let fx = fresh().await;
-    fx.store.load_demo("default", 8, &mut |_, _| {}).await.unwrap();
+    fx.store
+        .load_demo(&pname("default"), 8, &mut |_, _| {})
+        .await
+        .unwrap();
     let healthy = fx
         .store
         .doctor(false, std::time::Duration::from_secs(3600 * 24 * 365))
@@ -48,11 +51,14 @@ async fn doctor_reports_what_is_wrong_and_repairs_what_is_safe() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn backup_is_consistent_while_another_handle_writes() {
     let fx = fresh().await;
-    fx.store.load_demo("default", 4, &mut |_, _| {}).await.unwrap();
+    fx.store
+        .load_demo(&pname("default"), 4, &mut |_, _| {})
+        .await
+        .unwrap();
     let writer = fx.reopen().await;
     let writing = tokio::spawn(async move {
         for i in 0..60 {
-            writer.insert_audit("default", record(i)).await.unwrap();
+            writer.insert_audit(&pname("default"), record(i)).await.unwrap();
         }
     });
     let dest = tempfile::tempdir().unwrap();
@@ -63,7 +69,7 @@ async fn backup_is_consistent_while_another_handle_writes() {
     let copy = Store::open(&target).await.unwrap();
     let audits = copy
         .list_audits_full(
-            "default",
+            &pname("default"),
             &ListRequest {
                 limit: Some(500),
                 ..Default::default()
@@ -81,7 +87,7 @@ async fn backup_is_consistent_while_another_handle_writes() {
     for a in &audits {
         // Every audit in the snapshot was committed whole before it: its finding count in
         // the copy is the one in the source.
-        let source = fx.store.get_audit("default", &a.id).await.unwrap();
+        let source = fx.store.get_audit(&pname("default"), &aid(&a.id)).await.unwrap();
         assert_eq!(
             a.findings_count,
             source.findings.len() as i64,
@@ -125,7 +131,7 @@ async fn another_handles_write_is_noticed_by_the_change_watcher() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(rx.try_recv().is_err(), "no change, no notice");
     let other = fx.reopen().await; // as another process would write
-    other.insert_audit("default", record(1)).await.unwrap();
+    other.insert_audit(&pname("default"), record(1)).await.unwrap();
     let noticed = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
     assert!(matches!(noticed, Ok(Some(()))), "the commit was noticed");
     watcher.abort();

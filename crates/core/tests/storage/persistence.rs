@@ -3,7 +3,7 @@
 
 use veritas_core::{AuditFilter, ListRequest, NewFinding, Store};
 
-use crate::common::{fresh, record};
+use crate::common::{aid, fresh, pname, record};
 
 fn search(text: &str) -> ListRequest {
     ListRequest {
@@ -20,14 +20,21 @@ fn search(text: &str) -> ListRequest {
 async fn every_field_survives_closing_and_reopening() {
     let fx = fresh().await;
     for i in 0..5 {
-        fx.store.insert_audit("default", record(i)).await.unwrap();
+        fx.store.insert_audit(&pname("default"), record(i)).await.unwrap();
     }
-    let before = fx.store.get_audit("default", &record(3).id).await.unwrap();
+    let before = fx
+        .store
+        .get_audit(&pname("default"), &aid(&record(3).id))
+        .await
+        .unwrap();
     fx.store.database().clone().close().await;
     drop(fx.store);
 
     let reopened = Store::open(fx.dir.path()).await.unwrap();
-    let after = reopened.get_audit("default", &record(3).id).await.unwrap();
+    let after = reopened
+        .get_audit(&pname("default"), &aid(&record(3).id))
+        .await
+        .unwrap();
     assert_eq!(
         after, before,
         "an audit read after reopening equals the one read before"
@@ -67,9 +74,13 @@ async fn a_finding_keeps_text_embedding_and_model_and_one_without_has_nulls() {
         },
         r.findings[1].clone(),
     ];
-    fx.store.insert_audit("default", r.clone()).await.unwrap();
+    fx.store.insert_audit(&pname("default"), r.clone()).await.unwrap();
     let reopened = fx.reopen().await;
-    let got = reopened.get_audit("default", &r.id).await.unwrap().findings;
+    let got = reopened
+        .get_audit(&pname("default"), &aid(&r.id))
+        .await
+        .unwrap()
+        .findings;
     assert_eq!(
         got[0].description, r.findings[0].description,
         "original text kept"
@@ -95,12 +106,12 @@ async fn a_finding_keeps_text_embedding_and_model_and_one_without_has_nulls() {
 async fn full_text_search_finds_the_same_after_reopening() {
     let fx = fresh().await;
     for i in 0..10 {
-        fx.store.insert_audit("default", record(i)).await.unwrap();
+        fx.store.insert_audit(&pname("default"), record(i)).await.unwrap();
     }
     let ids = |page: veritas_core::AuditPage| page.audits.into_iter().map(|a| a.id).collect::<Vec<_>>();
     let narrative_hit = ids(fx
         .store
-        .list_audits_full("default", &search("zq7x"))
+        .list_audits_full(&pname("default"), &search("zq7x"))
         .await
         .unwrap());
     assert_eq!(
@@ -110,7 +121,7 @@ async fn full_text_search_finds_the_same_after_reopening() {
     );
     let accent_free = ids(fx
         .store
-        .list_audits_full("default", &search("cafe checkout"))
+        .list_audits_full(&pname("default"), &search("cafe checkout"))
         .await
         .unwrap());
     assert_eq!(
@@ -120,7 +131,7 @@ async fn full_text_search_finds_the_same_after_reopening() {
     );
     let url_hit = ids(fx
         .store
-        .list_audits_full("default", &search("site3"))
+        .list_audits_full(&pname("default"), &search("site3"))
         .await
         .unwrap());
     // Urls are site{i % 7}: of audits 0 to 9, only audit 3 is on site3.
@@ -134,13 +145,13 @@ async fn full_text_search_finds_the_same_after_reopening() {
     drop(fx.store);
     assert_eq!(
         ids(reopened
-            .list_audits_full("default", &search("zq7x"))
+            .list_audits_full(&pname("default"), &search("zq7x"))
             .await
             .unwrap()),
         narrative_hit
     );
     let finding_hit = ids(reopened
-        .list_audits_full("default", &search("\"audit 4: a fake\""))
+        .list_audits_full(&pname("default"), &search("\"audit 4: a fake\""))
         .await
         .unwrap());
     assert_eq!(
@@ -153,7 +164,7 @@ async fn full_text_search_finds_the_same_after_reopening() {
 #[tokio::test]
 async fn hostile_search_text_never_errors() {
     let fx = fresh().await;
-    fx.store.insert_audit("default", record(1)).await.unwrap();
+    fx.store.insert_audit(&pname("default"), record(1)).await.unwrap();
     for text in [
         "\"",
         "\"\"",
@@ -197,9 +208,12 @@ async fn hostile_search_text_never_errors() {
         "@p",
         ":name",
     ] {
-        let res = fx.store.list_audits_full("default", &search(text)).await;
+        let res = fx.store.list_audits_full(&pname("default"), &search(text)).await;
         assert!(res.is_ok(), "search {text:?} failed: {:?}", res.err());
-        let facets = fx.store.audit_facets("default", &search(text).filter).await;
+        let facets = fx
+            .store
+            .audit_facets(&pname("default"), &search(text).filter)
+            .await;
         assert!(
             facets.is_ok(),
             "facets for search {text:?} failed: {:?}",
@@ -208,7 +222,7 @@ async fn hostile_search_text_never_errors() {
     }
     assert_eq!(
         fx.store
-            .list_audits_full("default", &search("\""))
+            .list_audits_full(&pname("default"), &search("\""))
             .await
             .unwrap()
             .audits

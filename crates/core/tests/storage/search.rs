@@ -3,7 +3,7 @@
 
 use veritas_core::{AuditFilter, Direction, ListRequest, SortKey};
 
-use crate::common::{fresh, record};
+use crate::common::{fresh, pname, record};
 use crate::list::all_pages;
 
 #[tokio::test]
@@ -33,7 +33,7 @@ async fn a_search_matching_thousands_pages_like_the_filtered_list() {
                     if i % 5 == 0 {
                         r.fields.narrative = Some(format!("Narrative {i} mentions zqwalk once."));
                     }
-                    store.insert_audit("default", r).await.unwrap();
+                    store.insert_audit(&pname("default"), r).await.unwrap();
                 }
             })
         })
@@ -88,7 +88,7 @@ async fn a_search_matching_thousands_pages_like_the_filtered_list() {
     let sparse = fx
         .store
         .list_audits_full(
-            "default",
+            &pname("default"),
             &ListRequest {
                 filter: AuditFilter {
                     search: Some("zq1x".into()),
@@ -129,7 +129,7 @@ async fn searches_find_exactly_what_the_full_text_index_matches() {
         if i % 4 == 0 {
             r.fields.narrative = Some(format!("Audit {i} found alpha beta gamma here."));
         }
-        fx.store.insert_audit("default", r).await.unwrap();
+        fx.store.insert_audit(&pname("default"), r).await.unwrap();
     }
     let list = |search: Option<&str>, sort| ListRequest {
         filter: AuditFilter {
