@@ -315,21 +315,50 @@ mod tests {
 
     #[test]
     fn bad_fields_are_named_in_the_reason() {
-        assert!(reason(r#"{"type":"audit_result","result":{"trust_score":250}}"#)
-            .contains("trust_score 250 is out of range"));
-        assert!(
-            reason(r#"{"audit_id":"../x","event":{"type":"log_entry"}}"#).contains("not a plain identifier")
-        );
-        assert!(reason(r#"{"type":"phase_start","pct":"half"}"#).contains("pct must be a number"));
-        assert!(reason(
-            r#"{"type":"finding","finding":{"pattern_type":"x","severity":"extreme","confidence":0.5}}"#
-        )
-        .contains("severity"));
-        assert!(reason(r#"{"type":"log_en"#).contains("not valid JSON"));
-        assert!(reason("{\"type\":\"log_entry\",\"message\":\"a\0b\"}").contains("NUL"));
-        assert!(reason(r#"[1,2]"#).contains("must be a JSON object"));
-        assert!(reason(r#"{"type":"screenshot","index":0,"data":"%%%"}"#).contains("base64"));
-        assert!(reason(r#"{"type":"screenshot","index":0,"data":"aGVsbG8gd29ybGQ="}"#).contains("not a PNG"));
+        // Every case is checked before any is reported, so one failure hides no other.
+        let cases = [
+            (
+                r#"{"type":"audit_result","result":{"trust_score":250}}"#,
+                "trust_score 250 is out of range",
+            ),
+            (
+                r#"{"audit_id":"../x","event":{"type":"log_entry"}}"#,
+                "not a plain identifier",
+            ),
+            (r#"{"type":"phase_start","pct":"half"}"#, "pct must be a number"),
+            (
+                r#"{"type":"finding","finding":{"pattern_type":"x","severity":"extreme","confidence":0.5}}"#,
+                "severity \"extreme\" is not one of",
+            ),
+            (r#"{"type":"log_en"#, "not valid JSON"),
+            ("{\"type\":\"log_entry\",\"message\":\"a\0b\"}", "NUL"),
+            (r#"[1,2]"#, "must be a JSON object"),
+            (r#"{"type":"screenshot","index":0,"data":"%%%"}"#, "base64"),
+            (
+                r#"{"type":"screenshot","index":0,"data":"aGVsbG8gd29ybGQ="}"#,
+                "not a PNG",
+            ),
+            (
+                r#"{"type":"audit_result","result":{"findings":[{"pattern_type":"x","severity":"low"}]}}"#,
+                "result: findings[0]: confidence is missing",
+            ),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|(line, says)| {
+                let got = reason(line);
+                (!got.contains(says)).then(|| format!("{line}: said {got:?}, not {says:?}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn a_hostile_value_is_quoted_short() {
+        let long = "x".repeat(10_000);
+        let got = reason(&format!(r#"{{"type":"{long}/"}}"#));
+        assert!(got.len() < 200, "quoted {} bytes: {got}", got.len());
+        assert!(got.starts_with("type \"xxx") && got.contains('…'), "{got}");
     }
 
     #[test]

@@ -5,13 +5,11 @@ use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use super::rows::{
-    audit_conflict, execute_pushed, json_text, push_audit, push_events, push_findings, push_screenshots,
+    audit_conflict, execute_pushed, field_columns, push_audit, push_events, push_findings, push_screenshots,
 };
 use super::Outcome;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{
-    derived_risk_level, AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot,
-};
+use crate::model::{AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot};
 use crate::time::now_text;
 
 /// What an event does to its audit, besides being kept in the timeline.
@@ -169,37 +167,17 @@ pub(super) async fn apply_event(
                 .await?;
         }
         Effect::Result(r) => {
-            let risk = derived_risk_level(r.fields.risk_level.as_deref(), r.fields.trust_score);
-            sqlx::query(
-                "UPDATE audits SET
-                    url = COALESCE(?1, url), status = COALESCE(?2, status),
-                    audit_tier = COALESCE(?3, audit_tier), verdict_mode = COALESCE(?4, verdict_mode),
-                    trust_score = COALESCE(?5, trust_score), risk_level = COALESCE(?6, risk_level),
-                    signal_scores = COALESCE(?7, signal_scores), narrative = COALESCE(?8, narrative),
-                    site_type = COALESCE(?9, site_type),
-                    site_type_confidence = COALESCE(?10, site_type_confidence),
-                    security_results = COALESCE(?11, security_results),
-                    pages_scanned = COALESCE(?12, pages_scanned),
-                    elapsed_seconds = COALESCE(?13, elapsed_seconds), errors = COALESCE(?14, errors)
-                 WHERE id = ?15",
-            )
-            .bind(&r.url)
-            .bind(r.status.map(AuditStatus::as_str))
-            .bind(&r.fields.audit_tier)
-            .bind(&r.fields.verdict_mode)
-            .bind(r.fields.trust_score)
-            .bind(&risk)
-            .bind(json_text(&r.fields.signal_scores))
-            .bind(&r.fields.narrative)
-            .bind(&r.fields.site_type)
-            .bind(r.fields.site_type_confidence)
-            .bind(json_text(&r.fields.security_results))
-            .bind(r.fields.pages_scanned)
-            .bind(r.fields.elapsed_seconds)
-            .bind(json_text(&r.fields.errors))
-            .bind(audit_id)
-            .execute(&mut *conn)
-            .await?;
+            // Only what the result says changes: every other column keeps what is stored.
+            let mut q = QueryBuilder::<Sqlite>::new("UPDATE audits SET url = COALESCE(");
+            q.push_bind(r.url.clone()).push(", url), status = COALESCE(");
+            q.push_bind(r.status.map(AuditStatus::as_str)).push(", status)");
+            for (name, value) in field_columns(&r.fields) {
+                q.push(format!(", {name} = COALESCE("));
+                value.bind_to(&mut q);
+                q.push(format!(", {name})"));
+            }
+            q.push(" WHERE id = ").push_bind(audit_id);
+            q.build().execute(&mut *conn).await?;
             if !r.findings.is_empty() {
                 outcome.rows += execute_pushed(conn, |q| push_findings(q, audit_id, &r.findings, &now))
                     .await?

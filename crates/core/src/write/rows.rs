@@ -6,19 +6,67 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::embedding::encode_embedding;
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{derived_risk_level, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot};
+use crate::model::{
+    derived_risk_level, AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot,
+};
 
 /// Rows per multi-row INSERT: 13 parameters a finding stays well under SQLite's limit.
 const ROWS_PER_INSERT: usize = 400;
 
-pub(super) fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
+fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
     v.as_ref().map(serde_json::Value::to_string)
+}
+
+/// A value of one of the audit's columns, as it is bound.
+pub(super) enum Column {
+    Text(Option<String>),
+    Real(Option<f64>),
+    Int(Option<i64>),
+}
+
+impl Column {
+    pub(super) fn bind_to(self, q: &mut QueryBuilder<'_, Sqlite>) {
+        match self {
+            Column::Text(v) => q.push_bind(v),
+            Column::Real(v) => q.push_bind(v),
+            Column::Int(v) => q.push_bind(v),
+        };
+    }
+}
+
+/// The columns of [`AuditFields`] with the values to write, in their stored forms (JSON as
+/// text, the risk level derived where none is given): the one list of the audit's columns
+/// on the write path, for the INSERT and the UPDATE of an `audit_result` alike.
+pub(super) fn field_columns(f: &AuditFields) -> [(&'static str, Column); 17] {
+    use Column::{Int, Real, Text};
+    [
+        ("audit_tier", Text(f.audit_tier.clone())),
+        ("verdict_mode", Text(f.verdict_mode.clone())),
+        ("trust_score", Real(f.trust_score)),
+        (
+            "risk_level",
+            Text(derived_risk_level(f.risk_level.as_deref(), f.trust_score)),
+        ),
+        ("signal_scores", Text(json_text(&f.signal_scores))),
+        ("narrative", Text(f.narrative.clone())),
+        ("site_type", Text(f.site_type.clone())),
+        ("site_type_confidence", Real(f.site_type_confidence)),
+        ("security_results", Text(json_text(&f.security_results))),
+        ("pages_scanned", Int(f.pages_scanned)),
+        ("elapsed_seconds", Real(f.elapsed_seconds)),
+        ("errors", Text(json_text(&f.errors))),
+        ("error_message", Text(f.error_message.clone())),
+        ("started_at", Text(f.started_at.clone())),
+        ("completed_at", Text(f.completed_at.clone())),
+        ("created_at", Text(f.created_at.clone())),
+        ("updated_at", Text(f.updated_at.clone())),
+    ]
 }
 
 /// Append the statements that register `project` and insert the audit `r` (without its
 /// children). No ON CONFLICT: an existing id fails the batch before anything after it is
-/// written ([`audit_conflict`] names it). Missing times are `now`; a missing status is
-/// completed; a missing risk level is derived from the score.
+/// written ([`audit_conflict`] names it). Missing created and updated times are `now`; a
+/// missing status is completed; a missing risk level is derived from the score.
 pub(super) fn push_audit<'a>(
     q: &mut QueryBuilder<'a, Sqlite>,
     project: &'a str,
@@ -27,39 +75,29 @@ pub(super) fn push_audit<'a>(
 ) {
     q.push("INSERT OR IGNORE INTO projects (name, created_at) VALUES (");
     q.push_bind(project).push(", ").push_bind(now).push(");\n");
-    q.push(
-        "INSERT INTO audits (id, project, url, status, audit_tier, verdict_mode, trust_score, risk_level,
-            signal_scores, narrative, site_type, site_type_confidence, security_results, pages_scanned,
-            screenshots_count, elapsed_seconds, errors, error_message, started_at, completed_at,
-            created_at, updated_at) VALUES (",
-    );
-    q.separated(", ")
-        .push_bind(&r.id)
+    let columns = field_columns(&r.fields).map(|(name, value)| match (name, value) {
+        ("created_at" | "updated_at", Column::Text(None)) => (name, Column::Text(Some(now.to_string()))),
+        other => other,
+    });
+    q.push("INSERT INTO audits (id, project, url, status, screenshots_count");
+    for (name, _) in &columns {
+        q.push(", ").push(*name);
+    }
+    q.push(") VALUES (");
+    q.push_bind(&r.id)
+        .push(", ")
         .push_bind(project)
-        .push_bind(&r.url)
-        .push_bind(r.status.unwrap_or(AuditStatus::Completed).as_str())
-        .push_bind(&r.fields.audit_tier)
-        .push_bind(&r.fields.verdict_mode)
-        .push_bind(r.fields.trust_score)
-        .push_bind(derived_risk_level(
-            r.fields.risk_level.as_deref(),
-            r.fields.trust_score,
-        ))
-        .push_bind(json_text(&r.fields.signal_scores))
-        .push_bind(&r.fields.narrative)
-        .push_bind(&r.fields.site_type)
-        .push_bind(r.fields.site_type_confidence)
-        .push_bind(json_text(&r.fields.security_results))
-        .push_bind(r.fields.pages_scanned)
-        .push_bind(r.screenshots_count.unwrap_or(r.screenshots.len() as i64))
-        .push_bind(r.fields.elapsed_seconds)
-        .push_bind(json_text(&r.fields.errors))
-        .push_bind(&r.fields.error_message)
-        .push_bind(&r.fields.started_at)
-        .push_bind(&r.fields.completed_at)
-        .push_bind(r.fields.created_at.as_deref().unwrap_or(now))
-        .push_bind(r.fields.updated_at.as_deref().unwrap_or(now))
-        .push_unseparated(");\n");
+        .push(", ")
+        .push_bind(&r.url);
+    q.push(", ")
+        .push_bind(r.status.unwrap_or(AuditStatus::Completed).as_str());
+    q.push(", ")
+        .push_bind(r.screenshots_count.unwrap_or(r.screenshots.len() as i64));
+    for (_, value) in columns {
+        q.push(", ");
+        value.bind_to(q);
+    }
+    q.push(");\n");
 }
 
 /// The error of a batch that began with [`push_audit`]: a conflict where the audit's id

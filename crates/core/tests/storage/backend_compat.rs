@@ -1,5 +1,8 @@
 //! A database written by the Veritas Python backend opens, reads right with all its quirks,
 //! upgrades additively, and still takes the backend's own INSERTs and UPDATEs afterwards.
+//!
+//! About 430 lines: most of it is the backend's own schema and rows, reproduced as the
+//! backend writes them, which every case here shares.
 
 use std::io::Cursor;
 use std::path::Path;
