@@ -162,6 +162,20 @@ describe("Veritas Viewer in a real window", () => {
     await shot("04-findings");
   });
 
+  it("shows the audit's timeline: its phases and log, as the core reads them", async () => {
+    await browser.execute((id) => (location.hash = `#/audits/${id}/timeline`), HOSTILE_ID);
+    const phases = await until("the phases", async () => {
+      const rows = await browser.$$('[data-testid="phase"]');
+      return rows.length === 1 ? rows : null;
+    });
+    const phase = await phases[0].getText();
+    assert.match(phase, /Initialization/, `the phase's label from the core's vocabulary: ${phase}`);
+    assert.match(phase, /✓/, `a completed phase is marked done: ${phase}`);
+    const log = await browser.$('[data-testid="timeline"] .log').getText();
+    assert.match(log, /critical countdown_timer/, "an event without a message is described");
+    await shot("09-timeline");
+  });
+
   it("loads screenshots, a tall full-page one too, and shows a missing one as missing", async () => {
     const list = JSON.parse(veritasDb(["list", "--json", "--search", "shop example deals"]));
     const shop = list.find((a) => a.url.includes("example-deals") && a.screenshots_count >= 3);
