@@ -56,8 +56,9 @@ impl fmt::Display for ErrorKind {
 /// ([`Error::io_kind`]); shared, so that errors stay cheap to clone.
 type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
-/// An error with its kind, a message for a person that names the input it is about, and
-/// its cause where there is one.
+/// An error with its kind, the input it is about, a message for a person that names that
+/// input and the reason, and its cause where there is one (after ripgrep's globset
+/// `Error`, which carries the glob it is about).
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Clone, Serialize)]
 pub struct Error {
@@ -65,6 +66,11 @@ pub struct Error {
     #[serde(rename = "code")]
     pub kind: ErrorKind,
     pub message: String,
+    /// The input the error is about, as the message names it (`audit id "../x"`, a path,
+    /// a flag and its value); `None` where it is about no one input.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    input: Option<String>,
     #[serde(skip)]
     #[cfg_attr(feature = "ts", ts(skip))]
     cause: Option<Cause>,
@@ -78,6 +84,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            input: None,
             cause: None,
         }
     }
@@ -88,21 +95,31 @@ impl Error {
         what: impl fmt::Display,
         cause: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
+        let what = what.to_string();
         Error {
             kind,
             message: format!("{what}: {cause}"),
+            input: Some(what),
             cause: Some(Arc::new(cause)),
         }
     }
 
     /// Bad input: `what` names the input, `why` says what is wrong with it.
     pub fn invalid(what: impl fmt::Display, why: impl fmt::Display) -> Self {
-        Error::new(ErrorKind::InvalidInput, format!("{what}: {why}"))
+        let what = what.to_string();
+        Error {
+            input: Some(what.clone()),
+            ..Error::new(ErrorKind::InvalidInput, format!("{what}: {why}"))
+        }
     }
 
     /// `what` (naming the thing asked for and where it was looked for) does not exist.
     pub fn not_found(what: impl fmt::Display) -> Self {
-        Error::new(ErrorKind::NotFound, format!("{what} not found"))
+        let what = what.to_string();
+        Error {
+            input: Some(what.clone()),
+            ..Error::new(ErrorKind::NotFound, format!("{what} not found"))
+        }
     }
 
     /// An I/O error about `path`.
@@ -125,6 +142,11 @@ impl Error {
     pub fn context(mut self, ctx: impl fmt::Display) -> Self {
         self.message = format!("{ctx}: {}", self.message);
         self
+    }
+
+    /// The input the error is about, as its message names it, where it is about one.
+    pub fn input(&self) -> Option<&str> {
+        self.input.as_deref()
     }
 
     /// The kind of the I/O error that caused this one, if one did: how a caller tells a
@@ -151,6 +173,9 @@ impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
         d.field("kind", &self.kind).field("message", &self.message);
+        if let Some(input) = &self.input {
+            d.field("input", input);
+        }
         if let Some(c) = &self.cause {
             d.field("cause", c);
         }
@@ -193,6 +218,27 @@ mod tests {
             json,
             serde_json::json!({"code": "invalid_input", "message": "audit id \"../x\": not a plain identifier"}),
             "the UI branches on `code` and shows `message`; the shape is a contract"
+        );
+    }
+
+    #[test]
+    fn an_error_carries_the_input_it_names() {
+        let err = Error::invalid("audit id \"../x\"", "not a plain identifier");
+        assert_eq!(err.input(), Some("audit id \"../x\""));
+        assert_eq!(
+            Error::not_found("audit vrts_1 in project default").input(),
+            Some("audit vrts_1 in project default")
+        );
+        let io = Error::io(
+            std::path::Path::new("/data/a.png"),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        );
+        assert_eq!(io.input(), Some("/data/a.png"));
+        assert_eq!(Error::new(ErrorKind::Internal, "x").input(), None);
+        assert_eq!(
+            crate::ids::AuditId::parse("a/b").unwrap_err().input(),
+            Some("audit id \"a/b\""),
+            "a refused id names itself, quoted"
         );
     }
 

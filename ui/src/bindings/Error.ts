@@ -2,8 +2,9 @@
 import type { ErrorKind } from "./ErrorKind";
 
 /**
- * An error with its kind, a message for a person that names the input it is about, and
- * its cause where there is one.
+ * An error with its kind, the input it is about, a message for a person that names that
+ * input and the reason, and its cause where there is one (after ripgrep's globset
+ * `Error`, which carries the glob it is about).
  */
 export type Error = { 
 /**
