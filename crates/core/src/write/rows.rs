@@ -1,6 +1,7 @@
 //! The INSERTs of an audit's rows, appended to a batch of statements: the audit itself
 //! (the only `INSERT INTO audits` of the core), its findings, screenshots and events.
 
+use sqlx::query_builder::Separated;
 use sqlx::sqlite::SqliteQueryResult;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
@@ -111,6 +112,21 @@ pub(super) fn audit_conflict(id: &str, e: sqlx::Error) -> Error {
     }
 }
 
+/// Append `insert` (an `INSERT ... (columns) ` prefix) with the values of `rows`, in
+/// multi-row statements of at most [`ROWS_PER_INSERT`] rows, `bind` pushing one row's values.
+fn push_rows<'a, T>(
+    q: &mut QueryBuilder<'a, Sqlite>,
+    insert: &str,
+    rows: &'a [T],
+    mut bind: impl FnMut(Separated<'_, 'a, Sqlite, &'static str>, &'a T),
+) {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        q.push(insert);
+        q.push_values(chunk, &mut bind);
+        q.push(";\n");
+    }
+}
+
 /// Append the INSERTs of findings to `q`, skipping any whose key the audit already has.
 pub(super) fn push_findings<'a>(
     q: &mut QueryBuilder<'a, Sqlite>,
@@ -118,30 +134,26 @@ pub(super) fn push_findings<'a>(
     fs: &'a [NewFinding],
     now: &'a str,
 ) {
-    for chunk in fs.chunks(ROWS_PER_INSERT) {
-        q.push(
-            "INSERT OR IGNORE INTO audit_findings (audit_id, pattern_type, category, severity, confidence,
-                description, plain_english, screenshot_index, created_at, finding_key, embedding,
-                embedding_model, embedding_model_version) ",
-        );
-        q.push_values(chunk, |mut row, f| {
-            row.push_bind(audit_id)
-                .push_bind(&f.pattern_type)
-                .push_bind(&f.category)
-                .push_bind(&f.severity)
-                .push_bind(f.confidence)
-                .push_bind(&f.description)
-                .push_bind(&f.plain_english)
-                // The backend's convention: -1 when the finding has no screenshot.
-                .push_bind(f.screenshot_index.unwrap_or(-1))
-                .push_bind(now)
-                .push_bind(&f.key)
-                .push_bind(f.embedding.as_deref().map(encode_embedding))
-                .push_bind(&f.embedding_model)
-                .push_bind(&f.embedding_model_version);
-        });
-        q.push(";\n");
-    }
+    let insert =
+        "INSERT OR IGNORE INTO audit_findings (audit_id, pattern_type, category, severity, confidence,
+        description, plain_english, screenshot_index, created_at, finding_key, embedding,
+        embedding_model, embedding_model_version) ";
+    push_rows(q, insert, fs, |mut row, f| {
+        row.push_bind(audit_id)
+            .push_bind(&f.pattern_type)
+            .push_bind(&f.category)
+            .push_bind(&f.severity)
+            .push_bind(f.confidence)
+            .push_bind(&f.description)
+            .push_bind(&f.plain_english)
+            // The backend's convention: -1 when the finding has no screenshot.
+            .push_bind(f.screenshot_index.unwrap_or(-1))
+            .push_bind(now)
+            .push_bind(&f.key)
+            .push_bind(f.embedding.as_deref().map(encode_embedding))
+            .push_bind(&f.embedding_model)
+            .push_bind(&f.embedding_model_version);
+    });
 }
 
 /// Append the INSERTs of screenshot rows to `q`.
@@ -151,18 +163,16 @@ pub(super) fn push_screenshots<'a>(
     ss: &'a [NewScreenshot],
     now: &'a str,
 ) {
-    for chunk in ss.chunks(ROWS_PER_INSERT) {
-        q.push("INSERT INTO audit_screenshots (audit_id, file_path, label, index_num, file_size_bytes, created_at) ");
-        q.push_values(chunk, |mut row, s| {
-            row.push_bind(audit_id)
-                .push_bind(&s.file_path)
-                .push_bind(&s.label)
-                .push_bind(s.index)
-                .push_bind(s.file_size_bytes)
-                .push_bind(now);
-        });
-        q.push(";\n");
-    }
+    let insert =
+        "INSERT INTO audit_screenshots (audit_id, file_path, label, index_num, file_size_bytes, created_at) ";
+    push_rows(q, insert, ss, |mut row, s| {
+        row.push_bind(audit_id)
+            .push_bind(&s.file_path)
+            .push_bind(&s.label)
+            .push_bind(s.index)
+            .push_bind(s.file_size_bytes)
+            .push_bind(now);
+    });
 }
 
 /// Append the INSERTs of timeline events to `q`.
@@ -172,16 +182,13 @@ pub(super) fn push_events<'a>(
     es: &'a [NewEvent],
     now: &'a str,
 ) {
-    for chunk in es.chunks(ROWS_PER_INSERT) {
-        q.push("INSERT INTO audit_events (audit_id, event_type, data, timestamp) ");
-        q.push_values(chunk, |mut row, e| {
-            row.push_bind(audit_id)
-                .push_bind(&e.event_type)
-                .push_bind(e.data.to_string())
-                .push_bind(e.timestamp.as_deref().unwrap_or(now));
-        });
-        q.push(";\n");
-    }
+    let insert = "INSERT INTO audit_events (audit_id, event_type, data, timestamp) ";
+    push_rows(q, insert, es, |mut row, e| {
+        row.push_bind(audit_id)
+            .push_bind(&e.event_type)
+            .push_bind(e.data.to_string())
+            .push_bind(e.timestamp.as_deref().unwrap_or(now));
+    });
 }
 
 /// Execute, in one round trip, the statements `push` appends to an empty batch.
