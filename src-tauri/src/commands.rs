@@ -20,6 +20,8 @@ type Result<T> = std::result::Result<T, Error>;
 pub struct AppInfo {
     pub data_dir: String,
     pub database: String,
+    /// Set when the data folder held a choice of databases: which one is open, and why.
+    pub database_notice: Option<String>,
     pub version: String,
     /// Whether the UI should report start-up and IPC timing (the `timing` feature's
     /// `src/timing.rs`).
@@ -42,6 +44,7 @@ pub async fn app_info(store: State<'_, Store>) -> Result<AppInfo> {
             || "in memory (ephemeral: nothing is saved)".to_string(),
             |f| f.to_string_lossy().into_owned(),
         ),
+        database_notice: store.database_notice().map(str::to_string),
         version: env!("CARGO_PKG_VERSION").to_string(),
         timing: timing_enabled(),
     })

@@ -26,7 +26,11 @@ async fn open(cli: &Cli) -> Result<Store> {
              nothing is written to the data directory"
         );
     }
-    Store::open_at(&location).await
+    let store = Store::open_at(&location).await?;
+    if let Some(notice) = store.database_notice() {
+        eprintln!("veritas-db: {notice}");
+    }
+    Ok(store)
 }
 
 pub async fn run(cli: Cli) -> Result<Finish> {
@@ -34,10 +38,10 @@ pub async fn run(cli: Cli) -> Result<Finish> {
     let project = &cli.project;
     match cli.command {
         Command::Init => {
-            print(&format!(
-                "database ready: {}\n",
-                store.data_dir().join(veritas_core::DB_FILE).display()
-            ))?;
+            let file = store
+                .database_file()
+                .map_or_else(|| "in memory".to_string(), |f| f.display().to_string());
+            print(&format!("database ready: {file}\n"))?;
         }
         Command::Ingest(args) => return ingest(&store, project, args).await,
         Command::List(args) => list(&store, project, *args).await?,
@@ -207,8 +211,14 @@ async fn ingest(store: &Store, project: &ProjectName, args: IngestArgs) -> Resul
         .await?;
     bar.finish_and_clear();
     eprintln!(
-        "ingested {} events ({} audits started, {} findings, {} screenshots); rejected {} lines",
-        report.events, report.audits_started, report.findings, report.screenshots, report.rejected
+        "ingested {} events ({} audits started, {} findings, {} screenshots); {} received before; \
+         rejected {} lines",
+        report.events,
+        report.audits_started,
+        report.findings,
+        report.screenshots,
+        report.duplicates,
+        report.rejected
     );
     Ok(if report.rejected > 0 {
         Finish::Rejected

@@ -33,6 +33,7 @@ mod maintenance;
 mod model;
 mod paths;
 mod query;
+mod runs;
 mod screenshots;
 mod search;
 mod store;
@@ -49,7 +50,9 @@ pub use embedding::{decode_embedding, encode_embedding};
 pub use error::{Error, ErrorKind, Result};
 pub use export::{markdown_to_safe_html, ExportFormat};
 pub use ids::{AuditId, ProjectName};
-pub use ingest::{parse_line, IngestNotice, IngestOptions, IngestReport, ParsedLine, Pending, Rejection};
+pub use ingest::{
+    parse_line, EventIdentity, IngestNotice, IngestOptions, IngestReport, ParsedLine, Pending, Rejection,
+};
 pub use location::{default_data_dir, EphemeralReason, Location, DATA_DIR_ENV, PERSISTENCE_ENV};
 pub use maintenance::{BackupReport, CounterMismatch, DoctorReport, MissingFile};
 pub use model::*;
@@ -59,7 +62,7 @@ pub use query::{
 };
 pub use screenshots::{inspect as inspect_image, make_thumbnail, ImageInfo, ImageKind, ScreenshotDir};
 pub use search::fts_query;
-pub use store::{Store, DB_FILE, SCREENSHOTS_DIR};
+pub use store::{Store, CURRENT_BACKEND_DB_FILE, DB_FILE, SCREENSHOTS_DIR};
 pub use timeline::{LogEntry, Phase, PhaseStatus, Timeline};
 
 /// Run blocking work (file reads, image decoding) off the async threads.

@@ -184,7 +184,12 @@ pub(crate) async fn backup(store: &Store, dest: &Path) -> Result<BackupReport> {
         ));
     }
     std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
-    let db_copy = dest.join(DB_FILE);
+    // The copy keeps the original's file name, so it opens as the same kind of folder.
+    let db_name = store
+        .database_file()
+        .and_then(|f| f.file_name().map(ToOwned::to_owned))
+        .unwrap_or_else(|| DB_FILE.into());
+    let db_copy = dest.join(db_name);
     // VACUUM INTO reads one snapshot (a read transaction): writers carry on meanwhile.
     sqlx::query("VACUUM INTO ?1")
         .bind(db_copy.to_string_lossy().as_ref())

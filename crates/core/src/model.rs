@@ -168,6 +168,15 @@ pub struct Finding {
     pub embedding: Option<Vec<f32>>,
     pub embedding_model: Option<String>,
     pub embedding_model_version: Option<String>,
+    /// The weakness, as `CWE-<n>`, where the producer gave one.
+    pub cwe_id: Option<String>,
+    /// The finding's CVSS score (0-10), where the producer gave one.
+    pub cvss_score: Option<f64>,
+    /// The run of its audit the finding belongs to (1 for the first; see [`AuditRun`]).
+    pub run: i64,
+    /// The producer stored the finding without saying what it is: pattern `unknown` and
+    /// no description (the current backend's defaults for a finding it could not read).
+    pub pattern_unrecorded: bool,
 }
 
 /// A screenshot row, with what the file on disk says about itself.
@@ -189,6 +198,8 @@ pub struct Screenshot {
     pub format: Option<String>,
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// The run of its audit the screenshot belongs to (1 for the first).
+    pub run: i64,
 }
 
 /// One event of an audit's timeline, as received.
@@ -199,6 +210,8 @@ pub struct AuditEvent {
     pub event_type: String,
     pub data: Option<Value>,
     pub timestamp: Option<String>,
+    /// The run of its audit the event belongs to (1 for the first).
+    pub run: i64,
 }
 
 /// An audit with all its children.
@@ -212,6 +225,23 @@ pub struct AuditDetail {
     pub events: Vec<AuditEvent>,
     /// The events read as phases and log lines.
     pub timeline: crate::timeline::Timeline,
+    /// The audit's runs, oldest first (one, unless the producer ran it again); every
+    /// finding, screenshot and event says which it belongs to. Views show the last.
+    pub runs: Vec<AuditRun>,
+}
+
+/// One run of an audit. The current backend runs an audit again when its WebSocket
+/// reconnects, appending its screenshots and findings to the same audit once more.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRun {
+    /// 1 for the first run.
+    pub number: i64,
+    /// When its first row was stored, as far as the rows tell.
+    pub started_at: Option<String>,
+    pub findings: usize,
+    pub screenshots: usize,
+    pub events: usize,
 }
 
 /// A project and how many audits it holds.
@@ -236,6 +266,8 @@ pub struct NewFinding {
     pub embedding: Option<Vec<f32>>,
     pub embedding_model: Option<String>,
     pub embedding_model_version: Option<String>,
+    pub cwe_id: Option<String>,
+    pub cvss_score: Option<f64>,
 }
 
 /// A screenshot row to store; the file is already in place.

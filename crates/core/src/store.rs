@@ -10,8 +10,11 @@ use crate::location::Location;
 use crate::screenshots::ScreenshotDir;
 use crate::write::{Change, Outcome};
 
-/// The database file's name inside a data directory (the backend's name).
+/// The database file's name inside a data directory: the older backend's name, and the
+/// one a folder that holds no database gets.
 pub const DB_FILE: &str = "veritas_audits.db";
+/// The database file the current backend (`elliot/db/config.py`) writes.
+pub const CURRENT_BACKEND_DB_FILE: &str = "elliot_audits.db";
 /// The screenshot folder's name inside a data directory (the backend's name).
 pub const SCREENSHOTS_DIR: &str = "screenshots";
 
@@ -21,6 +24,10 @@ pub struct Store {
     db: Database,
     shots: ScreenshotDir,
     root: PathBuf,
+    /// The database file opened (`None` for an in-memory one).
+    db_file: Option<PathBuf>,
+    /// What the user should know about that choice (a folder holding both databases).
+    notice: Option<String>,
     /// Keeps an ephemeral store's temporary folder alive as long as the store.
     _ephemeral: Option<Arc<tempfile::TempDir>>,
 }
@@ -37,8 +44,12 @@ impl Store {
     /// Open the data directory `root` (created on first use), migrating its database.
     pub async fn open(root: &Path) -> Result<Store> {
         std::fs::create_dir_all(root.join(SCREENSHOTS_DIR)).map_err(|e| Error::io(root, e))?;
-        let db = Database::open(&root.join(DB_FILE)).await?;
-        Ok(Store::assemble(db, root.to_path_buf(), None))
+        let (file, notice) = choose_database(root);
+        let db = Database::open(&file).await?;
+        let mut store = Store::assemble(db, root.to_path_buf(), None);
+        store.db_file = Some(file);
+        store.notice = notice;
+        Ok(store)
     }
 
     /// An in-memory database and a temporary screenshot folder: nothing is written to any
@@ -60,6 +71,8 @@ impl Store {
             db,
             shots,
             root,
+            db_file: None,
+            notice: None,
             _ephemeral: tmp,
         }
     }
@@ -84,7 +97,13 @@ impl Store {
 
     /// The database file, or `None` for an ephemeral store's in-memory database.
     pub fn database_file(&self) -> Option<PathBuf> {
-        (!self.is_ephemeral()).then(|| self.root.join(DB_FILE))
+        self.db_file.clone()
+    }
+
+    /// A remark about which database was opened, when the folder held a choice (both
+    /// the older and the current backend's file), naming the one opened.
+    pub fn database_notice(&self) -> Option<&str> {
+        self.notice.as_deref()
     }
 
     /// Whether this store keeps nothing (an in-memory database).
@@ -102,5 +121,48 @@ impl Store {
 
     pub(crate) async fn write(&self, change: Change) -> Result<Outcome> {
         self.db.write(change).await
+    }
+}
+
+/// The database of data folder `root`: the one it holds, the current backend's when it
+/// holds both (that is the one the backend users run now keeps writing), ours when it
+/// holds neither. Never a second file beside an existing one.
+fn choose_database(root: &Path) -> (PathBuf, Option<String>) {
+    let older = root.join(DB_FILE);
+    let current = root.join(CURRENT_BACKEND_DB_FILE);
+    match (older.is_file(), current.is_file()) {
+        (true, true) => {
+            let notice = format!(
+                "{} holds both {DB_FILE} (older Veritas backends) and {CURRENT_BACKEND_DB_FILE} \
+                 (the current backend); opened {}",
+                root.display(),
+                current.display()
+            );
+            (current, Some(notice))
+        }
+        (false, true) => (current, None),
+        _ => (older, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_is_recognised_by_the_database_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert_eq!(choose_database(root), (root.join(DB_FILE), None), "empty: ours");
+        std::fs::write(root.join(CURRENT_BACKEND_DB_FILE), b"").unwrap();
+        assert_eq!(choose_database(root), (root.join(CURRENT_BACKEND_DB_FILE), None));
+        std::fs::write(root.join(DB_FILE), b"").unwrap();
+        let (file, notice) = choose_database(root);
+        assert_eq!(file, root.join(CURRENT_BACKEND_DB_FILE));
+        let notice = notice.expect("both present is said");
+        assert!(
+            notice.contains(DB_FILE) && notice.contains(&format!("opened {}", file.display())),
+            "{notice}"
+        );
     }
 }

@@ -211,6 +211,7 @@ mod tests {
             event_type: event_type.into(),
             data: Some(data),
             timestamp: Some(at.into()),
+            run: 1,
         }
     }
 

@@ -8,7 +8,7 @@ use sqlx::ConnectOptions;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::{Store, DB_FILE};
+use crate::Store;
 
 /// See [`Store::watch_changes`].
 pub(crate) async fn watch_changes<F>(store: &Store, every: Duration, on_change: F) -> Result<JoinHandle<()>>
@@ -23,9 +23,13 @@ where
     }
     // A dedicated connection: data_version is per connection, and must be asked of the
     // same one each time. It runs no transaction between polls, so it pins nothing.
-    let mut conn = crate::db::connect_options(&store.data_dir().join(DB_FILE))
-        .connect()
-        .await?;
+    let file = store.database_file().ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidInput,
+            "an in-memory database has no file to watch",
+        )
+    })?;
+    let mut conn = crate::db::connect_options(&file).connect().await?;
     let mut last: i64 = sqlx::query_scalar("PRAGMA data_version")
         .fetch_one(&mut conn)
         .await?;

@@ -3,7 +3,11 @@
 /**
  * Where the app's data lives.
  */
-export type AppInfo = { data_dir: string, database: string, version: string, 
+export type AppInfo = { data_dir: string, database: string, 
+/**
+ * Set when the data folder held a choice of databases: which one is open, and why.
+ */
+database_notice: string | null, version: string, 
 /**
  * Whether the UI should report start-up and IPC timing (the `timing` feature's
  * `src/timing.rs`).

@@ -42,7 +42,8 @@ impl Store {
     /// An audit with its findings, screenshots (with what their files say) and events
     /// (`get_audit`; `veritas-db show`).
     pub async fn get_audit(&self, project: &ProjectName, id: &AuditId) -> Result<AuditDetail> {
-        let rows = query::get_audit_rows(self.database().reader(), project, id).await?;
+        let mut rows = query::get_audit_rows(self.database().reader(), project, id).await?;
+        let runs = crate::runs::assign(&mut rows.findings, &mut rows.screenshots, &rows.events);
         let screenshots = self.describe_files(rows.screenshots).await?;
         Ok(AuditDetail {
             audit: rows.audit,
@@ -50,6 +51,7 @@ impl Store {
             screenshots,
             timeline: crate::timeline::timeline(&rows.events),
             events: rows.events,
+            runs,
         })
     }
 

@@ -27,6 +27,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "full-text search",
         include_str!("../../migrations/0004_full_text_search.sql"),
     ),
+    (
+        5,
+        "current backend",
+        include_str!("../../migrations/0005_current_backend.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -10,7 +10,7 @@ mod fields;
 mod parse;
 mod rejection;
 
-pub use parse::{parse_line, ParsedLine, Pending};
+pub use parse::{parse_line, EventIdentity, ParsedLine, Pending};
 pub use rejection::Rejection;
 
 use serde::Serialize;
@@ -20,7 +20,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use crate::error::{Error, Result};
 use crate::ids::{AuditId, ProjectName};
 use crate::model::{NewEvent, NewScreenshot};
-use crate::write::{Change, Effect};
+use crate::write::{Arrival, Change, Effect};
 use crate::Store;
 
 /// For a recording of one WebSocket, which has no `audit_start` line.
@@ -43,6 +43,8 @@ pub struct IngestReport {
     pub screenshots: u64,
     /// Lines rejected.
     pub rejected: u64,
+    /// Events received before (same id and content: a replay), so stored once.
+    pub duplicates: u64,
 }
 
 /// Told to the caller while ingesting.
@@ -71,6 +73,8 @@ struct Ingestor<'s> {
     store: &'s Store,
     project: ProjectName,
     open: Open,
+    /// The run of each audit this stream is in, once it has placed one of its events.
+    runs: std::collections::HashMap<AuditId, i64>,
     report: IngestReport,
 }
 
@@ -86,6 +90,7 @@ pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
         store,
         project: project.clone(),
         open: Open::None,
+        runs: std::collections::HashMap::new(),
         report: IngestReport::default(),
     };
     if let Some(id) = &options.audit_id {
@@ -111,7 +116,8 @@ pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
             Err(e) => Err(Rejection::NotUtf8(e)),
         };
         match outcome {
-            Ok(()) => ing.report.events += 1,
+            Ok(true) => ing.report.events += 1,
+            Ok(false) => {}
             Err(reason) => {
                 ing.report.rejected += 1;
                 notify(IngestNotice::Rejected {
@@ -150,7 +156,7 @@ impl Ingestor<'_> {
                 audit_tier: None,
                 verdict_mode: None,
             };
-            self.write(id, effect, event).await?;
+            self.write(id, effect, event, Arrival::default()).await?;
             self.report.audits_started += 1;
         }
         self.open = Open::Audit(id.clone());
@@ -162,6 +168,7 @@ impl Ingestor<'_> {
         audit_id: &AuditId,
         effect: Effect,
         event: NewEvent,
+        arrival: Arrival,
     ) -> Result<crate::write::Outcome> {
         self.store
             .write(Change::Event {
@@ -169,36 +176,52 @@ impl Ingestor<'_> {
                 audit_id: audit_id.to_string(),
                 effect,
                 event,
+                arrival,
             })
             .await
     }
 
-    /// Ingest one line; `Err` is why it was rejected.
-    async fn line(&mut self, line: u64, text: &str) -> Result<(), Rejection> {
+    /// Ingest one line: `Ok(false)` for an event received before; `Err` is why the line
+    /// was rejected.
+    async fn line(&mut self, line: u64, text: &str) -> Result<bool, Rejection> {
         let parsed = parse_line(text)?;
         let bare = parsed.envelope_audit.is_none();
         let starts = parsed.event_type == "audit_start";
-        let audit_id = match (&parsed.envelope_audit, starts, &self.open) {
-            (Some(id), _, _) => id.clone(),
-            (None, true, _) => parsed.names_audit.clone().ok_or(Rejection::Missing {
-                field: "audit_id".into(),
-            })?,
-            (None, false, Open::Audit(id)) => id.clone(),
-            (None, false, Open::None) => return Err(Rejection::NoOpenAudit),
-            (None, false, Open::Refused { audit_id, line }) => {
+        // The current stream names the audit in every event (and interleaves audits);
+        // the older one opens an audit with audit_start and sends bare events after it.
+        let named = parsed
+            .envelope_audit
+            .clone()
+            .or_else(|| parsed.names_audit.clone());
+        let audit_id = match (named, &self.open) {
+            (Some(id), _) => id,
+            (None, Open::Audit(id)) => id.clone(),
+            (None, Open::None) => return Err(Rejection::NoOpenAudit),
+            (None, Open::Refused { audit_id, line }) => {
                 return Err(Rejection::StartRejected {
                     audit_id: audit_id.to_string(),
                     line: *line,
                 })
             }
         };
-        if let (true, false, Some(named)) = (bare, starts, &parsed.names_audit) {
-            if *named != audit_id {
-                return Err(Rejection::OtherAudit {
-                    event_type: parsed.event_type.clone(),
-                    named: named.to_string(),
-                    open: audit_id.to_string(),
-                });
+        let identity = parsed
+            .identity
+            .as_ref()
+            .and_then(|i| i.id_in(&audit_id).map(|id| (id, i.hash.clone())));
+        let arrival = Arrival {
+            creates: !starts && (parsed.names_audit.is_some() || identity.is_some()),
+            identity,
+            url_hint: parsed.url_hint.clone(),
+            stream_run: self.runs.get(&audit_id).copied(),
+        };
+        if let (Some(Pending::Screenshot { .. }), Some(identity)) = (&parsed.pending, &arrival.identity) {
+            // A replayed screenshot: known before its bytes are written again.
+            if self
+                .received_before(&audit_id, identity, arrival.stream_run)
+                .await?
+            {
+                self.report.duplicates += 1;
+                return Ok(false);
             }
         }
 
@@ -226,14 +249,14 @@ impl Ingestor<'_> {
             matches!(effect, Effect::Create { .. }),
             matches!(effect, Effect::Screenshot(_)),
         );
-        let is_finding = matches!(effect, Effect::Finding(_) | Effect::Result(_));
+        let is_finding = matches!(effect, Effect::Findings(_) | Effect::Result(_));
         let event = NewEvent {
             event_type: parsed.event_type.clone(),
             data: parsed.data,
             timestamp: None,
         };
-        let written = self.write(&audit_id, effect, event).await;
-        if written.is_err() {
+        let written = self.write(&audit_id, effect, event, arrival).await;
+        if written.as_ref().map_or(true, |o| o.duplicate) {
             if let Some(path) = saved_file {
                 // The row was not stored, so neither is its file.
                 let _ = std::fs::remove_file(&path);
@@ -252,14 +275,48 @@ impl Ingestor<'_> {
             };
         }
         let outcome = written.map_err(Rejection::Store)?;
-        if bare && matches!(parsed.event_type.as_str(), "audit_complete" | "audit_error") {
+        if outcome.run > 0 {
+            self.runs.insert(audit_id.clone(), outcome.run);
+        }
+        if bare
+            && matches!(parsed.event_type.as_str(), "audit_complete" | "audit_error")
+            && self.open == Open::Audit(audit_id.clone())
+        {
             self.open = Open::None;
         }
-        self.report.audits_started += u64::from(counts.0);
+        if outcome.duplicate {
+            self.report.duplicates += 1;
+            return Ok(false);
+        }
+        self.report.audits_started += u64::from(counts.0 || outcome.created);
         self.report.screenshots += u64::from(counts.1);
         if is_finding {
             self.report.findings += outcome.rows.saturating_sub(1);
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// Whether audit `audit_id` has the event `identity` (id, hash) already, in the run
+    /// the stream is in (in any, before the stream has placed an event of the audit).
+    async fn received_before(
+        &self,
+        audit_id: &AuditId,
+        identity: &(String, String),
+        stream_run: Option<i64>,
+    ) -> Result<bool, Rejection> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM audit_events e JOIN audits a ON a.id = e.audit_id
+             WHERE e.audit_id = ?1 AND e.event_id = ?2 AND e.event_hash = ?3 AND a.project = ?4
+               AND (?5 IS NULL OR COALESCE(e.run, 1) = ?5)",
+        )
+        .bind(audit_id.as_str())
+        .bind(&identity.0)
+        .bind(&identity.1)
+        .bind(self.project.as_str())
+        .bind(stream_run)
+        .fetch_optional(self.store.database().reader())
+        .await
+        .map_err(|e| Rejection::Store(e.into()))?;
+        Ok(found.is_some())
     }
 }

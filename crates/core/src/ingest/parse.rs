@@ -24,11 +24,38 @@ pub struct ParsedLine {
     /// because their bytes must be stored first.
     pub effect: Effect,
     pub pending: Option<Pending>,
-    /// For `audit_start`: the audit it opens. For `audit_complete`/`audit_error`: the audit
-    /// it names, if any.
+    /// The audit the event names in its own `audit_id` field, if any (for `audit_start`,
+    /// the audit it opens; the current backend names it in every event).
     pub names_audit: Option<AuditId>,
+    /// How the producer identifies the event: its `event_id`, else its `sequence` (the
+    /// backend's `event_id` is `<audit>:<sequence>`), with a hash of the whole event.
+    pub identity: Option<EventIdentity>,
+    /// The audited site's url, where the event tells it (an audit created by its first
+    /// event has `''` until one does).
+    pub url_hint: Option<String>,
     /// The event as it will be kept in the timeline (screenshot bytes left out).
     pub data: Value,
+}
+
+/// What makes an event the same event when it is received again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventIdentity {
+    /// The producer's id, or `None` to make it `<audit>:<sequence>` once the audit is known.
+    pub event_id: Option<String>,
+    pub sequence: Option<i64>,
+    /// Hex SHA-256 prefix of the event as received (bytes of screenshots included).
+    pub hash: String,
+}
+
+impl EventIdentity {
+    /// The event's id within `audit`.
+    pub fn id_in(&self, audit: &AuditId) -> Option<String> {
+        match (&self.event_id, self.sequence) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(seq)) => Some(format!("{audit}:{seq}")),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Work to do before the effect can be written.
@@ -52,21 +79,75 @@ fn python_float(v: f64) -> String {
     }
 }
 
-/// Validate a finding object (of a `finding` event or an `audit_result`).
-pub fn finding(o: &Fields) -> Result<NewFinding, Rejection> {
-    let pattern_type = required_str(o, "pattern_type")?.to_string();
-    if pattern_type.trim().is_empty() {
-        return Err(invalid("pattern_type", "is empty"));
+/// How strictly a finding object is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// `finding` and `audit_result.findings`: pattern type, severity and confidence given.
+    Strict,
+    /// The judge's summary and the vision passes (`pattern` / `evidence` keys, severity or
+    /// confidence left out): the backend's own defaults fill them in as it stores them
+    /// (`backend/routes/audit.py`: medium, 0.5).
+    Lenient,
+}
+
+/// The first of `keys` that holds a string.
+fn first_str<'a>(o: &'a Fields, keys: &[&str]) -> Result<Option<&'a str>, Rejection> {
+    for key in keys {
+        if let Some(v) = str_field(o, key)? {
+            return Ok(Some(v));
+        }
     }
-    let severity = required_str(o, "severity")?.to_lowercase();
+    Ok(None)
+}
+
+/// A CWE id as `CWE-<n>`, from `79`, `"79"` or `"CWE-79"`.
+fn cwe_field(o: &Fields) -> Result<Option<String>, Rejection> {
+    let raw = match o.get("cwe_id") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(other) => return Err(wrong_type("cwe_id", "a string or number", other)),
+    };
+    let digits = raw
+        .strip_prefix("CWE-")
+        .or_else(|| raw.strip_prefix("cwe-"))
+        .unwrap_or(&raw);
+    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Rejection::NotAllowed {
+            field: "cwe_id".into(),
+            value: format!("{:?}", crate::ids::quote_prefix(&raw)),
+            why: "is not a CWE id (CWE-<number>)".into(),
+        });
+    }
+    Ok(Some(format!("CWE-{digits}")))
+}
+
+/// Validate a finding object (of a finding event, a vision pass or an `audit_result`).
+pub fn finding(o: &Fields, shape: Shape) -> Result<NewFinding, Rejection> {
+    let pattern_type = match (first_str(o, &["pattern_type", "pattern", "sub_type"])?, shape) {
+        (Some(p), _) if !p.trim().is_empty() => p.to_string(),
+        (Some(_), _) => return Err(invalid("pattern_type", "is empty")),
+        (None, Shape::Lenient) => "unknown".to_string(),
+        (None, Shape::Strict) => return Err(missing("pattern_type")),
+    };
+    let severity = match (str_field(o, "severity")?, shape) {
+        (Some(s), _) => s.to_lowercase(),
+        (None, Shape::Lenient) => "medium".to_string(),
+        (None, Shape::Strict) => return Err(missing("severity")),
+    };
     if !SEVERITIES.contains(&severity.as_str()) {
         return Err(Rejection::NotAllowed {
             field: "severity".into(),
-            value: format!("{severity:?}"),
+            value: format!("{:?}", crate::ids::quote_prefix(&severity)),
             why: format!("is not one of {}", SEVERITIES.join(", ")),
         });
     }
-    let confidence = num_field(o, "confidence", 0.0..=1.0)?.ok_or_else(|| missing("confidence"))?;
+    let confidence = match (num_field(o, "confidence", 0.0..=1.0)?, shape) {
+        (Some(c), _) => c,
+        (None, Shape::Lenient) => 0.5,
+        (None, Shape::Strict) => return Err(missing("confidence")),
+    };
     let key = match o.get("id") {
         None | Some(Value::Null) => format!("{pattern_type}{}", python_float(confidence)),
         Some(Value::String(s)) => s.clone(),
@@ -76,9 +157,13 @@ pub fn finding(o: &Fields) -> Result<NewFinding, Rejection> {
     Ok(NewFinding {
         key: Some(key),
         category: str_field(o, "category")?.map(str::to_string),
-        description: str_field(o, "description")?.unwrap_or_default().to_string(),
+        description: first_str(o, &["description", "evidence"])?
+            .unwrap_or_default()
+            .to_string(),
         plain_english: str_field(o, "plain_english")?.map(str::to_string),
         screenshot_index: int_field(o, "screenshot_index", -1)?.filter(|i| *i >= 0),
+        cwe_id: cwe_field(o)?,
+        cvss_score: num_field(o, "cvss_score", 0.0..=10.0)?,
         pattern_type,
         severity,
         confidence,
@@ -86,15 +171,29 @@ pub fn finding(o: &Fields) -> Result<NewFinding, Rejection> {
     })
 }
 
+/// The finding objects of array `items` (named `field` in reasons).
+fn findings_of(field: &str, items: &Value, shape: Shape) -> Result<Vec<NewFinding>, Rejection> {
+    match items {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match f {
+                Value::Object(m) => {
+                    finding(m, shape).map_err(|e| Rejection::within(format!("{field}[{i}]"), e))
+                }
+                other => Err(wrong_type(format!("{field}[{i}]"), "an object", other)),
+            })
+            .collect(),
+        other => Err(wrong_type(field, "an array", other)),
+    }
+}
+
 fn audit_result(o: &Fields) -> Result<AuditResult, Rejection> {
-    let status = match str_field(o, "status")? {
-        None => None,
-        Some(s) => Some(AuditStatus::parse(s).ok_or_else(|| Rejection::NotAllowed {
-            field: "status".into(),
-            value: format!("{:?}", crate::ids::quote_prefix(s)),
-            why: "is not a known status".into(),
-        })?),
-    };
+    // The current backend sends the orchestrator's own status here ("unknown" among
+    // them); `audit_complete` / `audit_error` set the audit's, so one it does not know
+    // is kept in the event and changes nothing.
+    let status = str_field(o, "status")?.and_then(AuditStatus::parse);
     let risk_level = match str_field(o, "risk_level")? {
         None => None,
         Some(r) => Some(identifier("risk_level", r)?.to_lowercase()),
@@ -116,18 +215,27 @@ fn audit_result(o: &Fields) -> Result<AuditResult, Rejection> {
             Some(Value::Object(m.clone()))
         }
     };
-    let findings = match o.get("findings") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, f)| match f {
-                Value::Object(m) => finding(m).map_err(|e| Rejection::within(format!("findings[{i}]"), e)),
-                other => Err(wrong_type(format!("findings[{i}]"), "an object", other)),
-            })
-            .collect::<Result<_, _>>()?,
-        Some(other) => return Err(wrong_type("findings", "an array", other)),
+    let mut findings = match o.get("findings") {
+        None => Vec::new(),
+        Some(items) => findings_of("findings", items, Shape::Strict)?,
     };
+    // The current backend: the judge's summary, in its own shape (or a bare list).
+    match o.get("dark_pattern_summary") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(summary)) => {
+            if let Some(items) = summary.get("findings") {
+                findings.extend(findings_of(
+                    "dark_pattern_summary.findings",
+                    items,
+                    Shape::Lenient,
+                )?);
+            }
+        }
+        Some(items @ Value::Array(_)) => {
+            findings.extend(findings_of("dark_pattern_summary", items, Shape::Lenient)?)
+        }
+        Some(other) => return Err(wrong_type("dark_pattern_summary", "an object", other)),
+    }
     Ok(AuditResult {
         url: str_field(o, "url")?.filter(|u| !u.is_empty()).map(str::to_string),
         status,
@@ -176,19 +284,24 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
             why: "is not an event type".into(),
         });
     }
-    let mut names_audit = None;
+    let identity = event_identity(&event)?;
+    let mut names_audit = match (&envelope_audit, str_field(&event, "audit_id")?) {
+        (Some(env), Some(own)) if env.as_str() != own => {
+            return Err(Rejection::EnvelopeMismatch {
+                envelope: env.to_string(),
+                named: crate::ids::quote_prefix(own).to_string(),
+            })
+        }
+        (_, Some(own)) => Some(audit_id_field(own)?),
+        (_, None) => None,
+    };
+    let url_hint = url_hint(&event_type, &event);
     let mut pending = None;
     let effect = match event_type.as_str() {
         "audit_start" => {
-            let id = match (&envelope_audit, str_field(&event, "audit_id")?) {
-                (Some(env), Some(own)) if env.as_str() != own => {
-                    return Err(Rejection::EnvelopeMismatch {
-                        envelope: env.to_string(),
-                        named: crate::ids::quote_prefix(own).to_string(),
-                    })
-                }
+            let id = match (&envelope_audit, &names_audit) {
                 (Some(env), _) => env.clone(),
-                (None, Some(own)) => audit_id_field(own)?,
+                (None, Some(own)) => own.clone(),
                 (None, None) => return Err(missing("audit_id")),
             };
             names_audit = Some(id);
@@ -245,8 +358,19 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
         },
         "finding" => {
             let f = object_field(&event, "finding")?.ok_or_else(|| missing("finding"))?;
-            Effect::Finding(finding(f)?)
+            Effect::Findings(vec![finding(f, Shape::Strict)?])
         }
+        // The current runner sends each finding again in these; the writer knows them as
+        // the same finding and keeps one row with the richest text.
+        "dark_pattern_finding" => {
+            let f = object_field(&event, "finding")?.ok_or_else(|| missing("finding"))?;
+            Effect::Findings(vec![finding(f, Shape::Lenient)?])
+        }
+        "vision_pass_findings" => Effect::Findings(findings_of(
+            "findings",
+            event.get("findings").unwrap_or(&Value::Null),
+            Shape::Lenient,
+        )?),
         "stats_update" => {
             let s = object_field(&event, "stats")?.ok_or_else(|| missing("stats"))?;
             Effect::Stats {
@@ -262,9 +386,6 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
             ))
         }
         "audit_complete" | "audit_error" => {
-            if let Some(id) = str_field(&event, "audit_id")? {
-                names_audit = Some(audit_id_field(id)?);
-            }
             if event_type == "audit_complete" {
                 Effect::Complete
             } else {
@@ -285,8 +406,47 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
         effect,
         pending,
         names_audit,
+        identity,
+        url_hint,
         data: Value::Object(event),
     })
+}
+
+/// The event's identity, if the producer gave it one (`event_id` or `sequence`).
+fn event_identity(event: &Fields) -> Result<Option<EventIdentity>, Rejection> {
+    let event_id = match str_field(event, "event_id")? {
+        Some(id) if id.is_empty() || id.len() > 200 || id.chars().any(char::is_control) => {
+            return Err(invalid("event_id", "must be a short line of text"))
+        }
+        id => id.map(str::to_string),
+    };
+    let sequence = int_field(event, "sequence", 0)?;
+    if event_id.is_none() && sequence.is_none() {
+        return Ok(None);
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(Value::Object(event.clone()).to_string().as_bytes());
+    let hash = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Some(EventIdentity {
+        event_id,
+        sequence,
+        hash,
+    }))
+}
+
+/// The audited site's url, from the events that tell it: the result, and the first page
+/// the scout navigated to (`scout_results[0].url`, the audit's own url).
+fn url_hint(event_type: &str, event: &Fields) -> Option<String> {
+    let url = match event_type {
+        "audit_result" => event.get("result")?.get("url")?.as_str()?,
+        "navigation_start" | "page_scanned" => event.get("url")?.as_str()?,
+        "exploration_path" => event.get("base_url")?.as_str()?,
+        _ => return None,
+    };
+    let plausible = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 8192
+        && !url.chars().any(char::is_control);
+    plausible.then(|| url.to_string())
 }
 
 #[cfg(test)]
@@ -301,7 +461,8 @@ mod tests {
     fn a_finding_without_id_gets_the_backends_derived_id() {
         let p = parse_line(r#"{"type":"finding","finding":{"pattern_type":"countdown_timer","severity":"HIGH","confidence":1,"description":"d"}}"#).unwrap();
         match p.effect {
-            Effect::Finding(f) => {
+            Effect::Findings(mut f) if f.len() == 1 => {
+                let f = f.remove(0);
                 assert_eq!(
                     f.key.as_deref(),
                     Some("countdown_timer1.0"),

@@ -31,6 +31,7 @@ fn screenshot_from_row(r: &sqlx::sqlite::SqliteRow) -> Screenshot {
         format: None,
         width: None,
         height: None,
+        run: int(r, "run").filter(|r| *r > 0).unwrap_or(0),
     }
 }
 
@@ -43,7 +44,7 @@ pub async fn get_screenshot_row(
     screenshot_id: i64,
 ) -> Result<Screenshot> {
     let row = sqlx::query(
-        "SELECT s.id, s.audit_id, s.label, s.index_num, s.file_path, s.file_size_bytes, s.created_at
+        "SELECT s.id, s.audit_id, s.label, s.index_num, s.file_path, s.file_size_bytes, s.created_at, s.run
          FROM audit_screenshots s JOIN audits a ON a.id = s.audit_id
          WHERE s.id = ?1 AND s.audit_id = ?2 AND a.project = ?3",
     )
@@ -84,8 +85,8 @@ pub async fn get_audit_rows(pool: &SqlitePool, project: &str, id: &str) -> Resul
     .map(finding_from_row)
     .collect();
     let screenshots = sqlx::query(
-        "SELECT id, audit_id, label, index_num, file_path, file_size_bytes, created_at
-         FROM audit_screenshots WHERE audit_id = ?1 ORDER BY index_num, id",
+        "SELECT id, audit_id, label, index_num, file_path, file_size_bytes, created_at, run
+         FROM audit_screenshots WHERE audit_id = ?1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(&mut *tx)
@@ -94,7 +95,7 @@ pub async fn get_audit_rows(pool: &SqlitePool, project: &str, id: &str) -> Resul
     .map(screenshot_from_row)
     .collect();
     let events = sqlx::query(
-        "SELECT id, event_type, data, timestamp FROM audit_events WHERE audit_id = ?1 ORDER BY id",
+        "SELECT id, event_type, data, timestamp, run FROM audit_events WHERE audit_id = ?1 ORDER BY id",
     )
     .bind(id)
     .fetch_all(&mut *tx)

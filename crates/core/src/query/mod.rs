@@ -116,7 +116,7 @@ pub(crate) fn audit_from_row(row: &SqliteRow) -> Audit {
 
 pub(crate) const FINDING_COLUMNS: &str = "f.id, f.audit_id, f.pattern_type, f.category, f.severity,
     f.confidence, f.description, f.plain_english, f.screenshot_index, f.created_at, f.finding_key,
-    f.embedding, f.embedding_model, f.embedding_model_version";
+    f.embedding, f.embedding_model, f.embedding_model_version, f.cwe_id, f.cvss_score, f.run";
 
 pub(crate) fn finding_from_row(row: &SqliteRow) -> Finding {
     let embedding = row
@@ -139,6 +139,22 @@ pub(crate) fn finding_from_row(row: &SqliteRow) -> Finding {
         embedding,
         embedding_model: text(row, "embedding_model"),
         embedding_model_version: text(row, "embedding_model_version"),
+        cwe_id: text(row, "cwe_id"),
+        cvss_score: real(row, "cvss_score"),
+        // 0 until known: rows of other programs have no run, and get one from
+        // `runs::assign` where the audit is read whole.
+        run: int(row, "run").filter(|r| *r > 0).unwrap_or(0),
+        pattern_unrecorded: false,
+    }
+    .with_unrecorded_flag()
+}
+
+impl Finding {
+    fn with_unrecorded_flag(mut self) -> Finding {
+        self.pattern_unrecorded = matches!(self.pattern_type.trim(), "" | "unknown")
+            && self.description.trim().is_empty()
+            && self.plain_english.as_deref().is_none_or(|p| p.trim().is_empty());
+        self
     }
 }
 
@@ -148,6 +164,7 @@ pub(crate) fn event_from_row(row: &SqliteRow) -> AuditEvent {
         event_type: text(row, "event_type").unwrap_or_default(),
         data: json(row, "data"),
         timestamp: time(row, "timestamp"),
+        run: int(row, "run").filter(|r| *r > 0).unwrap_or(1),
     }
 }
 

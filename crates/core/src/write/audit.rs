@@ -23,9 +23,9 @@ pub(super) async fn insert_audit(
     let now = now_text();
     let mut q = QueryBuilder::<Sqlite>::new(framing.map_or("", Framing::begin));
     push_audit(&mut q, project, &r, &now);
-    push_findings(&mut q, &r.id, &r.findings, &now);
-    push_screenshots(&mut q, &r.id, &r.screenshots, &now);
-    push_events(&mut q, &r.id, &r.events, &now);
+    push_findings(&mut q, &r.id, 1, &r.findings, &now);
+    push_screenshots(&mut q, &r.id, 1, &r.screenshots, &now);
+    push_events(&mut q, &r.id, 1, None, &r.events, &now);
     q.push(framing.map_or("", Framing::end));
     let done = q
         .build()
@@ -35,6 +35,9 @@ pub(super) async fn insert_audit(
     Ok(Outcome {
         id: None,
         rows: done.rows_affected(),
+        duplicate: false,
+        created: false,
+        run: 0,
     })
 }
 
@@ -68,5 +71,11 @@ pub(super) async fn delete_audit(
             .await?
             .rows_affected();
     }
-    Ok(Outcome { id: None, rows })
+    Ok(Outcome {
+        id: None,
+        rows,
+        duplicate: false,
+        created: false,
+        run: 0,
+    })
 }

@@ -4,9 +4,7 @@
 use serde_json::Value;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-use super::rows::{
-    audit_conflict, execute_pushed, field_columns, push_audit, push_events, push_findings, push_screenshots,
-};
+use super::rows::{audit_conflict, execute_pushed, field_columns, push_audit, push_events, push_screenshots};
 use super::Outcome;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{AuditFields, AuditRecord, AuditStatus, NewEvent, NewFinding, NewScreenshot};
@@ -32,7 +30,9 @@ pub enum Effect {
         module: String,
         result: Value,
     },
-    Finding(NewFinding),
+    /// Findings, each stored once per run however often it is received (see
+    /// [`super::findings`]).
+    Findings(Vec<NewFinding>),
     Screenshot(NewScreenshot),
     Stats {
         pages_scanned: Option<i64>,
@@ -44,6 +44,21 @@ pub enum Effect {
     Failed {
         message: Option<String>,
     },
+}
+
+/// How an event arrived, besides what it says.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Arrival {
+    /// The producer's event id and a hash of the event: the same pair again is a replay.
+    pub identity: Option<(String, String)>,
+    /// The audited site's url, where the event tells it; set while the audit's is `''`.
+    pub url_hint: Option<String>,
+    /// The event names its audit itself (the current stream): if the audit is new, the
+    /// event creates it, running, with the url it tells or `''` (as the backend does).
+    pub creates: bool,
+    /// The run of the audit the stream is in, once it has placed one of its events
+    /// (see [`super::runs::run_of`]).
+    pub stream_run: Option<i64>,
 }
 
 /// The fields of an `audit_result`, validated. `None` keeps what is stored.
@@ -62,8 +77,10 @@ pub(super) async fn apply_event(
     audit_id: &str,
     effect: Effect,
     event: NewEvent,
+    arrival: Arrival,
 ) -> Result<Outcome> {
     let now = now_text();
+    let mut created = false;
     match &effect {
         Effect::Create {
             url,
@@ -73,28 +90,33 @@ pub(super) async fn apply_event(
             let mut record = running_audit(audit_id, url, &now);
             record.fields.audit_tier = audit_tier.clone();
             record.fields.verdict_mode = verdict_mode.clone();
-            create(conn, project, &record, &now).await.map_err(|e| match e.kind {
-                ErrorKind::Conflict => Error::new(
-                    ErrorKind::Conflict,
-                    format!("audit {audit_id} already exists; delete it first to ingest it again"),
-                ),
-                _ => e,
-            })?;
+            create(conn, project, &record, &now)
+                .await
+                .map_err(|e| match e.kind {
+                    ErrorKind::Conflict => Error::new(
+                        ErrorKind::Conflict,
+                        format!("audit {audit_id} already exists; delete it first to ingest it again"),
+                    ),
+                    _ => e,
+                })?;
         }
         _ => match owner(conn, audit_id).await? {
-            // In envelope form an audit's first event may be its result; with a url it
-            // can create the audit, in the same savepoint as the result itself.
-            None => match &effect {
-                Effect::Result(r) if r.url.is_some() => {
-                    let url = r.url.as_deref().unwrap_or_default();
-                    create(conn, project, &running_audit(audit_id, url, &now), &now).await?;
-                }
-                _ => {
+            None => {
+                // The current stream names the audit in every event and has no
+                // audit_start; in envelope form an audit's first event may be its result.
+                let url = match &effect {
+                    Effect::Result(r) if r.url.is_some() => r.url.clone(),
+                    _ if arrival.creates => Some(arrival.url_hint.clone().unwrap_or_default()),
+                    _ => None,
+                };
+                let Some(url) = url else {
                     return Err(Error::not_found(format!(
                         "audit {audit_id} (an audit's first event must be audit_start, or an audit_result with a url)"
-                    )))
-                }
-            },
+                    )));
+                };
+                create(conn, project, &running_audit(audit_id, &url, &now), &now).await?;
+                created = true;
+            }
             Some(p) if p != project => {
                 return Err(Error::new(
                     ErrorKind::Conflict,
@@ -105,7 +127,31 @@ pub(super) async fn apply_event(
         },
     }
 
-    let mut outcome = Outcome { id: None, rows: 1 };
+    let placed = super::runs::run_of(conn, audit_id, arrival.identity.as_ref(), arrival.stream_run).await?;
+    let run = match placed {
+        super::runs::Placement::Replay(run) => {
+            return Ok(Outcome {
+                duplicate: true,
+                run,
+                ..Outcome::default()
+            })
+        }
+        super::runs::Placement::Run(run) => run,
+    };
+    if let Some(url) = &arrival.url_hint {
+        sqlx::query("UPDATE audits SET url = ?1 WHERE id = ?2 AND url = ''")
+            .bind(url)
+            .bind(audit_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+
+    let mut outcome = Outcome {
+        rows: 1,
+        created,
+        run,
+        ..Outcome::default()
+    };
     match effect {
         Effect::None | Effect::Create { .. } => {}
         Effect::SiteType {
@@ -133,16 +179,13 @@ pub(super) async fn apply_event(
             .execute(&mut *conn)
             .await?;
         }
-        Effect::Finding(f) => {
-            let f = std::slice::from_ref(&f);
-            outcome.rows += execute_pushed(conn, |q| push_findings(q, audit_id, f, &now))
-                .await?
-                .rows_affected();
+        Effect::Findings(fs) => {
+            outcome.rows += super::findings::merge(conn, audit_id, run, fs, &now).await?;
         }
         Effect::Screenshot(s) => {
             let s = std::slice::from_ref(&s);
             outcome.id = Some(
-                execute_pushed(conn, |q| push_screenshots(q, audit_id, s, &now))
+                execute_pushed(conn, |q| push_screenshots(q, audit_id, run, s, &now))
                     .await?
                     .last_insert_rowid(),
             );
@@ -179,9 +222,7 @@ pub(super) async fn apply_event(
             q.push(" WHERE id = ").push_bind(audit_id);
             q.build().execute(&mut *conn).await?;
             if !r.findings.is_empty() {
-                outcome.rows += execute_pushed(conn, |q| push_findings(q, audit_id, &r.findings, &now))
-                    .await?
-                    .rows_affected();
+                outcome.rows += super::findings::merge(conn, audit_id, run, r.findings, &now).await?;
             }
         }
         Effect::Complete => {
@@ -201,7 +242,8 @@ pub(super) async fn apply_event(
         }
     }
     let event = std::slice::from_ref(&event);
-    execute_pushed(conn, |q| push_events(q, audit_id, event, &now)).await?;
+    let identity = arrival.identity.as_ref();
+    execute_pushed(conn, |q| push_events(q, audit_id, run, identity, event, &now)).await?;
     sqlx::query("UPDATE audits SET updated_at = ?1 WHERE id = ?2")
         .bind(&now)
         .bind(audit_id)

@@ -6,17 +6,21 @@
 //! - [`rows`]: the INSERTs of an audit and its children (the only `INSERT INTO audits`);
 //! - [`audit`]: writing and deleting a whole audit;
 //! - [`event`]: what a received event does to its audit ([`Effect`]);
+//! - [`runs`]: which run of its audit an event belongs to, and replays;
+//! - [`findings`]: one row per finding however often it is received;
 //! - [`upkeep`]: repairs, search-index checks, embeddings, abandoned audits.
 
 mod audit;
 mod event;
+mod findings;
 mod framing;
 mod rows;
+mod runs;
 mod upkeep;
 
 use sqlx::SqliteConnection;
 
-pub(crate) use event::{AuditResult, Effect};
+pub(crate) use event::{Arrival, AuditResult, Effect};
 pub(crate) use framing::Framing;
 
 use crate::error::Result;
@@ -41,6 +45,9 @@ pub enum Change {
         audit_id: String,
         effect: Effect,
         event: NewEvent,
+        /// How the event arrived: its identity, what it tells of the url, whether it may
+        /// create its audit.
+        arrival: Arrival,
     },
     /// Delete an audit and its rows (files are removed by the caller after commit).
     Delete { project: String, audit_id: String },
@@ -70,6 +77,13 @@ pub struct Outcome {
     pub id: Option<i64>,
     /// How many rows it wrote or removed.
     pub rows: u64,
+    /// The change was received before (an event with a known id and content), so it
+    /// changed nothing.
+    pub duplicate: bool,
+    /// The change created its audit (an event of the current stream, first of its audit).
+    pub created: bool,
+    /// The run of its audit an event was placed in (0 for other changes).
+    pub run: i64,
 }
 
 /// A boxed future of a change being applied.
@@ -105,7 +119,8 @@ async fn apply_inner(conn: &mut SqliteConnection, change: Change) -> Result<Outc
             audit_id,
             effect,
             event,
-        } => event::apply_event(conn, &project, &audit_id, effect, event).await,
+            arrival,
+        } => event::apply_event(conn, &project, &audit_id, effect, event, arrival).await,
         Change::Delete { project, audit_id } => audit::delete_audit(conn, &project, &audit_id).await,
         Change::MarkDisconnected { project, idle_since } => {
             upkeep::mark_disconnected(conn, &project, &idle_since).await

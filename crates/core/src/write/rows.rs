@@ -131,15 +131,17 @@ fn push_rows<'a, T>(
 pub(super) fn push_findings<'a>(
     q: &mut QueryBuilder<'a, Sqlite>,
     audit_id: &'a str,
+    run: i64,
     fs: &'a [NewFinding],
     now: &'a str,
 ) {
     let insert =
-        "INSERT OR IGNORE INTO audit_findings (audit_id, pattern_type, category, severity, confidence,
+        "INSERT OR IGNORE INTO audit_findings (audit_id, run, pattern_type, category, severity, confidence,
         description, plain_english, screenshot_index, created_at, finding_key, embedding,
-        embedding_model, embedding_model_version) ";
+        embedding_model, embedding_model_version, cwe_id, cvss_score) ";
     push_rows(q, insert, fs, |mut row, f| {
         row.push_bind(audit_id)
+            .push_bind(run)
             .push_bind(&f.pattern_type)
             .push_bind(&f.category)
             .push_bind(&f.severity)
@@ -152,7 +154,9 @@ pub(super) fn push_findings<'a>(
             .push_bind(&f.key)
             .push_bind(f.embedding.as_deref().map(encode_embedding))
             .push_bind(&f.embedding_model)
-            .push_bind(&f.embedding_model_version);
+            .push_bind(&f.embedding_model_version)
+            .push_bind(&f.cwe_id)
+            .push_bind(f.cvss_score);
     });
 }
 
@@ -160,13 +164,15 @@ pub(super) fn push_findings<'a>(
 pub(super) fn push_screenshots<'a>(
     q: &mut QueryBuilder<'a, Sqlite>,
     audit_id: &'a str,
+    run: i64,
     ss: &'a [NewScreenshot],
     now: &'a str,
 ) {
     let insert =
-        "INSERT INTO audit_screenshots (audit_id, file_path, label, index_num, file_size_bytes, created_at) ";
+        "INSERT INTO audit_screenshots (audit_id, run, file_path, label, index_num, file_size_bytes, created_at) ";
     push_rows(q, insert, ss, |mut row, s| {
         row.push_bind(audit_id)
+            .push_bind(run)
             .push_bind(&s.file_path)
             .push_bind(&s.label)
             .push_bind(s.index)
@@ -179,12 +185,18 @@ pub(super) fn push_screenshots<'a>(
 pub(super) fn push_events<'a>(
     q: &mut QueryBuilder<'a, Sqlite>,
     audit_id: &'a str,
+    run: i64,
+    identity: Option<&'a (String, String)>,
     es: &'a [NewEvent],
     now: &'a str,
 ) {
-    let insert = "INSERT INTO audit_events (audit_id, event_type, data, timestamp) ";
+    let insert =
+        "INSERT INTO audit_events (audit_id, run, event_id, event_hash, event_type, data, timestamp) ";
     push_rows(q, insert, es, |mut row, e| {
         row.push_bind(audit_id)
+            .push_bind(run)
+            .push_bind(identity.map(|i| i.0.as_str()))
+            .push_bind(identity.map(|i| i.1.as_str()))
             .push_bind(&e.event_type)
             .push_bind(e.data.to_string())
             .push_bind(e.timestamp.as_deref().unwrap_or(now));

@@ -28,6 +28,9 @@ pub(super) async fn mark_disconnected(
     Ok(Outcome {
         id: None,
         rows: done.rows_affected(),
+        duplicate: false,
+        created: false,
+        run: 0,
     })
 }
 
@@ -59,6 +62,9 @@ pub(super) async fn set_embedding(
     Ok(Outcome {
         id: Some(finding_id),
         rows: 1,
+        duplicate: false,
+        created: false,
+        run: 0,
     })
 }
 
@@ -75,6 +81,9 @@ pub(super) async fn repair_counters(conn: &mut SqliteConnection) -> Result<Outco
     Ok(Outcome {
         id: None,
         rows: done.rows_affected(),
+        duplicate: false,
+        created: false,
+        run: 0,
     })
 }
 

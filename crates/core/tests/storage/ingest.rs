@@ -89,7 +89,8 @@ async fn a_valid_stream_in_both_forms_is_stored() {
     assert_eq!(rejected, vec![], "a valid stream has no rejected line");
     assert_eq!(
         (report.events, report.audits_started, report.screenshots),
-        (19, 3, 3)
+        // Three audit_start lines, and D created by its result.
+        (19, 4, 3)
     );
 
     let a = fx

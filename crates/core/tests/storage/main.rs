@@ -5,6 +5,7 @@ mod audits;
 mod backend_compat;
 mod common;
 mod concurrency;
+mod current_backend;
 mod export;
 mod ingest;
 mod isolation;

@@ -1,0 +1,211 @@
+//! One row per finding, however often it is received. The current runner sends a finding
+//! as `finding`, again as `dark_pattern_finding`, inside `vision_pass_findings` (with other
+//! ids) and inside `audit_result.dark_pattern_summary.findings` (the judge's shape). They
+//! share their pattern and their text (description or evidence), so that is what makes two
+//! of them the same finding; the producer's own id also does. The row keeps the richest
+//! text and whatever one copy adds (category, CWE, CVSS score, screenshot).
+
+use sqlx::SqliteConnection;
+
+use super::rows::{execute_pushed, push_findings};
+use crate::error::Result;
+use crate::model::NewFinding;
+
+/// A stored finding of the run, as far as matching needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Stored {
+    id: i64,
+    finding_key: Option<String>,
+    pattern_type: String,
+    description: String,
+    screenshot_index: Option<i64>,
+}
+
+/// `pattern_type` as a comparable word: case, spaces and dashes do not matter.
+fn pattern_word(p: &str) -> String {
+    p.trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c == ' ' || c == '-' { '_' } else { c })
+        .collect()
+}
+
+/// Text as comparable: case and runs of white space do not matter.
+fn text_words(t: &str) -> String {
+    t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+fn same_finding(stored: &Stored, new: &NewFinding) -> bool {
+    if stored.finding_key.is_some() && stored.finding_key == new.key {
+        return true;
+    }
+    if pattern_word(&stored.pattern_type) != pattern_word(&new.pattern_type) {
+        return false;
+    }
+    // Two screenshots of the same pattern are two findings.
+    let index = (stored.screenshot_index.filter(|i| *i >= 0), new.screenshot_index);
+    if let (Some(a), Some(b)) = index {
+        if a != b {
+            return false;
+        }
+    }
+    let (a, b) = (text_words(&stored.description), text_words(&new.description));
+    a == b || a.is_empty() || b.is_empty()
+}
+
+/// Store `findings` in run `run` of `audit_id`, each merged into the row of the same
+/// finding where the run has one. Returns the rows inserted.
+pub(super) async fn merge(
+    conn: &mut SqliteConnection,
+    audit_id: &str,
+    run: i64,
+    findings: Vec<NewFinding>,
+    now: &str,
+) -> Result<u64> {
+    let mut stored: Vec<Stored> = sqlx::query_as(
+        "SELECT id, finding_key, pattern_type, description, screenshot_index
+         FROM audit_findings WHERE audit_id = ?1 AND COALESCE(run, 1) = ?2",
+    )
+    .bind(audit_id)
+    .bind(run)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut fresh: Vec<NewFinding> = Vec::new();
+    let mut rows = 0;
+    for f in findings {
+        if let Some(s) = stored.iter_mut().find(|s| same_finding(s, &f)) {
+            enrich(conn, s.id, &f).await?;
+            if f.description.len() > s.description.len() {
+                s.description = f.description.clone();
+            }
+            s.screenshot_index = s.screenshot_index.or(f.screenshot_index);
+            continue;
+        }
+        if let Some(twin) = fresh.iter_mut().find(|g| {
+            same_finding(
+                &Stored {
+                    id: 0,
+                    finding_key: g.key.clone(),
+                    pattern_type: g.pattern_type.clone(),
+                    description: g.description.clone(),
+                    screenshot_index: g.screenshot_index,
+                },
+                &f,
+            )
+        }) {
+            absorb(twin, f);
+            continue;
+        }
+        fresh.push(f);
+    }
+    if !fresh.is_empty() {
+        rows += execute_pushed(conn, |q| push_findings(q, audit_id, run, &fresh, now))
+            .await?
+            .rows_affected();
+    }
+    Ok(rows)
+}
+
+/// What `other` adds to `into`, the same finding received twice in one event.
+fn absorb(into: &mut NewFinding, other: NewFinding) {
+    if other.description.len() > into.description.len() {
+        into.description = other.description;
+    }
+    if other.plain_english.as_deref().map_or(0, str::len) > into.plain_english.as_deref().map_or(0, str::len)
+    {
+        into.plain_english = other.plain_english;
+    }
+    if matches!(into.category.as_deref(), None | Some("unknown" | "")) {
+        into.category = other.category.or(into.category.take());
+    }
+    into.cwe_id = into.cwe_id.take().or(other.cwe_id);
+    into.cvss_score = into.cvss_score.or(other.cvss_score);
+    into.screenshot_index = into.screenshot_index.or(other.screenshot_index);
+    into.confidence = into.confidence.max(other.confidence);
+}
+
+/// Enrich stored finding `id` with what `f` adds: longer text, a category where it had
+/// none (or `unknown`), CWE and CVSS, a screenshot, a higher confidence.
+async fn enrich(conn: &mut SqliteConnection, id: i64, f: &NewFinding) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE audit_findings SET
+           description = CASE WHEN length(?1) > length(description) THEN ?1 ELSE description END,
+           plain_english = CASE WHEN length(COALESCE(?2, '')) > length(COALESCE(plain_english, ''))
+                                THEN ?2 ELSE plain_english END,
+           category = CASE WHEN COALESCE(category, 'unknown') IN ('unknown', '') AND ?3 IS NOT NULL
+                           THEN ?3 ELSE category END,
+           cwe_id = COALESCE(cwe_id, ?4),
+           cvss_score = COALESCE(cvss_score, ?5),
+           screenshot_index = CASE WHEN COALESCE(screenshot_index, -1) < 0 AND ?6 IS NOT NULL
+                                   THEN ?6 ELSE screenshot_index END,
+           confidence = max(confidence, ?7)
+         WHERE id = ?8",
+    )
+    .bind(&f.description)
+    .bind(&f.plain_english)
+    .bind(&f.category)
+    .bind(&f.cwe_id)
+    .bind(f.cvss_score)
+    .bind(f.screenshot_index)
+    .bind(f.confidence)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(pattern: &str, description: &str, key: Option<&str>) -> NewFinding {
+        NewFinding {
+            key: key.map(str::to_string),
+            pattern_type: pattern.into(),
+            description: description.into(),
+            severity: "high".into(),
+            confidence: 0.9,
+            ..NewFinding::default()
+        }
+    }
+
+    fn stored(pattern: &str, description: &str, key: Option<&str>) -> Stored {
+        Stored {
+            id: 1,
+            finding_key: key.map(str::to_string),
+            pattern_type: pattern.into(),
+            description: description.into(),
+            screenshot_index: None,
+        }
+    }
+
+    #[test]
+    fn copies_of_a_finding_are_known_by_pattern_and_text() {
+        let s = stored(
+            "fake_urgency",
+            "Countdown timer resets on refresh.",
+            Some("fake_urgency_0"),
+        );
+        // dark_pattern_finding: no id, same text
+        assert!(same_finding(
+            &s,
+            &new("fake_urgency", "Countdown timer resets on refresh.", None)
+        ));
+        // the judge: `pattern` / `evidence`, other case and spacing
+        assert!(same_finding(
+            &s,
+            &new("Fake Urgency", "countdown timer  resets on refresh.", None)
+        ));
+        // a vision pass: another id, no text
+        assert!(same_finding(&s, &new("fake-urgency", "", Some("9991"))));
+        // another finding of the same pattern
+        assert!(!same_finding(
+            &s,
+            &new("fake_urgency", "A banner claims 3 left in stock.", None)
+        ));
+        assert!(!same_finding(
+            &s,
+            &new("hidden_costs", "Countdown timer resets on refresh.", None)
+        ));
+    }
+}
