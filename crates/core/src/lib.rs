@@ -28,6 +28,7 @@ mod error;
 mod export;
 pub mod ids;
 mod ingest;
+mod intel;
 mod location;
 mod maintenance;
 mod model;
@@ -52,6 +53,11 @@ pub use export::{markdown_to_safe_html, ExportFormat};
 pub use ids::{AuditId, ProjectName};
 pub use ingest::{
     parse_line, EventIdentity, IngestNotice, IngestOptions, IngestReport, ParsedLine, Pending, Rejection,
+};
+pub use intel::{
+    mitre_technique_url, Captcha, Cvss, DarknetThreat, DomainInfo, Exploration, Fact, FormFound, GraphEdge,
+    GraphNode, Indicator, Intelligence, KnowledgeGraph, MitreTechnique, ModuleFinding, OsintSource,
+    PageVisit, SecurityModule, Verdict, Weakness,
 };
 pub use location::{default_data_dir, EphemeralReason, Location, DATA_DIR_ENV, PERSISTENCE_ENV};
 pub use maintenance::{BackupReport, CounterMismatch, DoctorReport, MissingFile};

@@ -223,8 +223,10 @@ pub struct AuditDetail {
     pub findings: Vec<Finding>,
     pub screenshots: Vec<Screenshot>,
     pub events: Vec<AuditEvent>,
-    /// The events read as phases and log lines.
+    /// The last run's events read as phases and log lines.
     pub timeline: crate::timeline::Timeline,
+    /// What the last run reports beyond score, signals and narrative.
+    pub intelligence: crate::intel::Intelligence,
     /// The audit's runs, oldest first (one, unless the producer ran it again); every
     /// finding, screenshot and event says which it belongs to. Views show the last.
     pub runs: Vec<AuditRun>,

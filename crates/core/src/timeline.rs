@@ -50,6 +50,58 @@ pub struct LogEntry {
     pub message: String,
     /// The event's type.
     pub event_type: String,
+    /// What sort of event it is, for filtering a long log: `phase`, `log`, `agent`,
+    /// `navigation`, `vision`, `finding`, `security`, `intel`, `verdict`, `screenshot`,
+    /// `progress`, `audit`, or `other`.
+    pub kind: String,
+}
+
+/// The sort of an event type (see [`LogEntry::kind`]).
+pub fn event_kind(event_type: &str) -> &'static str {
+    match event_type {
+        "phase_start" | "phase_complete" | "phase_error" => "phase",
+        "log_entry" => "log",
+        "agent_personality" | "agent_performance" => "agent",
+        "navigation_start"
+        | "navigation_complete"
+        | "page_scanned"
+        | "exploration_path"
+        | "form_detected"
+        | "captcha_detected"
+        | "site_type" => "navigation",
+        "vision_pass_start"
+        | "vision_pass_findings"
+        | "vision_pass_complete"
+        | "vision_start"
+        | "vision_complete"
+        | "temporal_finding" => "vision",
+        "finding" | "dark_pattern_finding" => "finding",
+        "security_result"
+        | "security_module_result"
+        | "owasp_module_result"
+        | "cvss_metrics"
+        | "cve_detected"
+        | "darknet_analysis_result" => "security",
+        "osint_result"
+        | "darknet_threat"
+        | "ioc_indicator"
+        | "ioc_detection_complete"
+        | "marketplace_threat"
+        | "exit_scam_detected"
+        | "tor2web_anonymous_breach"
+        | "mitre_technique_mapped"
+        | "threat_attribution"
+        | "verification_result"
+        | "graph_inconsistency"
+        | "knowledge_graph"
+        | "graph_analysis"
+        | "domain_intel" => "intel",
+        "verdict_technical" | "verdict_nontechnical" | "dual_verdict_complete" | "green_flags" => "verdict",
+        "screenshot" => "screenshot",
+        "stats_update" => "progress",
+        "audit_start" | "audit_result" | "audit_complete" | "audit_error" => "audit",
+        _ => "other",
+    }
 }
 
 /// The phases and the log of an audit.
@@ -162,6 +214,66 @@ fn describe(e: &AuditEvent) -> String {
             text(field(d, "module")).unwrap_or_else(|| "security".into())
         ),
         "stats_update" => "counters updated".into(),
+        "navigation_start" => format!("navigating to {}", text(field(d, "url")).unwrap_or_default()),
+        "navigation_complete" => format!(
+            "loaded {} in {} ms",
+            text(field(d, "url")).unwrap_or_default(),
+            text(field(d, "duration_ms")).unwrap_or_else(|| "?".into())
+        ),
+        "page_scanned" => format!(
+            "page {} ({})",
+            text(field(d, "page_title")).map_or_else(|| "scanned".into(), |t| format!("{t:?}")),
+            text(field(d, "url")).unwrap_or_default()
+        ),
+        "form_detected" => format!(
+            "{} form(s) found",
+            text(field(d, "count")).unwrap_or_else(|| "?".into())
+        ),
+        "agent_personality" => format!(
+            "{} {}",
+            text(field(d, "agent")).unwrap_or_else(|| "agent".into()),
+            text(field(d, "context")).unwrap_or_default()
+        )
+        .trim()
+        .to_string(),
+        "vision_pass_start" => format!(
+            "vision pass {}: {}",
+            text(field(d, "pass")).unwrap_or_else(|| "?".into()),
+            text(field(d, "description")).unwrap_or_else(|| "started".into())
+        ),
+        "vision_pass_findings" => format!(
+            "vision pass {}: {} finding(s)",
+            text(field(d, "pass")).unwrap_or_else(|| "?".into()),
+            field(d, "findings").and_then(Value::as_array).map_or(0, Vec::len)
+        ),
+        "vision_pass_complete" => format!(
+            "vision pass {} complete: {} finding(s)",
+            text(field(d, "pass")).unwrap_or_else(|| "?".into()),
+            text(field(d, "findings_count")).unwrap_or_else(|| "?".into())
+        ),
+        "dark_pattern_finding" => {
+            let f = field(d, "finding");
+            format!(
+                "dark pattern: {}",
+                text(field(f, "pattern_type")).unwrap_or_else(|| "unknown".into())
+            )
+        }
+        "mitre_technique_mapped" => match field(d, "technique") {
+            Some(t) => format!(
+                "MITRE {} {}",
+                text(field(Some(t), "technique_id"))
+                    .or_else(|| text(field(Some(t), "id")))
+                    .unwrap_or_default(),
+                text(field(Some(t), "name")).unwrap_or_default()
+            )
+            .trim()
+            .to_string(),
+            None => "MITRE techniques (preliminary list)".into(),
+        },
+        "cvss_metrics" => match text(field(d, "base_score")) {
+            Some(score) if score != "0.0" && score != "0" => format!("CVSS base score {score}"),
+            _ => "CVSS being calculated".into(),
+        },
         other => other.replace('_', " "),
     }
 }
@@ -192,6 +304,7 @@ fn log(events: &[AuditEvent]) -> Vec<LogEntry> {
                     .or_else(|| text(field(d, "error")))
                     .unwrap_or_else(|| describe(e)),
                 event_type: e.event_type.clone(),
+                kind: event_kind(&e.event_type).to_string(),
             }
         })
         .collect()
@@ -321,5 +434,34 @@ mod tests {
         assert_eq!(line(1), (Some("init"), "info", "hello"));
         assert_eq!(log[1].agent.as_deref(), Some("init"));
         assert_eq!(line(4), (Some("graph"), "error", "WHOIS timeout"));
+    }
+
+    #[test]
+    fn the_current_runners_events_are_all_known_and_described() {
+        let recording = include_str!("../../../tests/fixtures/elliot_stream.ndjson");
+        let events: Vec<AuditEvent> = recording
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                let data: Value = serde_json::from_str(line).unwrap();
+                let kind = data["type"].as_str().unwrap().to_string();
+                ev(i as i64, &kind, data, "2026-02-23T10:00:00Z")
+            })
+            .collect();
+        let log = timeline(&events).log;
+        let unknown: Vec<_> = log
+            .iter()
+            .filter(|l| l.kind == "other")
+            .map(|l| &l.event_type)
+            .collect();
+        assert!(unknown.is_empty(), "not given a kind: {unknown:?}");
+        let line = |t: &str| log.iter().find(|l| l.event_type == t).unwrap().message.clone();
+        assert_eq!(line("navigation_start"), "navigating to https://shop.example.com");
+        assert_eq!(line("vision_pass_findings"), "vision pass 1: 1 finding(s)");
+        assert_eq!(
+            line("mitre_technique_mapped"),
+            "MITRE techniques (preliminary list)"
+        );
+        assert_eq!(line("cvss_metrics"), "CVSS being calculated");
     }
 }

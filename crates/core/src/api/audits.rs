@@ -45,11 +45,18 @@ impl Store {
         let mut rows = query::get_audit_rows(self.database().reader(), project, id).await?;
         let runs = crate::runs::assign(&mut rows.findings, &mut rows.screenshots, &rows.events);
         let screenshots = self.describe_files(rows.screenshots).await?;
+        // The views show the last run; the others' rows are there, marked with their run.
+        let last = runs.last().map_or(1, |r| r.number);
+        let last_events: Vec<_> = rows.events.iter().filter(|e| e.run == last).cloned().collect();
         Ok(AuditDetail {
+            timeline: crate::timeline::timeline(&last_events),
+            intelligence: crate::intel::intelligence(
+                &last_events,
+                rows.audit.fields.security_results.as_ref(),
+            ),
             audit: rows.audit,
             findings: rows.findings,
             screenshots,
-            timeline: crate::timeline::timeline(&rows.events),
             events: rows.events,
             runs,
         })
