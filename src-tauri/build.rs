@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "export_audit",
     "load_demo",
     "reveal_path",
+    "open_technique",
     "report_timing",
 ];
 

@@ -144,6 +144,21 @@ pub async fn reveal_path(store: State<'_, Store>, path: Option<String>) -> Resul
     })
 }
 
+/// Open the public page of MITRE ATT&CK technique `id` in the system browser: only a
+/// well-formed id (`T1566`, `T1566.001`) makes a URL, and only on attack.mitre.org, so the
+/// webview cannot have the app open anything else.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_technique(id: String) -> Result<()> {
+    let url = veritas_core::mitre_technique_url(&id).ok_or_else(|| {
+        Error::invalid(
+            format!("technique {:?}", veritas_core::ids::quote_prefix(&id)),
+            "is not a MITRE ATT&CK technique id (T1234 or T1234.001)",
+        )
+    })?;
+    tauri_plugin_opener::open_url(&url, None::<&str>)
+        .map_err(|e| Error::new(ErrorKind::Io, format!("cannot open {url} in the browser: {e}")))
+}
+
 /// A timing report from the UI, printed for the benchmark; refused unless timing is on.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn report_timing(name: String, samples_ms: Vec<f64>) -> Result<()> {

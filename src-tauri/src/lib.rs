@@ -37,6 +37,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, store: Store) -> tauri:
             commands::export_audit,
             commands::load_demo,
             commands::reveal_path,
+            commands::open_technique,
             commands::report_timing,
         ])
 }

@@ -19,6 +19,10 @@ const SHELL_ONLY: &[(&str, &str)] = &[
         "opens the system file manager, which the core knows nothing of",
     ),
     (
+        "open_technique",
+        "opens a MITRE ATT&CK page in the system browser; the core checks the id (mitre_technique_url)",
+    ),
+    (
         "report_timing",
         "prints the benchmark's timing line from the webview",
     ),

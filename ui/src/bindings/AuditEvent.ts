@@ -4,4 +4,8 @@ import type { JsonValue } from "./serde_json/JsonValue";
 /**
  * One event of an audit's timeline, as received.
  */
-export type AuditEvent = { id: number, event_type: string, data: JsonValue | null, timestamp: string | null, };
+export type AuditEvent = { id: number, event_type: string, data: JsonValue | null, timestamp: string | null, 
+/**
+ * The run of its audit the event belongs to (1 for the first).
+ */
+run: number, };

@@ -11,4 +11,21 @@ screenshot_index: number | null, created_at: string | null,
 /**
  * The producer's identity for the finding (its id, or pattern_type + confidence).
  */
-finding_key: string | null, embedding: Array<number> | null, embedding_model: string | null, embedding_model_version: string | null, };
+finding_key: string | null, embedding: Array<number> | null, embedding_model: string | null, embedding_model_version: string | null, 
+/**
+ * The weakness, as `CWE-<n>`, where the producer gave one.
+ */
+cwe_id: string | null, 
+/**
+ * The finding's CVSS score (0-10), where the producer gave one.
+ */
+cvss_score: number | null, 
+/**
+ * The run of its audit the finding belongs to (1 for the first; see [`AuditRun`]).
+ */
+run: number, 
+/**
+ * The producer stored the finding without saying what it is: pattern `unknown` and
+ * no description (the current backend's defaults for a finding it could not read).
+ */
+pattern_unrecorded: boolean, };

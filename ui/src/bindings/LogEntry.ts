@@ -19,4 +19,10 @@ message: string,
 /**
  * The event's type.
  */
-event_type: string, };
+event_type: string, 
+/**
+ * What sort of event it is, for filtering a long log: `phase`, `log`, `agent`,
+ * `navigation`, `vision`, `finding`, `security`, `intel`, `verdict`, `screenshot`,
+ * `progress`, `audit`, or `other`.
+ */
+kind: string, };

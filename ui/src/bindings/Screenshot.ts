@@ -15,4 +15,8 @@ resolved_path: string | null, exists: boolean,
 /**
  * Format sniffed from the bytes (`png`, `jpeg`, `webp`, `gif`), whatever the name says.
  */
-format: string | null, width: number | null, height: number | null, };
+format: string | null, width: number | null, height: number | null, 
+/**
+ * The run of its audit the screenshot belongs to (1 for the first).
+ */
+run: number, };

@@ -62,6 +62,7 @@ export const api = {
   exportAudit: (project: string, id: string, format: ExportFormat) =>
     call<string>("export_audit", { project, id, format }),
   revealPath: (path: string | null) => call<null>("reveal_path", { path }),
+  openTechnique: (id: string) => call<null>("open_technique", { id }),
   loadDemo: (project: string, count: number, onProgress: (p: Progress) => void) => {
     const channel = new Channel<Progress>();
     channel.onmessage = onProgress;

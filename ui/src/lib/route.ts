@@ -1,12 +1,12 @@
 // Deep links: every view has a hash route, e.g. #/audits/<id>/screenshots/<n>.
 
-export type Tab = "overview" | "findings" | "screenshots" | "timeline" | "history";
+export type Tab = "overview" | "intelligence" | "findings" | "screenshots" | "timeline" | "history";
 
 export type Route =
   | { view: "list" }
   | { view: "audit"; id: string; tab: Tab; screenshot: number | null; compareWith: string | null };
 
-const TABS: Tab[] = ["overview", "findings", "screenshots", "timeline", "history"];
+const TABS: Tab[] = ["overview", "intelligence", "findings", "screenshots", "timeline", "history"];
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
