@@ -148,6 +148,15 @@ pub struct ListArgs {
     /// Only audits whose URL contains this text.
     #[arg(long, value_name = "TEXT")]
     pub url_contains: Option<String>,
+    /// Only audits that mapped this MITRE ATT&CK technique, e.g. T1566 (repeatable).
+    #[arg(long, value_name = "TECHNIQUE")]
+    pub mitre: Vec<String>,
+    /// Only audits that name this weakness, e.g. CWE-79 or 79 (repeatable).
+    #[arg(long, value_name = "CWE")]
+    pub cwe: Vec<String>,
+    /// Only audits with (yes) or without (no) green flags.
+    #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new())]
+    pub green_flags: Option<bool>,
     #[arg(long, value_enum, default_value_t = SortArg::Created)]
     pub sort: SortArg,
     /// Ascending order (default: descending).

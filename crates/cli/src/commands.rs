@@ -253,6 +253,9 @@ fn filter_from(args: &ListArgs) -> Result<AuditFilter> {
         created_to: args.to.clone(),
         search: args.search.clone(),
         url_contains: args.url_contains.clone(),
+        mitre: args.mitre.clone(),
+        cwe: args.cwe.clone(),
+        green_flags: args.green_flags,
     })
 }
 

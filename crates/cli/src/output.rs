@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use veritas_core::{Audit, AuditDetail, Comparison, Error, Facets, Result};
+use veritas_core::{Audit, AuditDetail, Comparison, Error, Facets, Intelligence, Result};
 
 /// Write `text` to standard output.
 pub fn print(text: &str) -> Result<()> {
@@ -65,6 +65,9 @@ pub fn facets(f: &Facets) -> String {
         ("site type", &f.site_type),
         ("severity", &f.severity),
         ("pattern type", &f.pattern_type),
+        ("MITRE", &f.mitre),
+        ("CWE", &f.cwe),
+        ("green flags", &f.green_flags),
     ] {
         let parts: Vec<String> = counts
             .iter()
@@ -131,15 +134,35 @@ pub fn audit_detail(d: &AuditDetail) -> String {
             .collect();
         s += &line("signals", parts.join(", "));
     }
-    s += &format!("\nFindings ({})\n", d.findings.len());
-    for f in &d.findings {
-        s += &format!(
-            "  #{:<5} {:<9} {:.2}  {:<22} {}\n",
-            f.id, f.severity, f.confidence, f.pattern_type, f.description
+    // Like the app: the last run, the others named.
+    let run = d.runs.last().map_or(1, |r| r.number);
+    if d.runs.len() > 1 {
+        s += &line(
+            "runs",
+            format!(
+                "{} (the producer ran it again; shown: run {run}, the last)",
+                d.runs.len()
+            ),
         );
     }
-    s += &format!("\nScreenshots ({})\n", d.screenshots.len());
-    for sh in &d.screenshots {
+    let findings: Vec<_> = d.findings.iter().filter(|f| f.run == run).collect();
+    s += &format!("\nFindings ({})\n", findings.len());
+    for f in findings {
+        let what = if f.pattern_unrecorded {
+            "(pattern not recorded by the producer)".to_string()
+        } else {
+            format!("{:<22} {}", f.pattern_type, f.description)
+        };
+        let cwe = f.cwe_id.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default();
+        s += &format!(
+            "  #{:<5} {:<9} {:.2}  {what}{cwe}\n",
+            f.id, f.severity, f.confidence
+        );
+    }
+    s += &intelligence(&d.intelligence);
+    let screenshots: Vec<_> = d.screenshots.iter().filter(|sh| sh.run == run).collect();
+    s += &format!("\nScreenshots ({})\n", screenshots.len());
+    for sh in screenshots {
         let state = if sh.exists {
             format!(
                 "{} {}x{}",
@@ -160,6 +183,68 @@ pub fn audit_detail(d: &AuditDetail) -> String {
         s += &format!("\nNarrative\n{n}\n");
     }
     s
+}
+
+/// The parts of the audit's intelligence a person reads first (`--json` has all of it).
+fn intelligence(i: &Intelligence) -> String {
+    let mut s = String::new();
+    let line = |k: &str, v: String| format!("  {k:<14} {v}\n");
+    for (name, v) in [("technical", &i.technical_verdict), ("plain", &i.plain_verdict)] {
+        if let Some(summary) = v.as_ref().and_then(|v| v.summary.clone()) {
+            s += &line(&format!("{name} verdict"), summary);
+        }
+    }
+    if !i.green_flags.is_empty() {
+        s += &line("green flags", i.green_flags.join("; "));
+    }
+    if !i.mitre.is_empty() {
+        let t: Vec<String> = i
+            .mitre
+            .iter()
+            .map(|t| {
+                format!("{} {}", t.id, t.name.as_deref().unwrap_or(""))
+                    .trim()
+                    .to_string()
+            })
+            .collect();
+        s += &line("MITRE ATT&CK", t.join(", "));
+    }
+    if let Some(c) = &i.cvss {
+        let score = c.base_score.map_or("-".to_string(), |b| b.to_string());
+        s += &line(
+            "CVSS",
+            format!("{score} {}", c.vector.as_deref().unwrap_or(""))
+                .trim()
+                .to_string(),
+        );
+    }
+    if !i.weaknesses.is_empty() {
+        let mut ids: Vec<&str> = i.weaknesses.iter().map(|w| w.id.as_str()).collect();
+        ids.dedup();
+        s += &line("CWE", ids.join(", "));
+    }
+    if !i.security_modules.is_empty() {
+        let m: Vec<String> = i
+            .security_modules
+            .iter()
+            .map(|m| format!("{} {}", m.name, m.severity))
+            .collect();
+        s += &line("modules", m.join(", "));
+    }
+    if let Some(d) = &i.domain {
+        let age = d.age_days.map_or("-".to_string(), |a| format!("{a} days"));
+        s += &line(
+            "domain",
+            format!("{age}, {}", d.registrar.as_deref().unwrap_or("-")),
+        );
+    }
+    if !i.exploration.pages.is_empty() {
+        s += &line("pages visited", i.exploration.pages.len().to_string());
+    }
+    if s.is_empty() {
+        return s;
+    }
+    format!("\nIntelligence\n{s}")
 }
 
 pub fn comparison(c: &Comparison) -> String {

@@ -479,6 +479,37 @@ fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T, same: impl Fn(&T, &T) -
     }
 }
 
+/// The facts of one event the list filters by (`audit_facts`): the MITRE techniques it
+/// maps (not the runner's preliminary list, which comes as `techniques`), the CWE it
+/// names, whether it brings green flags.
+pub(crate) fn event_facts(event_type: &str, data: &Value) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let flags = |v: Option<&Value>| !texts(v, &["flag", "text", "title", "name"]).is_empty();
+    match event_type {
+        "mitre_technique_mapped" => {
+            if let Some(t) = get(data, "technique").and_then(technique) {
+                out.push(("mitre", t.id));
+            }
+        }
+        "cve_detected" => {
+            if let Some(id) = get(data, "cve").and_then(|c| cwe(get(c, "cwe_id"))) {
+                out.push(("cwe", id));
+            }
+        }
+        "green_flags" if flags(get(data, "green_flags")) || flags(get(data, "flags")) => {
+            out.push(("green_flags", "yes".into()));
+        }
+        "verdict_nontechnical" if flags(get(data, "verdict").and_then(|v| get(v, "green_flags"))) => {
+            out.push(("green_flags", "yes".into()));
+        }
+        "audit_result" if flags(get(data, "result").and_then(|r| get(r, "green_flags"))) => {
+            out.push(("green_flags", "yes".into()));
+        }
+        _ => {}
+    }
+    out
+}
+
 /// The intelligence of one run: its `events` (in order) and the audit's
 /// `security_results`.
 pub fn intelligence(events: &[AuditEvent], security_results: Option<&Value>) -> Intelligence {

@@ -28,4 +28,17 @@ search: string | null,
 /**
  * Audits whose url contains this text (plain substring, case-insensitive for ASCII).
  */
-url_contains: string | null, };
+url_contains: string | null, 
+/**
+ * Audits that mapped one of these MITRE ATT&CK techniques (`T1566`).
+ */
+mitre: Array<string>, 
+/**
+ * Audits that name one of these weaknesses (`CWE-79`), in a finding, the verdict or a
+ * security module.
+ */
+cwe: Array<string>, 
+/**
+ * Audits with (`true`) or without (`false`) green flags.
+ */
+green_flags: boolean | null, };

@@ -5,4 +5,16 @@ import type { FacetCount } from "./FacetCount";
  * Facet counts under the current filters. Each facet ignores its own filter, so a person
  * can see what choosing another value would give.
  */
-export type Facets = { total: number, status: Array<FacetCount>, risk_level: Array<FacetCount>, audit_tier: Array<FacetCount>, site_type: Array<FacetCount>, severity: Array<FacetCount>, pattern_type: Array<FacetCount>, };
+export type Facets = { total: number, status: Array<FacetCount>, risk_level: Array<FacetCount>, audit_tier: Array<FacetCount>, site_type: Array<FacetCount>, severity: Array<FacetCount>, pattern_type: Array<FacetCount>, 
+/**
+ * MITRE ATT&CK techniques mapped.
+ */
+mitre: Array<FacetCount>, 
+/**
+ * Weaknesses named (`CWE-<n>`).
+ */
+cwe: Array<FacetCount>, 
+/**
+ * `yes` and `no`: audits with and without green flags.
+ */
+green_flags: Array<FacetCount>, };

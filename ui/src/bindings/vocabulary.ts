@@ -82,7 +82,10 @@ export const EMPTY_FILTER: AuditFilter = {
   "created_from": null,
   "created_to": null,
   "search": null,
-  "url_contains": null
+  "url_contains": null,
+  "mitre": [],
+  "cwe": [],
+  "green_flags": null
 };
 
 /** The event the app emits after any commit to the database. */

@@ -14,7 +14,7 @@ vi.mock("./api", async (importOriginal) => ({
     listAudits: (_project: string, request: ListRequest) =>
       new Promise<AuditRowPage>((resolve) => pending.push({ request, resolve })),
     auditFacets: async (): Promise<Facets> => ({
-      total: 0, status: [], risk_level: [], audit_tier: [], site_type: [], severity: [], pattern_type: [],
+      total: 0, status: [], risk_level: [], audit_tier: [], site_type: [], severity: [], pattern_type: [], mitre: [], cwe: [], green_flags: [],
     }),
   },
 }));

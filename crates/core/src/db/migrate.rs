@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "current backend",
         include_str!("../../migrations/0005_current_backend.sql"),
     ),
+    (
+        6,
+        "audit facts",
+        include_str!("../../migrations/0006_audit_facts.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -146,6 +146,11 @@ pub(super) async fn apply_event(
             .await?;
     }
 
+    let finding_cwes: Vec<String> = match &effect {
+        Effect::Findings(fs) => fs.iter().filter_map(|f| f.cwe_id.clone()).collect(),
+        Effect::Result(r) => r.findings.iter().filter_map(|f| f.cwe_id.clone()).collect(),
+        _ => Vec::new(),
+    };
     let mut outcome = Outcome {
         rows: 1,
         created,
@@ -240,6 +245,18 @@ pub(super) async fn apply_event(
                 .execute(&mut *conn)
                 .await?;
         }
+    }
+    let mut facts = crate::intel::event_facts(&event.event_type, &event.data);
+    facts.extend(finding_cwes.into_iter().map(|c| ("cwe", c)));
+    for (kind, value) in facts {
+        sqlx::query(
+            "INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source) VALUES (?1, ?2, ?3, 'event')",
+        )
+        .bind(kind)
+        .bind(value)
+        .bind(audit_id)
+        .execute(&mut *conn)
+        .await?;
     }
     let event = std::slice::from_ref(&event);
     let identity = arrival.identity.as_ref();

@@ -477,3 +477,114 @@ async fn a_rerun_on_the_stream_becomes_the_audits_second_run() {
     assert_eq!((last.findings, last.screenshots), (2, 2), "{:?}", detail.runs);
     assert_eq!((detail.runs[0].findings, detail.runs[0].screenshots), (2, 2));
 }
+
+#[tokio::test]
+async fn mitre_cwe_and_green_flags_filter_and_count_for_both_writers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    ingest_lines(&store, &recording_lines(), &IngestOptions::default()).await;
+    // The backend writes an audit of its own, a module naming a CWE in its results.
+    let mut c = SqliteConnectOptions::new()
+        .filename(store.database_file().unwrap())
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(INSERT_AUDIT)
+        .bind("vrts_0bkend01")
+        .bind("https://bank.example.com")
+        .bind("COMPLETED")
+        .bind(80.0)
+        .bind("low")
+        .bind("fine")
+        .bind("bank")
+        .bind("2026-03-02 09:00:00.000000")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    sqlx::query(
+        r#"UPDATE audits SET security_results = '{"cookies": {"findings": [{"title": "No HttpOnly", "cwe_id": 1004}]}}'
+           WHERE id = 'vrts_0bkend01'"#,
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    c.close().await.unwrap();
+
+    let ids = |filter: AuditFilter| {
+        let store = store.clone();
+        async move {
+            let page = store
+                .list_audits_full(
+                    &pname("default"),
+                    &ListRequest {
+                        filter,
+                        ..ListRequest::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let mut ids: Vec<String> = page.audits.into_iter().map(|a| a.id).collect();
+            ids.sort();
+            ids
+        }
+    };
+    let with = |f: fn(&mut AuditFilter)| {
+        let mut filter = AuditFilter::default();
+        f(&mut filter);
+        filter
+    };
+    assert_eq!(
+        ids(with(|f| f.mitre = vec!["T1566".into()])).await,
+        ["vrts_a1b2c3d4"]
+    );
+    assert_eq!(
+        ids(with(|f| f.mitre = vec!["T1592".into()])).await,
+        Vec::<String>::new(),
+        "the runner's preliminary techniques are no result"
+    );
+    assert_eq!(
+        ids(with(|f| f.cwe = vec!["1004".into()])).await,
+        ["vrts_0bkend01"]
+    );
+    assert_eq!(
+        ids(with(|f| f.cwe = vec!["CWE-693".into()])).await,
+        ["vrts_a1b2c3d4"]
+    );
+    assert_eq!(ids(with(|f| f.green_flags = Some(true))).await, ["vrts_a1b2c3d4"]);
+    assert_eq!(
+        ids(with(|f| f.green_flags = Some(false))).await,
+        ["vrts_0bkend01", "vrts_e5f6a7b8"]
+    );
+
+    let facets = store
+        .audit_facets(
+            &pname("default"),
+            &with(|f| f.audit_tier = vec!["darknet_investigation".into()]),
+        )
+        .await
+        .unwrap();
+    let values =
+        |c: &[veritas_core::FacetCount]| c.iter().map(|c| (c.value.clone(), c.count)).collect::<Vec<_>>();
+    assert_eq!(values(&facets.mitre), [("T1204".into(), 1), ("T1566".into(), 1)]);
+    assert_eq!(values(&facets.green_flags), [("yes".into(), 1)]);
+    let all = store
+        .audit_facets(&pname("default"), &AuditFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        values(&all.cwe).contains(&("CWE-1004".into(), 1)),
+        "{:?}",
+        all.cwe
+    );
+    assert_eq!(values(&all.green_flags), [("yes".into(), 1), ("no".into(), 2)]);
+
+    // Deleting an audit takes its facts.
+    store
+        .delete_audit(&pname("default"), &aid("vrts_a1b2c3d4"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(with(|f| f.mitre = vec!["T1566".into()])).await,
+        Vec::<String>::new()
+    );
+}

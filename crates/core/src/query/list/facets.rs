@@ -27,6 +27,12 @@ pub struct Facets {
     pub site_type: Vec<FacetCount>,
     pub severity: Vec<FacetCount>,
     pub pattern_type: Vec<FacetCount>,
+    /// MITRE ATT&CK techniques mapped.
+    pub mitre: Vec<FacetCount>,
+    /// Weaknesses named (`CWE-<n>`).
+    pub cwe: Vec<FacetCount>,
+    /// `yes` and `no`: audits with and without green flags.
+    pub green_flags: Vec<FacetCount>,
 }
 
 /// Facet counts for `project` under `filter`.
@@ -44,13 +50,44 @@ pub async fn facets(pool: &SqlitePool, project: &str, filter: &AuditFilter) -> R
         site_type: counts(pool, project, &c, Facet::SiteType).await?,
         severity: counts(pool, project, &c, Facet::Severity).await?,
         pattern_type: counts(pool, project, &c, Facet::Pattern).await?,
+        mitre: counts(pool, project, &c, Facet::Mitre).await?,
+        cwe: counts(pool, project, &c, Facet::Cwe).await?,
+        green_flags: green_flag_counts(pool, project, &c).await?,
     })
+}
+
+/// Audits with and without green flags under the filter (its own choice left out).
+async fn green_flag_counts(pool: &SqlitePool, project: &str, c: &Conditions) -> Result<Vec<FacetCount>> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT count(*) AS n, sum(EXISTS (SELECT 1 FROM audit_facts x WHERE x.audit_id = a.id \
+         AND x.kind = 'green_flags')) AS yes FROM audits a WHERE a.project = ",
+    );
+    q.push_bind(project.to_string());
+    c.push(&mut q, Facet::GreenFlags);
+    let row = q.build().fetch_one(pool).await?;
+    let all = super::super::int(&row, "n").unwrap_or(0);
+    let yes = super::super::int(&row, "yes").unwrap_or(0);
+    Ok([("yes", yes), ("no", all - yes)]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(v, n)| FacetCount {
+            value: v.to_string(),
+            count: n,
+        })
+        .collect())
 }
 
 /// The counts of one facet, most frequent first.
 async fn counts(pool: &SqlitePool, project: &str, c: &Conditions, facet: Facet) -> Result<Vec<FacetCount>> {
     let mut q = QueryBuilder::<Sqlite>::new("");
     match facet {
+        Facet::Mitre | Facet::Cwe => {
+            let kind = if facet == Facet::Mitre { "mitre" } else { "cwe" };
+            q.push(format!(
+                "SELECT x.value AS v, count(DISTINCT a.id) AS n FROM audits a \
+                 JOIN audit_facts x ON x.audit_id = a.id AND x.kind = '{kind}' WHERE a.project = "
+            ));
+        }
         Facet::Severity | Facet::Pattern => {
             let col = if facet == Facet::Severity {
                 "lower(g.severity)"

@@ -31,6 +31,13 @@ pub struct AuditFilter {
     pub search: Option<String>,
     /// Audits whose url contains this text (plain substring, case-insensitive for ASCII).
     pub url_contains: Option<String>,
+    /// Audits that mapped one of these MITRE ATT&CK techniques (`T1566`).
+    pub mitre: Vec<String>,
+    /// Audits that name one of these weaknesses (`CWE-79`), in a finding, the verdict or a
+    /// security module.
+    pub cwe: Vec<String>,
+    /// Audits with (`true`) or without (`false`) green flags.
+    pub green_flags: Option<bool>,
 }
 
 /// Which facet's own filter to leave out: each facet counts as if its own choice were not
@@ -44,6 +51,9 @@ pub(super) enum Facet {
     SiteType,
     Severity,
     Pattern,
+    Mitre,
+    Cwe,
+    GreenFlags,
 }
 
 /// A filter whose values have been checked and put in their stored forms.
@@ -63,6 +73,9 @@ pub(super) struct Conditions {
     search: Option<String>,
     /// The LIKE pattern of `url_contains`, wildcards escaped.
     url_like: Option<String>,
+    mitre: Vec<String>,
+    cwe: Vec<String>,
+    green_flags: Option<bool>,
 }
 
 impl Conditions {
@@ -115,6 +128,20 @@ impl Conditions {
                     let escaped = sub.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
                     format!("%{escaped}%")
                 }),
+            mitre: filter.mitre.iter().map(|t| t.trim().to_uppercase()).collect(),
+            cwe: filter
+                .cwe
+                .iter()
+                .map(|c| {
+                    let c = c.trim().to_uppercase();
+                    if c.starts_with("CWE-") {
+                        c
+                    } else {
+                        format!("CWE-{c}")
+                    }
+                })
+                .collect(),
+            green_flags: filter.green_flags,
         })
     }
 
@@ -150,6 +177,21 @@ impl Conditions {
                 any_of(q, column, values);
                 q.push(")");
             }
+        }
+        for (facet, kind, values) in [
+            (Facet::Mitre, "mitre", &self.mitre),
+            (Facet::Cwe, "cwe", &self.cwe),
+        ] {
+            if skip != facet && !values.is_empty() {
+                q.push(" AND EXISTS (SELECT 1 FROM audit_facts x WHERE x.audit_id = a.id AND x.kind = ");
+                q.push_bind(kind);
+                any_of(q, "x.value", values);
+                q.push(")");
+            }
+        }
+        if let (Some(want), true) = (self.green_flags, skip != Facet::GreenFlags) {
+            q.push(if want { " AND EXISTS" } else { " AND NOT EXISTS" });
+            q.push(" (SELECT 1 FROM audit_facts x WHERE x.audit_id = a.id AND x.kind = 'green_flags')");
         }
         if let Some(v) = self.min_score {
             q.push(" AND a.trust_score >= ").push_bind(v);
