@@ -5,7 +5,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, mkdtempSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import net from "node:net";
@@ -16,6 +16,7 @@ const APP = join(ROOT, "target/release/veritas-viewer");
 const CLI = join(ROOT, "target/release/veritas-db");
 const ARTIFACTS = join(ROOT, "artifacts/e2e");
 const DRIVER = process.env.TAURI_DRIVER ?? join(process.env.HOME ?? "/root", ".cargo/bin/tauri-driver");
+const FIXTURES = join(ROOT, "tests/fixtures");
 const HOSTILE_ID = "vrts_e2e00001";
 const LIVE_ID = "vrts_e2e00002";
 
@@ -216,5 +217,70 @@ describe("Veritas Viewer in a real window", () => {
     assert.equal(await count(), "18 audits");
     assert.equal(await browser.execute(() => window.__sameDocument), marker, "the page was not reloaded");
     await shot("08-live");
+  });
+
+  it("opens the current backend's data folder in place and shows everything it reports", async () => {
+    // A copy of a folder as the current backend leaves it (tests/fixtures/README.md), with
+    // a recording of its WebSocket ingested into its own file by veritas-db.
+    const folder = mkdtempSync(join(tmpdir(), "veritas-e2e-elliot-"));
+    cpSync(join(FIXTURES, "elliot-data"), folder, { recursive: true });
+    const r = spawnSync(CLI, ["--data-dir", folder, "ingest", join(FIXTURES, "elliot_stream.ndjson")], { encoding: "utf8" });
+    assert.equal(r.status, 0, `ingest of the recording: ${r.stderr}`);
+    assert.match(r.stderr, /rejected 0 lines/);
+
+    // A second session of the app, on that folder.
+    await browser.deleteSession();
+    browser = await remote({
+      hostname: "127.0.0.1",
+      port: 4444,
+      logLevel: "error",
+      capabilities: { "tauri:options": { application: APP, args: ["--data-dir", folder] } },
+    });
+    await until("the backend's audits", async () => (await count()) === "6 audits");
+    assert.ok(!existsSync(join(folder, "veritas_audits.db")), "no second database beside the backend's");
+    await shot("10-current-backend-list");
+
+    // Filter by a MITRE technique the recording mapped (not the runner's preliminary ones).
+    await browser.$('[data-testid="facet-mitre"] input[data-value="T1566"]').click();
+    await until("the MITRE facet", async () => (await count()) === "1 audit");
+    assert.ok(!(await browser.$('[data-testid="facet-mitre"] input[data-value="T1592"]').isExisting()));
+    await browser.$('[data-testid="facet-mitre"] input[data-value="T1566"]').click();
+    await until("the facet cleared", async () => (await count()) === "6 audits");
+
+    await browser.execute(() => (location.hash = "#/audits/vrts_a1b2c3d4/intelligence"));
+    await until("the intelligence tab", async () => (await browser.$$('[data-testid="mitre-technique"]')).length === 2);
+    for (const part of ["dual-verdict", "threat-intel", "cvss", "domain", "exploration", "green-flags", "darknet"]) {
+      assert.ok(await browser.$(`[data-testid="${part}"]`).isExisting(), `the ${part} panel is shown`);
+    }
+    assert.match(await browser.$('[data-testid="cvss"]').getText(), /CVSS:3\.1\/AV:N/);
+    assert.equal((await browser.$$('[data-testid="password-form"]')).length, 1, "the login form's password field is flagged");
+    // The knowledge graph: drawn by the graph library, a node's facts on selection.
+    await until("the graph drawn", async () =>
+      browser.execute(() => document.querySelectorAll('[data-testid="knowledge-graph"] canvas').length > 0),
+    );
+    await browser.$('[data-testid="knowledge-graph"] .legend button').click();
+    await until("a node's facts", async () => /Age days/.test(await browser.$('[data-testid="graph-node-facts"]').getText()));
+    await shot("11-intelligence");
+
+    await browser.execute(() => (location.hash = "#/audits/vrts_a1b2c3d4/timeline"));
+    const kinds = await until("the timeline kinds", async () => {
+      const options = await browser.execute(() => [...document.querySelectorAll('[data-testid="timeline-kind"] option')].map((o) => o.value));
+      return options.length > 5 ? options : null;
+    });
+    for (const k of ["navigation", "vision", "intel"]) assert.ok(kinds.includes(k), `the timeline knows ${k} events`);
+    await shot("12-current-timeline");
+
+    // A re-run audit: its last run by default, the first one click away.
+    await browser.execute(() => (location.hash = "#/audits/vrts_00rerun1/findings"));
+    await until("the last run's findings", async () => (await browser.$$('[data-testid="finding"]')).length === 2);
+    const runs = await browser.$$('[data-testid="run-button"]');
+    assert.equal(runs.length, 2);
+    await runs[0].click();
+    await until("the first run's findings", async () => (await browser.$$('[data-testid="finding"]')).length === 1);
+    await shot("13-runs");
+
+    // A finding the backend stored without its pattern says so.
+    await browser.execute(() => (location.hash = "#/audits/vrts_0unknwn1/findings"));
+    await until("the unrecorded finding", async () => browser.$('[data-testid="pattern-unrecorded"]').isExisting());
   });
 });

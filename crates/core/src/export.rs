@@ -39,6 +39,12 @@ pub(crate) async fn render(
     format: ExportFormat,
 ) -> Result<String> {
     let detail = store.get_audit(project, id).await?;
+    // JSON keeps every run (each row says its run); the report and the CSV are of the
+    // last run, as the app shows it.
+    let detail = match format {
+        ExportFormat::Json => detail,
+        _ => detail.of_last_run(),
+    };
     match format {
         ExportFormat::Json => Ok(to_json(&detail)? + "\n"),
         ExportFormat::Csv => to_csv(&detail),

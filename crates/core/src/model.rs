@@ -232,6 +232,21 @@ pub struct AuditDetail {
     pub runs: Vec<AuditRun>,
 }
 
+impl AuditDetail {
+    /// The number of the last run (what views and reports show).
+    pub fn last_run(&self) -> i64 {
+        self.runs.last().map_or(1, |r| r.number)
+    }
+
+    /// The detail with the findings and screenshots of its last run only.
+    pub fn of_last_run(mut self) -> AuditDetail {
+        let run = self.last_run();
+        self.findings.retain(|f| f.run == run);
+        self.screenshots.retain(|s| s.run == run);
+        self
+    }
+}
+
 /// One run of an audit. The current backend runs an audit again when its WebSocket
 /// reconnects, appending its screenshots and findings to the same audit once more.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
