@@ -8,24 +8,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# Each step says how long it took, so a slow CI run says where its time went.
+step_started=$SECONDS
+step() {
+  echo "   (took $((SECONDS - step_started)) s)"
+  step_started=$SECONDS
+  echo "== $*"
+}
+
 bash tests/setup.sh
 
-echo "== ui: type check, unit tests, build (the app embeds ui/dist)"
+step "ui: type check, unit tests, build (the app embeds ui/dist)"
 npm --prefix ui run check
 npm --prefix ui test
 npm --prefix ui run build
 
-echo "== cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy -D warnings"
+step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
+step "cargo test"
 cargo test --workspace --locked
 
-echo "== cargo test: the timing reports of the benchmark build (feature timing)"
+step "cargo test: the timing reports of the benchmark build (feature timing)"
 cargo test --locked -p veritas-viewer --features timing --lib
 
-echo "== IPC types: the TypeScript bindings match the Rust types"
+step "IPC types: the TypeScript bindings match the Rust types"
 # cargo test regenerated ui/src/bindings from the Rust types (ts-rs); any difference from
 # what is committed means the UI was checked against stale types.
 if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
@@ -35,10 +43,14 @@ if [ -n "$(git status --porcelain -- ui/src/bindings)" ]; then
   exit 1
 fi
 
-echo "== end to end: the release app in a real window"
+step "end to end: the release app in a real window"
 # With the benchmark's timing reports (the `timing` feature), which the smoke run below needs.
-cargo build --release --locked -p veritas-viewer -p veritas-cli -p veritas-minimal-window --features veritas-viewer/timing
+# The benchmark is built in the same invocation, so that its smoke run below compiles
+# nothing more.
+cargo build --release --locked -p veritas-viewer -p veritas-cli -p veritas-minimal-window -p veritas-bench \
+  --features veritas-viewer/timing
 npm --prefix tests/e2e test
 
-echo "== benchmarks, smoke run (figures in BENCHMARKS.md come from a full run)"
-cargo run --release --locked -p veritas-bench -- --quick
+step "benchmarks, smoke run (figures in BENCHMARKS.md come from a full run)"
+target/release/veritas-bench --quick
+step "done"
