@@ -300,12 +300,9 @@ pub fn mitre_technique_url(id: &str) -> Option<String> {
     }
 }
 
-/// A CWE id as `CWE-<n>` from `79`, `"79"` or `"CWE-79"`.
+/// A CWE id field, as `CWE-<n>`.
 fn cwe(v: Option<&Value>) -> Option<String> {
-    let raw = text(v)?;
-    let digits = raw.trim_start_matches("CWE-").trim_start_matches("cwe-");
-    (!digits.is_empty() && digits.len() <= 6 && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("CWE-{digits}"))
+    crate::vocabulary::cwe_id(&text(v)?)
 }
 
 fn verdict(v: &Value, advice_key: &str) -> Option<Verdict> {

@@ -81,3 +81,34 @@ pub const PHASES: [PhaseName; 6] = [
         label: "Forensic Judge",
     },
 ];
+
+/// A weakness id in the one form stored and compared, `CWE-<n>`, from `79`, `"79"`,
+/// `"CWE-79"` or `"cwe-79"`; `None` for anything else.
+pub fn cwe_id(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let digits = raw
+        .strip_prefix("CWE-")
+        .or_else(|| raw.strip_prefix("cwe-"))
+        .unwrap_or(raw);
+    (!digits.is_empty() && digits.len() <= 6 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("CWE-{digits}"))
+}
+
+#[cfg(test)]
+mod cwe_tests {
+    use super::cwe_id;
+
+    #[test]
+    fn cwe_ids_have_one_form() {
+        for (raw, want) in [
+            ("79", Some("CWE-79")),
+            (" CWE-1021 ", Some("CWE-1021")),
+            ("cwe-7", Some("CWE-7")),
+        ] {
+            assert_eq!(cwe_id(raw).as_deref(), want, "{raw:?}");
+        }
+        for bad in ["", "CWE-", "CWE-79x", "1234567", "79; DROP", "T1566"] {
+            assert_eq!(cwe_id(bad), None, "{bad:?}");
+        }
+    }
+}

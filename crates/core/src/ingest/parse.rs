@@ -109,18 +109,13 @@ fn cwe_field(o: &Fields) -> Result<Option<String>, Rejection> {
         Some(Value::String(s)) => s.trim().to_string(),
         Some(other) => return Err(wrong_type("cwe_id", "a string or number", other)),
     };
-    let digits = raw
-        .strip_prefix("CWE-")
-        .or_else(|| raw.strip_prefix("cwe-"))
-        .unwrap_or(&raw);
-    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Rejection::NotAllowed {
+    crate::vocabulary::cwe_id(&raw)
+        .map(Some)
+        .ok_or_else(|| Rejection::NotAllowed {
             field: "cwe_id".into(),
             value: format!("{:?}", crate::ids::quote_prefix(&raw)),
             why: "is not a CWE id (CWE-<number>)".into(),
-        });
-    }
-    Ok(Some(format!("CWE-{digits}")))
+        })
 }
 
 /// Validate a finding object (of a finding event, a vision pass or an `audit_result`).

@@ -14,7 +14,7 @@ use veritas_core::{AuditFilter, AuditStatus, ErrorKind, ListRequest, Store, DB_F
 use crate::common::{aid, pname};
 
 /// The DDL SQLAlchemy's create_all emits for the backend's models (VERITAS_SCHEMA.md).
-const BACKEND_DDL: &str = r#"
+pub const BACKEND_DDL: &str = r#"
 CREATE TABLE audits (
   id VARCHAR(16) NOT NULL, url TEXT NOT NULL, status VARCHAR(12) NOT NULL, audit_tier VARCHAR(50),
   verdict_mode VARCHAR(20), trust_score FLOAT, risk_level VARCHAR(50), signal_scores JSON, narrative TEXT,

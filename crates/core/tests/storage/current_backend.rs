@@ -9,38 +9,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection, Executor, SqliteConnection};
 use veritas_core::{AuditFilter, IngestOptions, ListRequest, Store, CURRENT_BACKEND_DB_FILE, DB_FILE};
 
+use crate::backend_compat::BACKEND_DDL;
 use crate::common::{aid, ingest_lines, pname};
 
-/// The DDL SQLAlchemy's create_all emits for `elliot/db/models.py`: the older schema plus
-/// `idx_audits_risk_level` and the `osint_cache` table.
-const CURRENT_DDL: &str = r#"
-CREATE TABLE audits (
-  id VARCHAR(16) NOT NULL, url TEXT NOT NULL, status VARCHAR(12) NOT NULL, audit_tier VARCHAR(50),
-  verdict_mode VARCHAR(20), trust_score FLOAT, risk_level VARCHAR(50), signal_scores JSON, narrative TEXT,
-  site_type VARCHAR(50), site_type_confidence FLOAT, security_results JSON, pages_scanned INTEGER,
-  screenshots_count INTEGER, elapsed_seconds FLOAT, errors JSON, error_message TEXT, started_at DATETIME,
-  completed_at DATETIME, created_at DATETIME, updated_at DATETIME, PRIMARY KEY (id));
-CREATE INDEX idx_audits_status ON audits (status);
-CREATE INDEX idx_audits_created_at ON audits (created_at);
-CREATE INDEX idx_audits_trust_score ON audits (trust_score);
+/// What SQLAlchemy's create_all emits for `elliot/db/models.py` beyond the older
+/// backend's DDL (`backend_compat::BACKEND_DDL`): `idx_audits_risk_level` and the
+/// `osint_cache` table.
+const CURRENT_ADDITIONS: &str = r#"
 CREATE INDEX idx_audits_risk_level ON audits (risk_level);
-CREATE INDEX idx_audits_url ON audits (url);
-CREATE TABLE audit_findings (
-  id INTEGER NOT NULL, audit_id VARCHAR(16) NOT NULL, pattern_type VARCHAR(100) NOT NULL, category VARCHAR(50),
-  severity VARCHAR(20) NOT NULL, confidence FLOAT NOT NULL, description TEXT NOT NULL, plain_english TEXT,
-  screenshot_index INTEGER, created_at DATETIME, PRIMARY KEY (id),
-  FOREIGN KEY(audit_id) REFERENCES audits (id) ON DELETE CASCADE);
-CREATE INDEX idx_findings_audit_id ON audit_findings (audit_id);
-CREATE INDEX idx_findings_pattern_type ON audit_findings (pattern_type);
-CREATE TABLE audit_screenshots (
-  id INTEGER NOT NULL, audit_id VARCHAR(16) NOT NULL, file_path TEXT NOT NULL, label TEXT NOT NULL,
-  index_num INTEGER NOT NULL, file_size_bytes INTEGER, created_at DATETIME, PRIMARY KEY (id),
-  FOREIGN KEY(audit_id) REFERENCES audits (id) ON DELETE CASCADE);
-CREATE INDEX idx_screenshots_audit_id ON audit_screenshots (audit_id);
-CREATE TABLE audit_events (
-  id INTEGER NOT NULL, audit_id VARCHAR(16) NOT NULL, event_type VARCHAR(100) NOT NULL, data JSON,
-  timestamp DATETIME, PRIMARY KEY (id), FOREIGN KEY(audit_id) REFERENCES audits (id) ON DELETE CASCADE);
-CREATE INDEX idx_events_audit_id ON audit_events (audit_id);
 CREATE TABLE osint_cache (
   id INTEGER NOT NULL, query_key VARCHAR(255) NOT NULL, source VARCHAR(50) NOT NULL, category VARCHAR(50) NOT NULL,
   result JSON NOT NULL, confidence_score FLOAT, cached_at DATETIME, expires_at DATETIME NOT NULL,
@@ -122,7 +98,8 @@ type BackendRow = (
 /// A folder as the current backend leaves it, with its quirks.
 async fn current_backend_folder(dir: &Path) {
     let mut c = backend_connection(dir).await;
-    c.execute(CURRENT_DDL).await.unwrap();
+    c.execute(BACKEND_DDL).await.unwrap();
+    c.execute(CURRENT_ADDITIONS).await.unwrap();
     let rows: [BackendRow; 4] = [
         // Stays RUNNING forever: its audit_error was sent, and the backend wrote nothing.
         (

@@ -129,17 +129,11 @@ impl Conditions {
                     format!("%{escaped}%")
                 }),
             mitre: filter.mitre.iter().map(|t| t.trim().to_uppercase()).collect(),
+            // The stored form; text that is no CWE id matches nothing, as it should.
             cwe: filter
                 .cwe
                 .iter()
-                .map(|c| {
-                    let c = c.trim().to_uppercase();
-                    if c.starts_with("CWE-") {
-                        c
-                    } else {
-                        format!("CWE-{c}")
-                    }
-                })
+                .map(|c| crate::vocabulary::cwe_id(c).unwrap_or_else(|| c.clone()))
                 .collect(),
             green_flags: filter.green_flags,
         })
