@@ -41,3 +41,7 @@ INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
   SELECT 'cwe', cwe, audit_id, 'security' FROM security_result_cwes;
 INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
   SELECT 'cwe', cwe_id, audit_id, 'event' FROM audit_findings WHERE cwe_id IS NOT NULL;
+
+-- Which run an arriving event joins is asked for every event (write/runs.rs): the latest
+-- run of its audit, read from this index's end instead of from all the audit's events.
+CREATE INDEX IF NOT EXISTS idx_events_audit_run ON audit_events (audit_id, run);

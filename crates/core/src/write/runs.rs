@@ -33,10 +33,11 @@ pub(super) async fn run_of(
     identity: Option<&(String, String)>,
     stream_run: Option<i64>,
 ) -> Result<Placement> {
+    // Rows without a run (other programs') are in run 1, which max() over runs covers;
+    // each max() is one look-up at the end of an (audit_id, run) index range.
     let latest: i64 = sqlx::query_scalar(
-        "SELECT max(COALESCE(run, 1)) FROM (
-           SELECT run FROM audit_events WHERE audit_id = ?1
-           UNION ALL SELECT run FROM audit_screenshots WHERE audit_id = ?1)",
+        "SELECT max(COALESCE((SELECT max(run) FROM audit_events WHERE audit_id = ?1), 1),
+                    COALESCE((SELECT max(run) FROM audit_screenshots WHERE audit_id = ?1), 1))",
     )
     .bind(audit_id)
     .fetch_one(&mut *conn)
