@@ -140,6 +140,74 @@ pub fn markdown_to_safe_html(markdown: &str) -> String {
     ammonia::clean(&html)
 }
 
+/// The report's part for what the audit reports beyond its score: verdicts, MITRE, CVSS and
+/// CWE, domain, modules (every value escaped; nothing when the audit has none of it).
+fn intelligence_html(i: &crate::intel::Intelligence) -> String {
+    let list =
+        |items: &[String]| -> String { items.iter().map(|x| format!("<li>{}</li>", esc(x))).collect() };
+    let mut s = String::new();
+    for (title, v) in [
+        ("Technical verdict", &i.technical_verdict),
+        ("In plain language", &i.plain_verdict),
+    ] {
+        if let Some(v) = v {
+            s += &format!(
+                "<h3>{title}</h3><p>{}</p><ul>{}</ul>",
+                esc(v.summary.as_deref().unwrap_or("")),
+                list(&v.recommendations)
+            );
+        }
+    }
+    if !i.green_flags.is_empty() {
+        s += &format!("<h3>Green flags</h3><ul>{}</ul>", list(&i.green_flags));
+    }
+    if !i.mitre.is_empty() {
+        s += "<h3>MITRE ATT&amp;CK</h3><table><tr><th>Technique</th><th>Name</th><th>Tactic</th></tr>";
+        for t in &i.mitre {
+            s += &format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&t.id),
+                esc(t.name.as_deref().unwrap_or("")),
+                esc(t.tactic.as_deref().unwrap_or(""))
+            );
+        }
+        s += "</table>";
+    }
+    if let Some(c) = &i.cvss {
+        s += &format!(
+            "<h3>CVSS</h3><p>{} {}</p>",
+            c.base_score.map(|b| format!("{b:.1}")).unwrap_or_default(),
+            esc(c.vector.as_deref().unwrap_or(""))
+        );
+    }
+    if !i.weaknesses.is_empty() {
+        let ids: Vec<String> = i.weaknesses.iter().map(|w| w.id.clone()).collect();
+        s += &format!("<h3>Weaknesses</h3><p>{}</p>", esc(&ids.join(", ")));
+    }
+    if !i.security_modules.is_empty() {
+        let m: Vec<String> = i
+            .security_modules
+            .iter()
+            .map(|m| format!("{}: {}", m.name, m.severity))
+            .collect();
+        s += &format!("<h3>Security modules</h3><ul>{}</ul>", list(&m));
+    }
+    if let Some(d) = &i.domain {
+        let facts = [
+            d.age_days.map(|a| format!("age {a} days")),
+            d.registrar.as_ref().map(|r| format!("registrar {r}")),
+            d.country.as_ref().map(|c| format!("country {c}")),
+        ];
+        let mut items: Vec<String> = facts.into_iter().flatten().collect();
+        items.extend(d.inconsistencies.iter().cloned());
+        s += &format!("<h3>Domain</h3><ul>{}</ul>", list(&items));
+    }
+    if s.is_empty() {
+        return s;
+    }
+    format!("<h2>Intelligence</h2>{s}")
+}
+
 /// A self-contained HTML report of one audit: no script, no remote resource, its
 /// screenshots inlined as data URLs, so it opens anywhere, offline.
 pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage]) -> String {
@@ -175,6 +243,7 @@ pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage]) -> String {
             markdown_to_safe_html(n)
         );
     }
+    body += &intelligence_html(&detail.intelligence);
     body += &format!("<h2>Findings ({})</h2><table><tr><th>Severity</th><th>Pattern</th><th>Confidence</th><th>Description</th></tr>", detail.findings.len());
     for f in &detail.findings {
         body += &format!(
