@@ -135,7 +135,7 @@ pub fn audit_detail(d: &AuditDetail) -> String {
         s += &line("signals", parts.join(", "));
     }
     // Like the app: the last run, the others named.
-    let run = d.runs.last().map_or(1, |r| r.number);
+    let run = d.last_run();
     if d.runs.len() > 1 {
         s += &line(
             "runs",
