@@ -66,9 +66,24 @@ pub async fn list_audits(
     store.list_audits(&ProjectName::parse(&project)?, &request).await
 }
 
+/// The sidebar's facets: a request stops this window's previous one (which answers
+/// `cancelled`); without `exact`, counts past the budget come as labelled estimates.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn audit_facets(store: State<'_, Store>, project: String, filter: AuditFilter) -> Result<Facets> {
-    store.audit_facets(&ProjectName::parse(&project)?, &filter).await
+pub async fn audit_facets<R: tauri::Runtime>(
+    window: tauri::Window<R>,
+    store: State<'_, Store>,
+    project: String,
+    filter: AuditFilter,
+    exact: Option<bool>,
+) -> Result<Facets> {
+    store
+        .sidebar_facets(
+            window.label(),
+            &ProjectName::parse(&project)?,
+            &filter,
+            exact.unwrap_or(false),
+        )
+        .await
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -319,6 +319,20 @@ fn doctor_text(r: &veritas_core::DoctorReport) -> String {
             c.rows
         );
     }
+    s += &format!(
+        "facet counts      {}\n",
+        if r.facet_mismatches.is_empty() {
+            "ok"
+        } else {
+            "OUT OF DATE"
+        }
+    );
+    for m in &r.facet_mismatches {
+        s += &format!(
+            "  {}: {} rows differ from the audits and findings\n",
+            m.table, m.rows
+        );
+    }
     s += &format!("abandoned running {}\n", r.stale_running.len());
     for id in &r.stale_running {
         s += &format!("  audit {id}\n");

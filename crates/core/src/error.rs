@@ -26,6 +26,8 @@ pub enum ErrorKind {
     Database,
     /// Reading or writing a file (or a stream: standard output, the event stream) failed.
     Io,
+    /// The request was superseded by a newer one and stopped before it finished.
+    Cancelled,
     /// Something of ours failed that is no input's fault and no file's: encoding a result
     /// as JSON or CSV, a background task, the window.
     Internal,
@@ -41,6 +43,7 @@ impl ErrorKind {
             ErrorKind::SchemaTooNew => "schema_too_new",
             ErrorKind::Database => "database",
             ErrorKind::Io => "io",
+            ErrorKind::Cancelled => "cancelled",
             ErrorKind::Internal => "internal",
         }
     }

@@ -60,11 +60,11 @@ pub use intel::{
     PageVisit, SecurityModule, Verdict, Weakness,
 };
 pub use location::{default_data_dir, EphemeralReason, Location, DATA_DIR_ENV, PERSISTENCE_ENV};
-pub use maintenance::{BackupReport, CounterMismatch, DoctorReport, MissingFile};
+pub use maintenance::{BackupReport, CounterMismatch, DoctorReport, FacetMismatch, MissingFile};
 pub use model::*;
 pub use query::{
-    AuditFilter, AuditPage, AuditRowPage, Comparison, Direction, FacetCount, Facets, FindingChanges,
-    ListRequest, PatternCount, SimilarFinding, SortKey,
+    AuditFilter, AuditPage, AuditRowPage, Comparison, Direction, FacetCount, FacetOptions, Facets,
+    FindingChanges, ListRequest, PatternCount, SimilarFinding, SortKey,
 };
 pub use screenshots::{inspect as inspect_image, make_thumbnail, ImageInfo, ImageKind, ScreenshotDir};
 pub use search::fts_query;

@@ -29,6 +29,14 @@ pub struct CounterMismatch {
     pub rows: i64,
 }
 
+/// A table of maintained counts that disagrees with the rows it counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FacetMismatch {
+    pub table: String,
+    /// Rows that differ (missing, extra or with another count).
+    pub rows: i64,
+}
+
 /// What `doctor` found, and what it repaired.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DoctorReport {
@@ -41,6 +49,9 @@ pub struct DoctorReport {
     /// Files in the screenshot directory that no row refers to (never deleted by doctor).
     pub orphan_files: Vec<String>,
     pub counter_mismatches: Vec<CounterMismatch>,
+    /// Maintained rows (findings' per-audit facts, facet counts, facet pairs) that differ
+    /// from what the rows say, per table; empty when all agree.
+    pub facet_mismatches: Vec<FacetMismatch>,
     /// Running audits nothing has updated for a long time (their producer is gone).
     pub stale_running: Vec<String>,
     pub repaired: Vec<String>,
@@ -55,6 +66,7 @@ impl DoctorReport {
             && self.missing_files.is_empty()
             && self.orphan_files.is_empty()
             && self.counter_mismatches.is_empty()
+            && self.facet_mismatches.is_empty()
             && self.stale_running.is_empty()
     }
 }
@@ -120,6 +132,8 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
     })
     .collect();
 
+    report.facet_mismatches = facet_mismatches(pool).await?;
+
     let since = crate::time::to_text(
         chrono::Utc::now() - chrono::Duration::from_std(stale_after).unwrap_or_default(),
     );
@@ -143,6 +157,12 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
                 .repaired
                 .push(format!("set screenshots_count from the rows on {n} audits"));
         }
+        if !report.facet_mismatches.is_empty() {
+            store.write(Change::RebuildFacetCounts).await?;
+            report
+                .repaired
+                .push("rebuilt the facet counts and the findings' facts from the rows".into());
+        }
         let projects: HashSet<&str> = stale.iter().map(|(_, p)| p.as_str()).collect();
         for project in projects {
             let n = store
@@ -158,6 +178,44 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
         }
     }
     Ok(report)
+}
+
+/// The maintained tables of migration 7 against what the rows say they should hold (the
+/// `*_expected` views): the rows in one and not the other, per table.
+pub(crate) async fn facet_mismatches(pool: &sqlx::SqlitePool) -> Result<Vec<FacetMismatch>> {
+    let checks = [
+        (
+            "audit_facts (findings)",
+            "SELECT kind, value, audit_id FROM audit_facts WHERE source = 'finding'",
+            "SELECT kind, value, audit_id FROM finding_facts_expected",
+        ),
+        (
+            "facet_counts",
+            "SELECT * FROM facet_counts WHERE n <> 0",
+            "SELECT * FROM facet_counts_expected",
+        ),
+        (
+            "facet_pairs",
+            "SELECT * FROM facet_pairs WHERE n <> 0",
+            "SELECT * FROM facet_pairs_expected",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (table, kept, expected) in checks {
+        let rows: i64 = sqlx::query_scalar(&format!(
+            "SELECT (SELECT count(*) FROM ({kept} EXCEPT {expected})) + \
+                    (SELECT count(*) FROM ({expected} EXCEPT {kept}))"
+        ))
+        .fetch_one(pool)
+        .await?;
+        if rows > 0 {
+            out.push(FacetMismatch {
+                table: table.to_string(),
+                rows,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Whether both full-text indexes agree with their tables.

@@ -30,6 +30,8 @@ pub struct Store {
     notice: Option<String>,
     /// Keeps an ephemeral store's temporary folder alive as long as the store.
     _ephemeral: Option<Arc<tempfile::TempDir>>,
+    /// The facet request in progress per caller (a window), stopped by the next one.
+    pub(crate) facet_requests: crate::api::Superseding,
 }
 
 impl Store {
@@ -74,6 +76,7 @@ impl Store {
             db_file: None,
             notice: None,
             _ephemeral: tmp,
+            facet_requests: Default::default(),
         }
     }
 

@@ -17,4 +17,10 @@ cwe: Array<FacetCount>,
 /**
  * `yes` and `no`: audits with and without green flags.
  */
-green_flags: Array<FacetCount>, };
+green_flags: Array<FacetCount>, 
+/**
+ * The counts that are estimates, by field name (`total`, `status`, ...): the time
+ * budget ran out before they were counted, so they were scaled up from the newest
+ * audits. Empty when every count is exact.
+ */
+estimated: Array<string>, };

@@ -53,7 +53,10 @@ export const api = {
   projects: () => call<ProjectInfo[]>("projects"),
   listAudits: (project: string, request: ListRequest) =>
     call<AuditRowPage>("list_audits", { project, request }),
-  auditFacets: (project: string, filter: AuditFilter) => call<Facets>("audit_facets", { project, filter }),
+  /** Facet counts; without `exact`, counts past the core's time budget come as estimates
+   * (named in `estimated`). A newer call from this window cancels this one. */
+  auditFacets: (project: string, filter: AuditFilter, exact = false) =>
+    call<Facets>("audit_facets", { project, filter, exact }),
   getAudit: (project: string, id: string) => call<AuditDetail>("get_audit", { project, id }),
   auditHistory: (project: string, url: string) => call<Audit[]>("audit_history", { project, url }),
   compareAudits: (project: string, base: string, other: string) =>

@@ -82,9 +82,20 @@ export class ListQuery {
       // Facet counts cover every match and can take longer than a page on a big
       // database: asked once the rows are in, so they never hold the rows up (nor compete
       // with their query), and shown when they arrive, if still current.
+      // On a big database the first answer may hold estimates (labelled as such); the
+      // exact counts are asked for next and replace them, unless a newer request came.
       void this.#facets.run(
         () => api.auditFacets(this.project, request.filter),
-        (f) => (this.facets = f),
+        (f) => {
+          this.facets = f;
+          if (f.estimated.length > 0) {
+            void this.#facets.run(
+              () => api.auditFacets(this.project, request.filter, true),
+              (exact) => (this.facets = exact),
+              (e) => report(e, "count the audits"),
+            );
+          }
+        },
         (e) => report(e, "count the audits"),
       );
       return { request, keep };

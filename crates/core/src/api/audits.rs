@@ -7,10 +7,15 @@ use crate::error::{Error, Result};
 use crate::ids::{AuditId, ProjectName};
 use crate::model::{Audit, AuditDetail, AuditRecord, ProjectInfo};
 use crate::query::{
-    self, AuditFilter, AuditPage, AuditRowPage, Comparison, Facets, ListRequest, SimilarFinding,
+    self, AuditFilter, AuditPage, AuditRowPage, Comparison, FacetOptions, Facets, ListRequest, SimilarFinding,
 };
 use crate::write::Change;
 use crate::Store;
+
+/// How long the sidebar's facets are counted before what is left is estimated: the
+/// list's rows are already painted, and this keeps a click's answer under a third of a
+/// second on a million audits.
+pub const SIDEBAR_BUDGET: Duration = Duration::from_millis(150);
 
 impl Store {
     /// The projects with their audit counts (`projects`; `veritas-db projects`).
@@ -34,9 +39,28 @@ impl Store {
             .map(|(audits, next_cursor)| AuditPage { audits, next_cursor })
     }
 
-    /// Facet counts under a filter (`audit_facets`; `veritas-db list --facets`).
+    /// Exact facet counts under a filter (`veritas-db list --facets`).
     pub async fn audit_facets(&self, project: &ProjectName, filter: &AuditFilter) -> Result<Facets> {
         query::facets(self.database().reader(), project, filter).await
+    }
+
+    /// Facet counts for a sidebar (`audit_facets`): the request of `caller` (a window)
+    /// stops the one it made before, which fails with `cancelled`. Unless `exact`, counts
+    /// not made within [`SIDEBAR_BUDGET`] are estimated and named in
+    /// [`Facets::estimated`]; the sidebar shows them and asks again with `exact`.
+    pub async fn sidebar_facets(
+        &self,
+        caller: &str,
+        project: &ProjectName,
+        filter: &AuditFilter,
+        exact: bool,
+    ) -> Result<Facets> {
+        let (cancel, _done) = self.facet_requests.begin(caller);
+        let options = FacetOptions {
+            budget: (!exact).then_some(SIDEBAR_BUDGET),
+            cancel: Some(cancel),
+        };
+        query::facets_with(self.database().reader(), project, filter, &options).await
     }
 
     /// An audit with its findings, screenshots (with what their files say) and events

@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit facts",
         include_str!("../../migrations/0006_audit_facts.sql"),
     ),
+    (
+        7,
+        "facet counts",
+        include_str!("../../migrations/0007_facet_counts.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

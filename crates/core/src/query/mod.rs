@@ -9,7 +9,8 @@ mod related;
 
 pub use detail::{get_audit_rows, get_screenshot_row};
 pub use list::{
-    facets, AuditFilter, AuditPage, AuditRowPage, Direction, FacetCount, Facets, ListRequest, SortKey,
+    facets, facets_with, AuditFilter, AuditPage, AuditRowPage, Direction, FacetCount, FacetOptions, Facets,
+    ListRequest, SortKey,
 };
 pub(crate) use list::{list_page, AS_AUDITS, AS_ROWS};
 pub(crate) use matching::VOCABULARIES;

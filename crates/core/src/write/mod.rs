@@ -65,6 +65,9 @@ pub enum Change {
     RepairCounters,
     /// Rebuild both full-text indexes from the tables.
     RebuildSearchIndex,
+    /// Put the findings' per-audit facts right and rebuild the maintained facet counts
+    /// from the rows (migration 7).
+    RebuildFacetCounts,
     /// Fail unless both full-text indexes agree with their tables (FTS5's check is
     /// written as an INSERT, so it goes through the writer; it changes nothing).
     CheckSearchIndex,
@@ -135,5 +138,6 @@ async fn apply_inner(conn: &mut SqliteConnection, change: Change) -> Result<Outc
         Change::RepairCounters => upkeep::repair_counters(conn).await,
         Change::CheckSearchIndex => upkeep::check_search_index(conn).await,
         Change::RebuildSearchIndex => upkeep::rebuild_search_index(conn).await,
+        Change::RebuildFacetCounts => upkeep::rebuild_facet_counts(conn).await,
     }
 }

@@ -87,6 +87,32 @@ pub(super) async fn repair_counters(conn: &mut SqliteConnection) -> Result<Outco
     })
 }
 
+/// Put the findings' facts right where they differ from the findings, then rebuild the
+/// facet counts and pairs from the rows (the views of migration 7 say what they should be).
+pub(super) async fn rebuild_facet_counts(conn: &mut SqliteConnection) -> Result<Outcome> {
+    let mut rows = 0;
+    for sql in [
+        "DELETE FROM audit_facts WHERE source = 'finding' AND (kind, value, audit_id) IN
+           (SELECT kind, value, audit_id FROM audit_facts WHERE source = 'finding'
+            EXCEPT SELECT kind, value, audit_id FROM finding_facts_expected)",
+        "INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
+           SELECT kind, value, audit_id, 'finding' FROM finding_facts_expected",
+        "DELETE FROM facet_counts",
+        "INSERT INTO facet_counts SELECT * FROM facet_counts_expected",
+        "DELETE FROM facet_pairs",
+        "INSERT INTO facet_pairs SELECT * FROM facet_pairs_expected",
+    ] {
+        rows += sqlx::query(sql).execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(Outcome {
+        id: None,
+        rows,
+        duplicate: false,
+        created: false,
+        run: 0,
+    })
+}
+
 /// Fail unless both full-text indexes agree with their tables. FTS5's check is written as
 /// an INSERT, so it goes through the writer; it changes nothing.
 pub(super) async fn check_search_index(conn: &mut SqliteConnection) -> Result<Outcome> {

@@ -7,6 +7,7 @@ mod common;
 mod concurrency;
 mod current_backend;
 mod export;
+mod facet_counts;
 mod ingest;
 mod isolation;
 mod list;

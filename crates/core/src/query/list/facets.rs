@@ -1,11 +1,25 @@
-//! Facet counts for the sidebar: how many audits each value of six facets would give under
+//! Facet counts for the sidebar: how many audits each value of nine facets would give under
 //! the current filter, each facet leaving out its own choice.
+//!
+//! Most filters are answered from the counts the database maintains ([`counts`](super::counts)),
+//! in a few milliseconds at any size. The rest (a search, a date range, a url, several
+//! finding-level values) are counted from the rows, never joining the findings (their
+//! severities and patterns are per-audit facts). That count can run under a time budget:
+//! past it, the facets not yet counted are estimated from the newest audits and named in
+//! [`Facets::estimated`], so the sidebar can show them at once and ask for the exact counts
+//! next. A request can be cancelled: the query in progress stops at once.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
+use super::counts::{self, fact_kind, green, sorted, FACETS};
 use super::filter::{AuditFilter, Conditions, Facet};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// Counts of audits per value, for the facet sidebar.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -33,73 +47,308 @@ pub struct Facets {
     pub cwe: Vec<FacetCount>,
     /// `yes` and `no`: audits with and without green flags.
     pub green_flags: Vec<FacetCount>,
+    /// The counts that are estimates, by field name (`total`, `status`, ...): the time
+    /// budget ran out before they were counted, so they were scaled up from the newest
+    /// audits. Empty when every count is exact.
+    pub estimated: Vec<String>,
 }
 
-/// Facet counts for `project` under `filter`.
+/// How a facet request may run.
+#[derive(Debug, Clone, Default)]
+pub struct FacetOptions {
+    /// Count for at most this long, then estimate what is left (`None`: count it all).
+    pub budget: Option<Duration>,
+    /// Set to stop the request: the query in progress is interrupted and the request
+    /// fails with [`ErrorKind::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// How many of the newest audits an estimate counts.
+const SAMPLE: i64 = 4000;
+
+/// How often (in SQLite virtual machine steps) a running count looks at the clock and the
+/// cancel flag: often enough to stop within about a millisecond.
+const CHECK_EVERY: i32 = 2000;
+
+/// The field names of the facets, in [`FACETS`] order.
+const NAMES: [&str; 9] = [
+    "status",
+    "risk_level",
+    "audit_tier",
+    "site_type",
+    "severity",
+    "pattern_type",
+    "mitre",
+    "cwe",
+    "green_flags",
+];
+
+/// Exact facet counts for `project` under `filter`.
 pub async fn facets(pool: &SqlitePool, project: &str, filter: &AuditFilter) -> Result<Facets> {
+    facets_with(pool, project, filter, &FacetOptions::default()).await
+}
+
+/// Facet counts for `project` under `filter`, within `options`' budget (estimates past it)
+/// and until its cancel flag is set.
+pub async fn facets_with(
+    pool: &SqlitePool,
+    project: &str,
+    filter: &AuditFilter,
+    options: &FacetOptions,
+) -> Result<Facets> {
     let c = Conditions::check(filter)?;
+    let mut conn = pool.acquire().await?;
+    let deadline = options.budget.map(|b| Instant::now() + b);
+    // While `enforce` is set, the handler ends a query past the deadline; the estimate
+    // that follows clears it and runs under the cancel flag alone.
+    let enforce = Arc::new(AtomicBool::new(deadline.is_some()));
+    let cancel = options.cancel.clone().unwrap_or_default();
+    {
+        let (enforce, cancel) = (enforce.clone(), cancel.clone());
+        conn.lock_handle()
+            .await?
+            .set_progress_handler(CHECK_EVERY, move || {
+                !(cancel.load(Ordering::Relaxed)
+                    || (enforce.load(Ordering::Relaxed) && deadline.is_some_and(|d| Instant::now() >= d)))
+            });
+    }
+    let run = Run {
+        project,
+        c: &c,
+        deadline,
+        enforce: &enforce,
+        cancel: &cancel,
+    };
+    let result = run.all(&mut conn).await;
+    // The connection goes back to the pool: no handler may outlive this request.
+    if let Ok(mut handle) = conn.lock_handle().await {
+        handle.remove_progress_handler();
+    }
+    result
+}
+
+/// One facet request in progress.
+struct Run<'a> {
+    project: &'a str,
+    c: &'a Conditions,
+    deadline: Option<Instant>,
+    enforce: &'a AtomicBool,
+    cancel: &'a AtomicBool,
+}
+
+/// What counting one facet gave.
+enum Outcome<T> {
+    Counted(T),
+    /// The budget ran out: estimate it.
+    OverBudget,
+}
+
+impl Run<'_> {
+    async fn all(&self, conn: &mut SqliteConnection) -> Result<Facets> {
+        let partial = counts::from_counts(conn, self.project, self.c)
+            .await
+            .map_err(|e| self.why(e))?;
+        let mut estimated = Vec::new();
+        let mut sample: Option<Sample> = None;
+
+        let total = match partial.total {
+            Some(t) => t,
+            None => match self.attempt(exact_total(conn, self.project, self.c).await)? {
+                Outcome::Counted(t) => t,
+                Outcome::OverBudget => {
+                    let s = self.sample(conn, &mut sample).await?;
+                    estimated.push("total".to_string());
+                    s.scale(
+                        exact_total(conn, self.project, &s.c)
+                            .await
+                            .map_err(|e| self.why(e))?,
+                    )
+                }
+            },
+        };
+        let mut lists: Vec<Vec<FacetCount>> = Vec::with_capacity(9);
+        for (i, (facet, known)) in FACETS.into_iter().zip(partial.facets).enumerate() {
+            let list = match known {
+                Some(list) => list,
+                None => match self.attempt(exact(conn, self.project, self.c, facet).await)? {
+                    Outcome::Counted(list) => list,
+                    Outcome::OverBudget => {
+                        let s = self.sample(conn, &mut sample).await?;
+                        estimated.push(NAMES[i].to_string());
+                        let list = exact(conn, self.project, &s.c, facet)
+                            .await
+                            .map_err(|e| self.why(e))?;
+                        list.into_iter()
+                            .map(|f| FacetCount {
+                                count: s.scale(f.count),
+                                value: f.value,
+                            })
+                            .filter(|f| f.count > 0)
+                            .collect()
+                    }
+                },
+            };
+            lists.push(list);
+        }
+        let mut it = lists.into_iter();
+        let mut next = || it.next().unwrap_or_default();
+        Ok(Facets {
+            total,
+            status: next(),
+            risk_level: next(),
+            audit_tier: next(),
+            site_type: next(),
+            severity: next(),
+            pattern_type: next(),
+            mitre: next(),
+            cwe: next(),
+            green_flags: next(),
+            estimated,
+        })
+    }
+
+    /// Whether the budget has run out.
+    fn over(&self) -> bool {
+        self.enforce.load(Ordering::Relaxed) && self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// A count's result: cancelled, over budget, or what it gave.
+    fn attempt<T>(&self, r: Result<T>) -> Result<Outcome<T>> {
+        match r {
+            Err(_) if self.cancel.load(Ordering::Relaxed) => Err(cancelled()),
+            Err(_) if self.over() => Ok(Outcome::OverBudget),
+            Err(e) => Err(e),
+            Ok(_) if self.over() => Ok(Outcome::OverBudget),
+            Ok(v) => Ok(Outcome::Counted(v)),
+        }
+    }
+
+    /// An error, or the cancellation it stands for.
+    fn why(&self, e: Error) -> Error {
+        if self.cancel.load(Ordering::Relaxed) {
+            cancelled()
+        } else {
+            e
+        }
+    }
+
+    /// The sample estimates count (made once per request), the deadline lifted.
+    async fn sample<'s>(
+        &self,
+        conn: &mut SqliteConnection,
+        slot: &'s mut Option<Sample>,
+    ) -> Result<&'s Sample> {
+        self.enforce.store(false, Ordering::Relaxed);
+        if slot.is_none() {
+            *slot = Some(
+                Sample::newest(conn, self.project, self.c)
+                    .await
+                    .map_err(|e| self.why(e))?,
+            );
+        }
+        Ok(slot.as_ref().expect("just made"))
+    }
+}
+
+fn cancelled() -> Error {
+    Error::new(
+        ErrorKind::Cancelled,
+        "the facet counts were cancelled by a newer request",
+    )
+}
+
+/// The newest audits of the project, which an estimate counts and scales up.
+struct Sample {
+    /// The conditions, restricted to the sample.
+    c: Conditions,
+    /// Audits in the project over audits in the sample.
+    ratio: f64,
+}
+
+impl Sample {
+    async fn newest(conn: &mut SqliteConnection, project: &str, c: &Conditions) -> Result<Sample> {
+        let all: i64 = sqlx::query_scalar(
+            "SELECT ifnull(sum(n), 0) FROM facet_counts WHERE project = ? AND kind = 'audit'",
+        )
+        .bind(project)
+        .fetch_one(&mut *conn)
+        .await?;
+        let lo: Option<i64> = sqlx::query_scalar(
+            "SELECT rowid FROM audits WHERE project = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        )
+        .bind(project)
+        .bind(SAMPLE - 1)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let lo = lo.unwrap_or(i64::MIN);
+        // The findings of the sampled audits all have ids from here on, so the search of
+        // findings can skip the older ones.
+        let lo_finding: Option<i64> = sqlx::query_scalar(
+            "SELECT min(f.id) FROM audits a JOIN audit_findings f ON f.audit_id = a.id \
+             WHERE a.rowid >= ? AND a.project = ?",
+        )
+        .bind(lo)
+        .bind(project)
+        .fetch_one(&mut *conn)
+        .await?;
+        let mut restricted = c.clone();
+        restricted.sample = Some((lo, lo_finding.unwrap_or(i64::MAX)));
+        let in_sample: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM audits WHERE project = ? AND rowid >= ?")
+                .bind(project)
+                .bind(lo)
+                .fetch_one(&mut *conn)
+                .await?;
+        Ok(Sample {
+            c: restricted,
+            ratio: if in_sample > 0 {
+                all as f64 / in_sample as f64
+            } else {
+                1.0
+            },
+        })
+    }
+
+    fn scale(&self, n: i64) -> i64 {
+        (n as f64 * self.ratio).round() as i64
+    }
+}
+
+/// Audits under all the conditions, counted.
+async fn exact_total(conn: &mut SqliteConnection, project: &str, c: &Conditions) -> Result<i64> {
     let mut q = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM audits a WHERE a.project = ");
     q.push_bind(project.to_string());
     c.push(&mut q, Facet::None);
-    let total: i64 = q.build_query_scalar().fetch_one(pool).await?;
-    Ok(Facets {
-        total,
-        status: counts(pool, project, &c, Facet::Status).await?,
-        risk_level: counts(pool, project, &c, Facet::Risk).await?,
-        audit_tier: counts(pool, project, &c, Facet::Tier).await?,
-        site_type: counts(pool, project, &c, Facet::SiteType).await?,
-        severity: counts(pool, project, &c, Facet::Severity).await?,
-        pattern_type: counts(pool, project, &c, Facet::Pattern).await?,
-        mitre: counts(pool, project, &c, Facet::Mitre).await?,
-        cwe: counts(pool, project, &c, Facet::Cwe).await?,
-        green_flags: green_flag_counts(pool, project, &c).await?,
-    })
+    Ok(q.build_query_scalar().fetch_one(&mut *conn).await?)
 }
 
-/// Audits with and without green flags under the filter (its own choice left out).
-async fn green_flag_counts(pool: &SqlitePool, project: &str, c: &Conditions) -> Result<Vec<FacetCount>> {
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT count(*) AS n, sum(EXISTS (SELECT 1 FROM audit_facts x WHERE x.audit_id = a.id \
-         AND x.kind = 'green_flags')) AS yes FROM audits a WHERE a.project = ",
-    );
-    q.push_bind(project.to_string());
-    c.push(&mut q, Facet::GreenFlags);
-    let row = q.build().fetch_one(pool).await?;
-    let all = super::super::int(&row, "n").unwrap_or(0);
-    let yes = super::super::int(&row, "yes").unwrap_or(0);
-    Ok([("yes", yes), ("no", all - yes)]
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(v, n)| FacetCount {
-            value: v.to_string(),
-            count: n,
-        })
-        .collect())
-}
-
-/// The counts of one facet, most frequent first.
-async fn counts(pool: &SqlitePool, project: &str, c: &Conditions, facet: Facet) -> Result<Vec<FacetCount>> {
+/// One facet counted from the rows, most frequent first.
+async fn exact(
+    conn: &mut SqliteConnection,
+    project: &str,
+    c: &Conditions,
+    facet: Facet,
+) -> Result<Vec<FacetCount>> {
     let mut q = QueryBuilder::<Sqlite>::new("");
-    match facet {
-        Facet::Mitre | Facet::Cwe => {
-            let kind = if facet == Facet::Mitre { "mitre" } else { "cwe" };
+    if facet == Facet::GreenFlags {
+        q.push(
+            "SELECT count(*) AS n, ifnull(sum(EXISTS (SELECT 1 FROM audit_facts x WHERE x.audit_id = a.id \
+             AND x.kind = 'green_flags')), 0) AS yes FROM audits a WHERE a.project = ",
+        );
+        q.push_bind(project.to_string());
+        c.push(&mut q, Facet::GreenFlags);
+        let (all, yes): (i64, i64) = q.build_query_as().fetch_one(&mut *conn).await?;
+        return Ok(green(yes, all));
+    }
+    match fact_kind(facet) {
+        Some(kind) => {
+            // Severities and patterns are facts of their audits too (migration 7).
             q.push(format!(
                 "SELECT x.value AS v, count(DISTINCT a.id) AS n FROM audits a \
                  JOIN audit_facts x ON x.audit_id = a.id AND x.kind = '{kind}' WHERE a.project = "
             ));
         }
-        Facet::Severity | Facet::Pattern => {
-            let col = if facet == Facet::Severity {
-                "lower(g.severity)"
-            } else {
-                "g.pattern_type"
-            };
-            q.push(format!(
-                "SELECT {col} AS v, count(DISTINCT a.id) AS n FROM audits a \
-                 JOIN audit_findings g ON g.audit_id = a.id WHERE a.project = "
-            ));
-        }
-        _ => {
+        None => {
             let col = match facet {
                 Facet::Status => "lower(a.status)",
                 Facet::Risk => "a.risk_level",
@@ -113,16 +362,11 @@ async fn counts(pool: &SqlitePool, project: &str, c: &Conditions, facet: Facet) 
     }
     q.push_bind(project.to_string());
     c.push(&mut q, facet);
-    q.push(" GROUP BY v ORDER BY n DESC, v");
-    let rows = q.build().fetch_all(pool).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| {
-            let value = super::super::text(r, "v")?;
-            Some(FacetCount {
-                value,
-                count: super::super::int(r, "n").unwrap_or(0),
-            })
-        })
-        .collect())
+    q.push(" GROUP BY v");
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    Ok(sorted(
+        rows.iter()
+            .map(|r| (super::super::text(r, "v"), super::super::int(r, "n").unwrap_or(0)))
+            .collect::<BTreeMap<_, _>>(),
+    ))
 }

@@ -59,23 +59,26 @@ pub(super) enum Facet {
 /// A filter whose values have been checked and put in their stored forms.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Conditions {
-    status: Vec<String>,
-    risk_level: Vec<String>,
-    audit_tier: Vec<String>,
-    site_type: Vec<String>,
-    severity: Vec<String>,
-    pattern_type: Vec<String>,
-    min_score: Option<f64>,
-    max_score: Option<f64>,
-    created_from: Option<String>,
-    created_before: Option<String>,
+    pub(super) status: Vec<String>,
+    pub(super) risk_level: Vec<String>,
+    pub(super) audit_tier: Vec<String>,
+    pub(super) site_type: Vec<String>,
+    pub(super) severity: Vec<String>,
+    pub(super) pattern_type: Vec<String>,
+    pub(super) min_score: Option<f64>,
+    pub(super) max_score: Option<f64>,
+    pub(super) created_from: Option<String>,
+    pub(super) created_before: Option<String>,
     /// The FTS5 query of the search (user text quoted term by term).
-    search: Option<String>,
+    pub(super) search: Option<String>,
     /// The LIKE pattern of `url_contains`, wildcards escaped.
-    url_like: Option<String>,
-    mitre: Vec<String>,
-    cwe: Vec<String>,
-    green_flags: Option<bool>,
+    pub(super) url_like: Option<String>,
+    pub(super) mitre: Vec<String>,
+    pub(super) cwe: Vec<String>,
+    pub(super) green_flags: Option<bool>,
+    /// Only audits from this rowid on, and findings from this id on (an estimate's
+    /// sample of the newest audits).
+    pub(super) sample: Option<(i64, i64)>,
 }
 
 impl Conditions {
@@ -136,6 +139,7 @@ impl Conditions {
                 .map(|c| crate::vocabulary::cwe_id(c).unwrap_or_else(|| c.clone()))
                 .collect(),
             green_flags: filter.green_flags,
+            sample: None,
         })
     }
 
@@ -162,17 +166,11 @@ impl Conditions {
         if skip != Facet::SiteType {
             any_of(q, "a.site_type", &self.site_type);
         }
-        for (facet, column, values) in [
-            (Facet::Severity, "lower(f.severity)", &self.severity),
-            (Facet::Pattern, "f.pattern_type", &self.pattern_type),
-        ] {
-            if skip != facet && !values.is_empty() {
-                q.push(" AND EXISTS (SELECT 1 FROM audit_findings f WHERE f.audit_id = a.id");
-                any_of(q, column, values);
-                q.push(")");
-            }
-        }
+        // Severity and pattern read the per-audit facts their findings give (migration 7),
+        // one small row per audit and value instead of every finding.
         for (facet, kind, values) in [
+            (Facet::Severity, "severity", &self.severity),
+            (Facet::Pattern, "pattern", &self.pattern_type),
             (Facet::Mitre, "mitre", &self.mitre),
             (Facet::Cwe, "cwe", &self.cwe),
         ] {
@@ -199,14 +197,23 @@ impl Conditions {
         if let Some(t) = &self.created_before {
             q.push(" AND COALESCE(a.created_at, '') < ").push_bind(t.clone());
         }
+        let (lo, lo_finding) = self.sample.unwrap_or((i64::MIN, i64::MIN));
+        if self.sample.is_some() {
+            q.push(" AND a.rowid >= ").push_bind(lo);
+        }
         if let Some(fts) = &self.search {
+            // The rowid bounds let FTS5 skip the documents older than a sample.
             q.push(" AND (a.rowid IN (SELECT rowid FROM audits_fts WHERE audits_fts MATCH ")
                 .push_bind(fts.clone())
+                .push(" AND rowid >= ")
+                .push_bind(lo)
                 .push(
                     ") OR a.id IN (SELECT f.audit_id FROM findings_fts JOIN audit_findings f \
                      ON f.id = findings_fts.rowid WHERE findings_fts MATCH ",
                 )
                 .push_bind(fts.clone())
+                .push(" AND findings_fts.rowid >= ")
+                .push_bind(lo_finding)
                 .push("))");
         }
         if let Some(like) = &self.url_like {

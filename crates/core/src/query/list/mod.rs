@@ -3,9 +3,10 @@
 //!
 //! - [`filter`]: the filter and its WHERE conditions;
 //! - [`cursor`]: keyset paging;
-//! - [`facets`]: the sidebar's counts;
+//! - [`facets`]: the sidebar's counts, from [`counts`] (the maintained ones) where they answer;
 //! - here: the page itself, and the search walk.
 
+mod counts;
 mod cursor;
 mod facets;
 mod filter;
@@ -17,7 +18,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 use self::cursor::{ordering, push_keyset, Cursor};
-pub use self::facets::{facets, FacetCount, Facets};
+pub use self::facets::{facets, facets_with, FacetCount, FacetOptions, Facets};
 pub use self::filter::AuditFilter;
 use self::filter::{Conditions, Facet};
 use super::{audit_from_row, audit_row_from_row, matching, AUDIT_COLUMNS, ROW_COLUMNS};
