@@ -99,17 +99,25 @@ pub async fn facets_with(
     let c = Conditions::check(filter)?;
     let mut conn = pool.acquire().await?;
     let deadline = options.budget.map(|b| Instant::now() + b);
-    // While `enforce` is set, the handler ends a query past the deadline; the estimate
-    // that follows clears it and runs under the cancel flag alone.
-    let enforce = Arc::new(AtomicBool::new(deadline.is_some()));
+    // While `enforce` is set, the handler ends a query past the deadline. It is set once
+    // the maintained counts have been read (they are cheap, and an answer needs them), and
+    // cleared for the estimate, which runs under the cancel flag alone.
+    let enforce = Arc::new(AtomicBool::new(false));
     let cancel = options.cancel.clone().unwrap_or_default();
+    // The handler is removed when the request ends; should the request's future be dropped
+    // first, `active` is cleared on the way out, so a handler left on the pooled connection
+    // never interrupts somebody else's query.
+    let active = Arc::new(AtomicBool::new(true));
+    let _inactive = ClearOnDrop(active.clone());
     {
-        let (enforce, cancel) = (enforce.clone(), cancel.clone());
+        let (enforce, cancel, active) = (enforce.clone(), cancel.clone(), active.clone());
         conn.lock_handle()
             .await?
             .set_progress_handler(CHECK_EVERY, move || {
-                !(cancel.load(Ordering::Relaxed)
-                    || (enforce.load(Ordering::Relaxed) && deadline.is_some_and(|d| Instant::now() >= d)))
+                !(active.load(Ordering::Relaxed)
+                    && (cancel.load(Ordering::Relaxed)
+                        || (enforce.load(Ordering::Relaxed)
+                            && deadline.is_some_and(|d| Instant::now() >= d))))
             });
     }
     let run = Run {
@@ -125,6 +133,15 @@ pub async fn facets_with(
         handle.remove_progress_handler();
     }
     result
+}
+
+/// Clears its flag when dropped, however the request ends.
+struct ClearOnDrop(Arc<AtomicBool>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 /// One facet request in progress.
@@ -148,6 +165,7 @@ impl Run<'_> {
         let partial = counts::from_counts(conn, self.project, self.c)
             .await
             .map_err(|e| self.why(e))?;
+        self.enforce.store(self.deadline.is_some(), Ordering::Relaxed);
         let mut estimated = Vec::new();
         let mut sample: Option<Sample> = None;
 
@@ -170,7 +188,12 @@ impl Run<'_> {
         for (i, (facet, known)) in FACETS.into_iter().zip(partial.facets).enumerate() {
             let list = match known {
                 Some(list) => list,
-                None => match self.attempt(exact(conn, self.project, self.c, facet).await)? {
+                // Once the budget has run out, the facets left are all estimated: counting
+                // them exactly would take the time the budget is there to bound.
+                None => match self
+                    .attempt_unless(sample.is_some(), || exact(conn, self.project, self.c, facet))
+                    .await?
+                {
                     Outcome::Counted(list) => list,
                     Outcome::OverBudget => {
                         let s = self.sample(conn, &mut sample).await?;
@@ -210,6 +233,19 @@ impl Run<'_> {
     /// Whether the budget has run out.
     fn over(&self) -> bool {
         self.enforce.load(Ordering::Relaxed) && self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// `count`'s result as [`attempt`](Self::attempt) gives it, or over budget at once
+    /// when `skip` (the budget ran out on an earlier facet).
+    async fn attempt_unless<T, F, Fut>(&self, skip: bool, count: F) -> Result<Outcome<T>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        if skip {
+            return Ok(Outcome::OverBudget);
+        }
+        self.attempt(count().await)
     }
 
     /// A count's result: cancelled, over budget, or what it gave.
