@@ -6,6 +6,7 @@
 //! the raw-SQLite baseline.
 
 mod app;
+mod facets;
 mod raw;
 mod thumbs;
 mod w1;

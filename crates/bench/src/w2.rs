@@ -226,6 +226,20 @@ pub(crate) async fn browse(report: &mut Report, dir: &Path, m: u64, tag: &str) {
             );
         }
     }
+    crate::facets::facets(report, &store, tag).await;
+    let bytes: u64 = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            std::fs::metadata(format!("{}{suffix}", dir.join(veritas_core::DB_FILE).display())).ok()
+        })
+        .map(|m| m.len())
+        .sum();
+    report.put(
+        &format!("w2_{tag}_db_mb"),
+        bytes as f64 / 1e6,
+        "MB",
+        "the browse database's size on disk (with its facet counts and indexes)",
+    );
 }
 
 pub(crate) fn peak_rss_mb() -> f64 {

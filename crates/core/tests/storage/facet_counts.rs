@@ -596,3 +596,67 @@ async fn doctor_finds_and_repairs_counts_that_were_tampered_with() {
         "the finding the trigger missed is counted after the repair"
     );
 }
+
+#[tokio::test]
+async fn past_the_budget_facets_are_estimated_and_named_and_a_cancelled_request_stops() {
+    let fx = fresh().await;
+    for i in 0..12 {
+        let mut r = record(i);
+        r.findings.push(finding(
+            "hidden_costs",
+            if i % 3 == 0 { "critical" } else { "low" },
+        ));
+        fx.store.insert_audit(&ProjectName::default(), r).await.unwrap();
+    }
+    let pool = fx.store.database().reader();
+    // A search cannot be answered from the maintained counts: it is counted from the rows.
+    let filter = AuditFilter {
+        search: Some("fee".into()),
+        ..AuditFilter::default()
+    };
+    let exact = fx
+        .store
+        .audit_facets(&ProjectName::default(), &filter)
+        .await
+        .unwrap();
+    assert!(exact.estimated.is_empty());
+    let spent = veritas_core::FacetOptions {
+        budget: Some(std::time::Duration::ZERO),
+        cancel: None,
+    };
+    let estimate = veritas_core::facets_with(pool, "default", &filter, &spent)
+        .await
+        .unwrap();
+    assert!(
+        estimate.estimated.contains(&"total".to_string())
+            && estimate.estimated.contains(&"severity".to_string()),
+        "a spent budget names what it estimated: {:?}",
+        estimate.estimated
+    );
+    // The project is smaller than the sample, so the estimates are the exact counts.
+    assert_eq!(
+        Facets {
+            estimated: vec![],
+            ..estimate
+        },
+        exact
+    );
+    let cancelled = veritas_core::FacetOptions {
+        budget: None,
+        cancel: Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true))),
+    };
+    let err = veritas_core::facets_with(pool, "default", &filter, &cancelled)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, veritas_core::ErrorKind::Cancelled, "{err}");
+    // The connection the cancelled request used serves the next request as usual.
+    for _ in 0..4 {
+        assert_eq!(
+            fx.store
+                .audit_facets(&ProjectName::default(), &filter)
+                .await
+                .unwrap(),
+            exact
+        );
+    }
+}
