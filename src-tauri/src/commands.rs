@@ -77,7 +77,7 @@ pub async fn audit_facets<R: tauri::Runtime>(
     exact: Option<bool>,
 ) -> Result<Facets> {
     store
-        .sidebar_facets(
+        .audit_facets_superseding(
             window.label(),
             &ProjectName::parse(&project)?,
             &filter,

@@ -1,7 +1,7 @@
 //! Issue 13's figures on a browse database: the sidebar's facet counts under each kind of
 //! filter, with a search of a word and of a phrase, and search as you type (each prefix of
 //! "preselected": the first page, and the facets beside it). All through the app's own
-//! path (`Store::sidebar_facets`, with its time budget), p95 of 200 calls after warm-up
+//! path (`Store::audit_facets_superseding`, with its time budget), p95 of 200 calls after warm-up
 //! (20 on the 20k database).
 
 use std::future::Future;
@@ -46,7 +46,7 @@ async fn facet_case(store: &Store, filter: &AuditFilter, tag: &str) -> (Vec<f64>
     let estimated = std::cell::Cell::new(0);
     let times = timed(calls(tag), || async {
         let f = store
-            .sidebar_facets("bench", &project, filter, false)
+            .audit_facets_superseding("bench", &project, filter, false)
             .await
             .unwrap_or_else(|e| panic!("the sidebar's facets under {filter:?}: {e}"));
         estimated.set(f.estimated.len());

@@ -48,7 +48,7 @@ impl Store {
     /// stops the one it made before, which fails with `cancelled`. Unless `exact`, counts
     /// not made within [`SIDEBAR_BUDGET`] are estimated and named in
     /// [`Facets::estimated`]; the sidebar shows them and asks again with `exact`.
-    pub async fn sidebar_facets(
+    pub async fn audit_facets_superseding(
         &self,
         caller: &str,
         project: &ProjectName,
