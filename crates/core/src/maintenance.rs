@@ -180,7 +180,7 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
     Ok(report)
 }
 
-/// The maintained tables of migration 7 against what the rows say they should hold (the
+/// The maintained tables of migrations 7 and 8 against what the rows say they should hold (the
 /// `*_expected` views): the rows in one and not the other, per table.
 pub(crate) async fn facet_mismatches(pool: &sqlx::SqlitePool) -> Result<Vec<FacetMismatch>> {
     let checks = [
@@ -198,6 +198,11 @@ pub(crate) async fn facet_mismatches(pool: &sqlx::SqlitePool) -> Result<Vec<Face
             "facet_pairs",
             "SELECT * FROM facet_pairs WHERE n <> 0",
             "SELECT * FROM facet_pairs_expected",
+        ),
+        (
+            "facet_totals",
+            "SELECT * FROM facet_totals WHERE n <> 0",
+            "SELECT * FROM facet_totals_expected",
         ),
     ];
     let mut out = Vec::new();

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "facet counts",
         include_str!("../../migrations/0007_facet_counts.sql"),
     ),
+    (
+        8,
+        "facet totals",
+        include_str!("../../migrations/0008_facet_totals.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -88,7 +88,7 @@ pub(super) async fn repair_counters(conn: &mut SqliteConnection) -> Result<Outco
 }
 
 /// Put the findings' facts right where they differ from the findings, then rebuild the
-/// facet counts and pairs from the rows (the views of migration 7 say what they should be).
+/// facet counts, totals and pairs from the rows (the views of migrations 7 and 8 say what they should be).
 pub(super) async fn rebuild_facet_counts(conn: &mut SqliteConnection) -> Result<Outcome> {
     let mut rows = 0;
     for sql in [
@@ -97,7 +97,10 @@ pub(super) async fn rebuild_facet_counts(conn: &mut SqliteConnection) -> Result<
             EXCEPT SELECT kind, value, audit_id FROM finding_facts_expected)",
         "INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
            SELECT kind, value, audit_id, 'finding' FROM finding_facts_expected",
+        // The totals follow the counts by trigger; emptied between the two steps so that
+        // a total that had drifted on its own is rebuilt too.
         "DELETE FROM facet_counts",
+        "DELETE FROM facet_totals",
         "INSERT INTO facet_counts SELECT * FROM facet_counts_expected",
         "DELETE FROM facet_pairs",
         "INSERT INTO facet_pairs SELECT * FROM facet_pairs_expected",

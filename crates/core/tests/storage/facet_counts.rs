@@ -543,6 +543,15 @@ async fn doctor_finds_and_repairs_counts_that_were_tampered_with() {
         .execute(&mut c)
         .await
         .unwrap();
+    // The totals (migration 8) follow that edit by trigger; one edited behind them too.
+    sqlx::query(
+        "UPDATE facet_totals SET n = n + 2 WHERE (project, kind, value, status, risk_level, audit_tier, site_type)
+         IN (SELECT project, kind, value, status, risk_level, audit_tier, site_type
+             FROM facet_totals WHERE kind = 'severity' LIMIT 1)",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
     let tampered = fx
         .store
         .audit_facets(&ProjectName::default(), &AuditFilter::default())
@@ -561,6 +570,10 @@ async fn doctor_finds_and_repairs_counts_that_were_tampered_with() {
     assert!(
         tables.contains(&"facet_counts"),
         "the edited count is found: {tables:?}"
+    );
+    assert!(
+        tables.contains(&"facet_totals"),
+        "the edited total is found: {tables:?}"
     );
     assert!(
         tables.contains(&"audit_facts (findings)"),

@@ -1,5 +1,5 @@
-//! Facet counts read from the counts the triggers of migration 7 maintain (`facet_counts`,
-//! `facet_pairs`), instead of counting audits: a few thousand summed rows whatever the
+//! Facet counts read from the counts the triggers of migrations 7 and 8 maintain
+//! (`facet_counts`, `facet_totals`, `facet_pairs`), instead of counting audits: a few thousand summed rows whatever the
 //! number of audits.
 //!
 //! The maintained counts answer a facet when the filter is made of what they are kept by:
@@ -218,13 +218,21 @@ pub(super) async fn from_counts(
 }
 
 /// The summed counts of the project under the score range, per fact and audit-level
-/// combination (a few thousand rows however many audits there are).
+/// combination (a few thousand rows however many audits there are). Without a score range
+/// they come summed already from `facet_totals` (migration 8).
 async fn cube_rows(conn: &mut SqliteConnection, project: &str, c: &Conditions) -> Result<Vec<CubeRow>> {
-    let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT kind, nullif(value, x'') AS value, nullif(status, x'') AS status, \
+    const COLUMNS: &str = "SELECT kind, nullif(value, x'') AS value, nullif(status, x'') AS status, \
          nullif(risk_level, x'') AS risk_level, nullif(audit_tier, x'') AS audit_tier, \
-         nullif(site_type, x'') AS site_type, sum(n) AS n FROM facet_counts WHERE project = ",
-    );
+         nullif(site_type, x'') AS site_type, ";
+    if c.min_score.is_none() && c.max_score.is_none() {
+        let mut q = QueryBuilder::<Sqlite>::new(COLUMNS);
+        q.push("n FROM facet_totals WHERE n <> 0 AND project = ")
+            .push_bind(project.to_string());
+        let rows = q.build().fetch_all(&mut *conn).await?;
+        return Ok(rows.iter().map(cube_row).collect());
+    }
+    let mut q = QueryBuilder::<Sqlite>::new(COLUMNS);
+    q.push("sum(n) AS n FROM facet_counts WHERE project = ");
     q.push_bind(project.to_string());
     // Scores are kept as their floor and whether they are whole; a score that is no number
     // ('t') passes any lower bound and no upper one, as `trust_score >= ?` does on text.
@@ -242,15 +250,16 @@ async fn cube_rows(conn: &mut SqliteConnection, project: &str, c: &Conditions) -
     }
     q.push(" GROUP BY kind, value, status, risk_level, audit_tier, site_type HAVING sum(n) <> 0");
     let rows = q.build().fetch_all(&mut *conn).await?;
-    Ok(rows
-        .iter()
-        .map(|r| CubeRow {
-            kind: r.try_get("kind").unwrap_or_default(),
-            value: r.try_get("value").ok().flatten(),
-            dims: ["status", "risk_level", "audit_tier", "site_type"].map(|d| r.try_get(d).ok().flatten()),
-            n: r.try_get("n").unwrap_or(0),
-        })
-        .collect())
+    Ok(rows.iter().map(cube_row).collect())
+}
+
+fn cube_row(r: &sqlx::sqlite::SqliteRow) -> CubeRow {
+    CubeRow {
+        kind: r.try_get("kind").unwrap_or_default(),
+        value: r.try_get("value").ok().flatten(),
+        dims: ["status", "risk_level", "audit_tier", "site_type"].map(|d| r.try_get(d).ok().flatten()),
+        n: r.try_get("n").unwrap_or(0),
+    }
 }
 
 /// Whether a summed row meets the audit-level conditions, `skip`'s own left out.
