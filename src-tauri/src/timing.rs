@@ -1,5 +1,5 @@
 //! Start-up and IPC timing, for the benchmark (`veritas-bench`). With `VERITAS_VIEWER_TIMING=1`
-//! the UI reports when the audit list is on screen and how long its list calls took, and the
+//! the UI reports when the audit list and its facet sidebar are on screen and how long its list calls took, and the
 //! app prints each report as one line on stdout (`veritas-timing {json}`); the benchmark
 //! measures start-up from its own clock at the moment that line arrives. Off otherwise.
 
@@ -12,7 +12,7 @@ use veritas_core::{Error, Result};
 pub const TIMING_ENV: &str = "VERITAS_VIEWER_TIMING";
 
 /// What the UI may report.
-const NAMES: &[&str] = &["list_painted", "ipc_list"];
+const NAMES: &[&str] = &["list_painted", "facets_painted", "ipc_list"];
 const MAX_SAMPLES: usize = 10_000;
 
 /// Whether this process was started with timing reports on.

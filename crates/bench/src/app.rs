@@ -4,6 +4,11 @@
 //! command from the UI (`ipc_list_p99_ms`). Both programs print a `veritas-timing` line on
 //! stdout when drawn (the app only with VERITAS_VIEWER_TIMING=1); start-up is the time from
 //! spawning the process to reading that line.
+//!
+//! Given the 1,000,000-audit browse database (a full run with `--browse-dir`), the app also
+//! starts on it: to the list painted and to the facet sidebar painted, each beside the same
+//! on the demo data (`app_1m_start_ratio`, `app_1m_facets_ratio`, target <= 1.5), and the
+//! resident memory of the app's processes (its own and WebKit's) browsing it.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -101,17 +106,29 @@ impl Drop for Display {
 /// were waited for.
 struct Start {
     painted_ms: f64,
+    /// To the facet sidebar's first counts painted (the app only).
+    facets_ms: Option<f64>,
     ipc_ms: Option<Vec<f64>>,
+    /// Resident memory of the process and its children once everything was painted (MB).
+    rss_mb: f64,
 }
 
-/// Start `program` in a fresh window, wait for its painted line (and, with `want_ipc`, its
-/// IPC report), then stop it.
+/// What a start waits for besides the list painted.
+#[derive(Clone, Copy, PartialEq)]
+enum Wait {
+    Painted,
+    Facets,
+    FacetsAndIpc,
+}
+
+/// Start `program` in a fresh window, wait for its painted line (and what `wait` asks for
+/// besides), then stop it.
 fn start_once(
     program: &Path,
     args: &[&str],
     env: &[(&str, &Path)],
     display: &str,
-    want_ipc: bool,
+    wait: Wait,
 ) -> Result<Start, String> {
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -139,9 +156,16 @@ fn start_once(
             }
         }
     });
+    let pid = child.id();
     let result = (|| {
-        let mut painted = None;
+        let (mut painted, mut facets, mut ipc) = (None, None, None);
         loop {
+            let done = painted.is_some()
+                && (wait == Wait::Painted || facets.is_some())
+                && (wait != Wait::FacetsAndIpc || ipc.is_some());
+            if done {
+                break;
+            }
             let left = START_TIMEOUT.saturating_sub(t0.elapsed());
             let (at, json) = rx.recv_timeout(left).map_err(|_| {
                 format!(
@@ -150,6 +174,8 @@ fn start_once(
                     program.display(),
                     if painted.is_none() {
                         "list_painted"
+                    } else if facets.is_none() && wait != Wait::Painted {
+                        "facets_painted"
                     } else {
                         "ipc_list"
                     },
@@ -158,34 +184,66 @@ fn start_once(
             })?;
             let v: Value =
                 serde_json::from_str(&json).map_err(|e| format!("bad timing line {json:?}: {e}"))?;
+            let ms = at.as_secs_f64() * 1000.0;
             match v["name"].as_str() {
-                Some("list_painted") => {
-                    painted = Some(at.as_secs_f64() * 1000.0);
-                    if !want_ipc {
-                        break;
-                    }
-                }
+                Some("list_painted") => painted = Some(ms),
+                Some("facets_painted") => facets = Some(ms),
                 Some("ipc_list") => {
-                    let samples: Vec<f64> = v["samples_ms"]
-                        .as_array()
-                        .map(|a| a.iter().filter_map(Value::as_f64).collect())
-                        .unwrap_or_default();
-                    return Ok(Start {
-                        painted_ms: painted.ok_or("ipc_list came before list_painted")?,
-                        ipc_ms: Some(samples),
-                    });
+                    ipc = Some(
+                        v["samples_ms"]
+                            .as_array()
+                            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+                            .unwrap_or_default(),
+                    );
                 }
                 _ => {}
             }
         }
         Ok(Start {
-            painted_ms: painted.expect("set before break"),
-            ipc_ms: None,
+            painted_ms: painted.expect("waited for"),
+            facets_ms: facets,
+            ipc_ms: ipc,
+            rss_mb: tree_rss_mb(pid),
         })
     })();
     let _ = child.kill();
     let _ = child.wait();
     result
+}
+
+/// Resident memory of `pid` and its descendants (the app's WebKit processes), in MB.
+fn tree_rss_mb(pid: u32) -> f64 {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(p) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        // The parent is the 2nd field after the parenthesised command name.
+        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) {
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok());
+            if let Some(ppid) = ppid {
+                parents.push((p, ppid));
+            }
+        }
+    }
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    tree.iter()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/status")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .sum::<f64>()
+        / 1024.0
 }
 
 /// The app and the minimal window binaries, beside this benchmark's own.
@@ -197,8 +255,9 @@ fn binaries() -> Option<(PathBuf, PathBuf)> {
 }
 
 /// Measure the app figures; `runs` timed starts of each program, after one untimed start
-/// each (the first start of a fresh profile creates WebKit's caches).
-pub async fn measure(report: &mut Report, runs: usize) {
+/// each (the first start of a fresh profile creates WebKit's caches); on `browse_1m` too
+/// when given.
+pub async fn measure(report: &mut Report, runs: usize, browse_1m: Option<&Path>) {
     let Some((app, minimal)) = binaries() else {
         let why = "not measured: build them first (cargo build --release -p veritas-viewer -p veritas-minimal-window --features veritas-viewer/timing)";
         for key in ["app_start_ms", "app_start_minimal_ms", "ipc_list_p99_ms"] {
@@ -240,29 +299,93 @@ pub async fn measure(report: &mut Report, runs: usize) {
     let data_arg = data.path().to_string_lossy().into_owned();
     let app_args = ["--data-dir", data_arg.as_str()];
 
-    let run = |program: &Path, args: &[&str], want_ipc: bool| -> Start {
-        start_once(program, args, &env, &display.name, want_ipc).unwrap_or_else(|e| panic!("{e}"))
+    let run = |program: &Path, args: &[&str], wait: Wait| -> Start {
+        start_once(program, args, &env, &display.name, wait).unwrap_or_else(|e| panic!("{e}"))
     };
-    run(&app, &app_args, false);
-    run(&minimal, &[], false);
-    let (mut app_ms, mut minimal_ms, mut ipc) = (Vec::new(), Vec::new(), Vec::new());
+    run(&app, &app_args, Wait::Facets);
+    run(&minimal, &[], Wait::Painted);
+    let (mut app_ms, mut facets_ms, mut minimal_ms, mut ipc) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut demo_rss = 0.0;
     for i in 0..runs {
         // Alternate, so that the machine's noise falls on both alike.
         let last = i + 1 == runs;
-        let s = run(&app, &app_args, last);
+        let s = run(
+            &app,
+            &app_args,
+            if last { Wait::FacetsAndIpc } else { Wait::Facets },
+        );
         app_ms.push(s.painted_ms);
+        facets_ms.extend(s.facets_ms);
         if let Some(samples) = s.ipc_ms {
             ipc = samples;
         }
-        minimal_ms.push(run(&minimal, &[], false).painted_ms);
+        demo_rss = s.rss_mb;
+        minimal_ms.push(run(&minimal, &[], Wait::Painted).painted_ms);
     }
-    let (app_med, min_med) = (median(app_ms), median(minimal_ms));
+    let (app_med, facets_med, min_med) = (median(app_ms), median(facets_ms), median(minimal_ms));
     report.put(
         "app_start_ms",
         app_med,
         "ms",
         &format!("process start to the audit list painted, demo data, median of {runs}"),
     );
+    report.put(
+        "app_facets_ms",
+        facets_med,
+        "ms",
+        &format!("process start to the facet sidebar painted, demo data, median of {runs}"),
+    );
+    report.put(
+        "app_rss_mb",
+        demo_rss,
+        "MB",
+        "resident memory of the app's processes, demo data, list and facets painted",
+    );
+    if let Some(big) = browse_1m {
+        let big_arg = big.to_string_lossy().into_owned();
+        let big_args = ["--data-dir", big_arg.as_str()];
+        // One untimed start: the first open of a database this size reads it from disk.
+        run(&app, &big_args, Wait::Facets);
+        let (mut list, mut facets, mut rss) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let s = run(&app, &big_args, Wait::Facets);
+            list.push(s.painted_ms);
+            facets.extend(s.facets_ms);
+            rss.push(s.rss_mb);
+        }
+        let (list, facets) = (median(list), median(facets));
+        report.put(
+            "app_1m_start_ms",
+            list,
+            "ms",
+            &format!("the same on the 1M browse database, median of {runs}"),
+        );
+        report.put(
+            "app_1m_start_ratio",
+            list / app_med,
+            "x",
+            "app_1m_start_ms / app_start_ms, target <= 1.5",
+        );
+        report.put(
+            "app_1m_facets_ms",
+            facets,
+            "ms",
+            "process start to the facets painted, 1M database",
+        );
+        report.put(
+            "app_1m_facets_ratio",
+            facets / facets_med,
+            "x",
+            "app_1m_facets_ms / app_facets_ms, target <= 1.5",
+        );
+        report.put(
+            "app_1m_rss_mb",
+            median(rss),
+            "MB",
+            "resident memory of the app's processes browsing the 1M database",
+        );
+    }
     report.put(
         "app_start_minimal_ms",
         min_med,

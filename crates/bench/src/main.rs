@@ -126,7 +126,17 @@ fn main() {
         thumbs::thumbnails(&mut report);
     }
     if runs(Part::App) {
-        rt.block_on(app::measure(&mut report, if args.quick { 2 } else { 5 }));
+        // The 1M database only when a full run built (or found) it in --browse-dir.
+        let big = args
+            .browse_dir
+            .as_ref()
+            .map(|d| d.join("w2-1m"))
+            .filter(|d| !args.quick && d.join(veritas_core::DB_FILE).exists());
+        rt.block_on(app::measure(
+            &mut report,
+            if args.quick { 2 } else { 5 },
+            big.as_deref(),
+        ));
     }
 
     println!(

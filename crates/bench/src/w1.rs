@@ -1,5 +1,6 @@
 //! W1: N audits, one transaction each, through the project's write path (one writer and
-//! four at once) and through raw SQLite on the same schema, the baseline.
+//! four at once) and through raw SQLite on the same schema, the baseline; then as event
+//! streams through 1 and 4 `veritas-db ingest` processes.
 
 use std::time::Instant;
 
@@ -107,6 +108,114 @@ pub(crate) async fn w1(report: &mut Report, n: u64) {
         "x",
         "what the project's indexes and write path cost together",
     );
+    processes(report, &records, project[0]);
+}
+
+/// The same audits as event streams (`audit_start`, `audit_result` with the findings,
+/// `audit_complete`) into `veritas-db ingest`: one process with all of them, then 4 at once
+/// with a quarter each, every process with its own writer competing for SQLite's one write
+/// lock. Each event line is a transaction of its own (atomic per event), so an audit is 3.
+fn processes(report: &mut Report, records: &[veritas_core::AuditRecord], in_process: f64) {
+    let Some(cli) = std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.join("veritas-db")))
+        .filter(|p| p.exists())
+    else {
+        for key in ["w1_ingest_1proc_aps", "w1_ingest_4proc_aps"] {
+            report.note(key, "not measured: build veritas-db beside veritas-bench first");
+        }
+        return;
+    };
+    let mut aps = Vec::new();
+    for procs in [1usize, 4] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let status = std::process::Command::new(&cli)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("init")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "veritas-db init failed");
+        let files: Vec<_> = (0..procs)
+            .map(|p| {
+                let file = dir.path().join(format!("stream-{p}.ndjson"));
+                let lines: Vec<String> = records.iter().skip(p).step_by(procs).flat_map(stream).collect();
+                std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+                file
+            })
+            .collect();
+        let t = Instant::now();
+        let children: Vec<_> = files
+            .iter()
+            .map(|f| {
+                std::process::Command::new(&cli)
+                    .arg("--data-dir")
+                    .arg(&data)
+                    .arg("ingest")
+                    .arg(f)
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success(), "a veritas-db ingest process failed");
+        }
+        let secs = t.elapsed().as_secs_f64();
+        let stored = raw::Db::open(&data.join(veritas_core::DB_FILE))
+            .count("SELECT count(*) FROM audits WHERE status = 'completed'");
+        assert_eq!(
+            stored,
+            records.len() as i64,
+            "{procs} ingest processes stored {stored} audits"
+        );
+        aps.push(records.len() as f64 / secs);
+    }
+    report.put(
+        "w1_ingest_1proc_aps",
+        aps[0],
+        "audits/s",
+        "1 `veritas-db ingest` process, event streams (3 events, 3 transactions an audit)",
+    );
+    report.put(
+        "w1_ingest_4proc_aps",
+        aps[1],
+        "audits/s",
+        "4 `veritas-db ingest` processes at once, a quarter of the audits each",
+    );
+    report.put(
+        "w1_ingest_4proc_ratio",
+        aps[1] / in_process,
+        "x",
+        "w1_ingest_4proc_aps / w1_aps_1 (processes share one write lock)",
+    );
+}
+
+/// Audit `a` as the backend streams it: start, result (with findings), complete.
+fn stream(a: &veritas_core::AuditRecord) -> Vec<String> {
+    let f = &a.fields;
+    let findings: Vec<serde_json::Value> = a
+        .findings
+        .iter()
+        .map(|x| {
+            serde_json::json!({"category": x.category, "pattern_type": x.pattern_type,
+                "severity": x.severity, "confidence": x.confidence,
+                "description": x.description, "plain_english": x.plain_english})
+        })
+        .collect();
+    [
+        serde_json::json!({"type": "audit_start", "audit_id": a.id, "url": a.url,
+            "tier": f.audit_tier, "verdict_mode": f.verdict_mode}),
+        serde_json::json!({"type": "audit_result", "audit_id": a.id, "result": {"url": a.url,
+            "trust_score": f.trust_score, "risk_level": f.risk_level, "signal_scores": f.signal_scores,
+            "narrative": f.narrative, "site_type": f.site_type, "findings": findings}}),
+        serde_json::json!({"type": "audit_complete", "audit_id": a.id}),
+    ]
+    .iter()
+    .map(|e| e.to_string())
+    .collect()
 }
 
 /// The raw loop: prepared INSERTs, BEGIN/COMMIT per audit (JSON serialised before the
