@@ -36,6 +36,24 @@ pub(crate) async fn w1(report: &mut Report, n: u64) {
         )
     };
 
+    // What folding commits could gain at most: the same raw loop, 100 audits a transaction.
+    let raw_batched = {
+        let dir = tempfile::tempdir().unwrap();
+        Store::open(dir.path())
+            .await
+            .unwrap()
+            .database()
+            .clone()
+            .close()
+            .await;
+        raw_w1_batched(
+            &raw::Db::open(&dir.path().join(veritas_core::DB_FILE)),
+            &records,
+            100,
+            "raw, project schema, 100 a transaction",
+        )
+    };
+
     let mut project = Vec::new();
     for writers in [1u64, 4] {
         let dir = tempfile::tempdir().unwrap();
@@ -97,6 +115,24 @@ pub(crate) async fn w1(report: &mut Report, n: u64) {
     );
     report.put("w1_ratio_vs_raw", project[0] / raw_schema, "x", "target >= 0.8");
     report.put(
+        "w1_4_ratio_vs_raw",
+        project[1] / raw_schema,
+        "x",
+        "w1_aps_4 / w1_raw_aps, target >= 1.5 (issue 13)",
+    );
+    report.put(
+        "w1_raw_batched_aps",
+        raw_batched,
+        "audits/s",
+        "the raw loop, 100 audits a transaction: the ceiling of folding commits",
+    );
+    report.put(
+        "w1_raw_batched_ratio",
+        raw_batched / raw_schema,
+        "x",
+        "w1_raw_batched_aps / w1_raw_aps",
+    );
+    report.put(
         "w1_raw_veritas_schema_aps",
         raw,
         "audits/s",
@@ -156,12 +192,18 @@ fn processes(report: &mut Report, records: &[veritas_core::AuditRecord], in_proc
                     .arg("ingest")
                     .arg(f)
                     .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
                     .spawn()
                     .unwrap()
             })
             .collect();
-        for mut c in children {
-            assert!(c.wait().unwrap().success(), "a veritas-db ingest process failed");
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "a veritas-db ingest process failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         let secs = t.elapsed().as_secs_f64();
         let stored = raw::Db::open(&data.join(veritas_core::DB_FILE))
@@ -221,12 +263,19 @@ fn stream(a: &veritas_core::AuditRecord) -> Vec<String> {
 /// The raw loop: prepared INSERTs, BEGIN/COMMIT per audit (JSON serialised before the
 /// timer); audits per second, after checking what was stored.
 fn raw_w1(db: &raw::Db, records: &[veritas_core::AuditRecord], what: &str) -> f64 {
+    raw_w1_batched(db, records, 1, what)
+}
+
+/// The raw loop with `batch` audits per transaction.
+fn raw_w1_batched(db: &raw::Db, records: &[veritas_core::AuditRecord], batch: usize, what: &str) -> f64 {
     let json: Vec<_> = records.iter().map(raw::RecordJson::of).collect();
     let ins = raw::Inserts::prepare(db);
     let t = Instant::now();
-    for (a, j) in records.iter().zip(&json) {
+    for chunk in records.iter().zip(&json).collect::<Vec<_>>().chunks(batch) {
         db.exec("BEGIN");
-        ins.insert(db, a, j);
+        for (a, j) in chunk {
+            ins.insert(db, a, j);
+        }
         db.exec("COMMIT");
     }
     let secs = t.elapsed().as_secs_f64();
