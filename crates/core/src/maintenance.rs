@@ -204,6 +204,11 @@ pub(crate) async fn facet_mismatches(pool: &sqlx::SqlitePool) -> Result<Vec<Face
             "SELECT * FROM facet_totals WHERE n <> 0",
             "SELECT * FROM facet_totals_expected",
         ),
+        (
+            "facet_scores",
+            "SELECT * FROM facet_scores WHERE n <> 0",
+            "SELECT * FROM facet_scores_expected",
+        ),
     ];
     let mut out = Vec::new();
     for (table, kept, expected) in checks {

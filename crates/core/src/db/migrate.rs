@@ -44,7 +44,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         8,
-        "facet totals",
+        "facet totals and scores",
         include_str!("../../migrations/0008_facet_totals.sql"),
     ),
 ];

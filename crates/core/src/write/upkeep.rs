@@ -97,10 +97,11 @@ pub(super) async fn rebuild_facet_counts(conn: &mut SqliteConnection) -> Result<
             EXCEPT SELECT kind, value, audit_id FROM finding_facts_expected)",
         "INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
            SELECT kind, value, audit_id, 'finding' FROM finding_facts_expected",
-        // The totals follow the counts by trigger; emptied between the two steps so that
+        // The totals and scores follow the counts by trigger; emptied between the two steps so that
         // a total that had drifted on its own is rebuilt too.
         "DELETE FROM facet_counts",
         "DELETE FROM facet_totals",
+        "DELETE FROM facet_scores",
         "INSERT INTO facet_counts SELECT * FROM facet_counts_expected",
         "DELETE FROM facet_pairs",
         "INSERT INTO facet_pairs SELECT * FROM facet_pairs_expected",

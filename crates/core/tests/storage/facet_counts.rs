@@ -552,6 +552,13 @@ async fn doctor_finds_and_repairs_counts_that_were_tampered_with() {
     .execute(&mut c)
     .await
     .unwrap();
+    sqlx::query(
+        "DELETE FROM facet_scores WHERE (project, facet, value, score, whole)
+         IN (SELECT project, facet, value, score, whole FROM facet_scores WHERE facet = 'status' LIMIT 1)",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
     let tampered = fx
         .store
         .audit_facets(&ProjectName::default(), &AuditFilter::default())
@@ -574,6 +581,10 @@ async fn doctor_finds_and_repairs_counts_that_were_tampered_with() {
     assert!(
         tables.contains(&"facet_totals"),
         "the edited total is found: {tables:?}"
+    );
+    assert!(
+        tables.contains(&"facet_scores"),
+        "the deleted per-score count is found: {tables:?}"
     );
     assert!(
         tables.contains(&"audit_facts (findings)"),

@@ -1,5 +1,5 @@
 //! Facet counts read from the counts the triggers of migrations 7 and 8 maintain
-//! (`facet_counts`, `facet_totals`, `facet_pairs`), instead of counting audits: a few thousand summed rows whatever the
+//! (`facet_counts`, `facet_totals`, `facet_scores`, `facet_pairs`), instead of counting audits: a few thousand summed rows whatever the
 //! number of audits.
 //!
 //! The maintained counts answer a facet when the filter is made of what they are kept by:
@@ -129,8 +129,16 @@ pub(super) async fn from_counts(
     if !answerable(c) {
         return Ok(out);
     }
-    let cube = cube_rows(conn, project, c).await?;
     let ms = multis(c);
+    let only_scores = ms.is_empty()
+        && c.status.is_empty()
+        && c.risk_level.is_empty()
+        && c.audit_tier.is_empty()
+        && c.site_type.is_empty();
+    if only_scores && (c.min_score.is_some() || c.max_score.is_some()) {
+        return from_scores(conn, project, c).await;
+    }
+    let cube = cube_rows(conn, project, c).await?;
     let has_audit_conditions = !(c.status.is_empty()
         && c.risk_level.is_empty()
         && c.audit_tier.is_empty()
@@ -217,6 +225,65 @@ pub(super) async fn from_counts(
     Ok(out)
 }
 
+/// Every facet under a score range and nothing else, from `facet_scores` (migration 8): a
+/// row per facet value and score instead of the whole cube under the range.
+async fn from_scores(conn: &mut SqliteConnection, project: &str, c: &Conditions) -> Result<Partial> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT facet, nullif(value, x'') AS value, sum(n) AS n FROM facet_scores WHERE project = ",
+    );
+    q.push_bind(project.to_string());
+    push_score_range(&mut q, c);
+    q.push(" GROUP BY facet, value HAVING sum(n) <> 0");
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    let mut by_facet: BTreeMap<String, BTreeMap<Option<String>, i64>> = BTreeMap::new();
+    for r in &rows {
+        let facet: String = r.try_get("facet").unwrap_or_default();
+        let value: Option<String> = r.try_get("value").ok().flatten();
+        *by_facet.entry(facet).or_default().entry(value).or_insert(0) +=
+            r.try_get::<i64, _>("n").unwrap_or(0);
+    }
+    let mut take = |name: &str| by_facet.remove(name).unwrap_or_default();
+    let total: i64 = take("audit").values().sum();
+    let mut out = Partial {
+        total: Some(total),
+        ..Partial::default()
+    };
+    for (i, name) in ["status", "risk_level", "audit_tier", "site_type"]
+        .into_iter()
+        .enumerate()
+    {
+        out.facets[i] = Some(sorted(take(name)));
+    }
+    for (i, facet) in FACETS.into_iter().enumerate().skip(4) {
+        let Some(kind) = fact_kind(facet) else { continue };
+        let t = take(kind);
+        out.facets[i] = Some(if facet == Facet::GreenFlags {
+            green(t.get(&Some("yes".to_string())).copied().unwrap_or(0), total)
+        } else {
+            sorted(t)
+        });
+    }
+    Ok(out)
+}
+
+/// The score range on the kept `score` and `whole` columns. Scores are kept as their floor
+/// and whether they are whole; a score that is no number ('t') passes any lower bound and
+/// no upper one, as `trust_score >= ?` does on text.
+fn push_score_range(q: &mut QueryBuilder<'_, Sqlite>, c: &Conditions) {
+    if let Some(min) = c.min_score {
+        q.push(" AND (score = 't' OR (typeof(score) = 'integer' AND score >= ")
+            .push_bind(min)
+            .push("))");
+    }
+    if let Some(max) = c.max_score {
+        q.push(" AND typeof(score) = 'integer' AND (score < ")
+            .push_bind(max)
+            .push(" OR (score = ")
+            .push_bind(max)
+            .push(" AND whole = 1))");
+    }
+}
+
 /// The summed counts of the project under the score range, per fact and audit-level
 /// combination (a few thousand rows however many audits there are). Without a score range
 /// they come summed already from `facet_totals` (migration 8).
@@ -234,20 +301,7 @@ async fn cube_rows(conn: &mut SqliteConnection, project: &str, c: &Conditions) -
     let mut q = QueryBuilder::<Sqlite>::new(COLUMNS);
     q.push("sum(n) AS n FROM facet_counts WHERE project = ");
     q.push_bind(project.to_string());
-    // Scores are kept as their floor and whether they are whole; a score that is no number
-    // ('t') passes any lower bound and no upper one, as `trust_score >= ?` does on text.
-    if let Some(min) = c.min_score {
-        q.push(" AND (score = 't' OR (typeof(score) = 'integer' AND score >= ")
-            .push_bind(min)
-            .push("))");
-    }
-    if let Some(max) = c.max_score {
-        q.push(" AND typeof(score) = 'integer' AND (score < ")
-            .push_bind(max)
-            .push(" OR (score = ")
-            .push_bind(max)
-            .push(" AND whole = 1))");
-    }
+    push_score_range(&mut q, c);
     q.push(" GROUP BY kind, value, status, risk_level, audit_tier, site_type HAVING sum(n) <> 0");
     let rows = q.build().fetch_all(&mut *conn).await?;
     Ok(rows.iter().map(cube_row).collect())
