@@ -287,33 +287,51 @@ fn push_score_range(q: &mut QueryBuilder<'_, Sqlite>, c: &Conditions) {
 /// The summed counts of the project under the score range, per fact and audit-level
 /// combination (a few thousand rows however many audits there are). Without a score range
 /// they come summed already from `facet_totals` (migration 8).
+///
+/// They come back as one JSON array in one row: sqlx hands each row of a result from its
+/// SQLite worker thread to the caller's task on its own, a thread switch a row, which made
+/// 7,000 rows take 70 ms where SQLite reads them in 5.
 async fn cube_rows(conn: &mut SqliteConnection, project: &str, c: &Conditions) -> Result<Vec<CubeRow>> {
-    const COLUMNS: &str = "SELECT kind, nullif(value, x'') AS value, nullif(status, x'') AS status, \
-         nullif(risk_level, x'') AS risk_level, nullif(audit_tier, x'') AS audit_tier, \
-         nullif(site_type, x'') AS site_type, ";
+    // A value that is no text (x'' for none, or a number another program stored) is none,
+    // as decoding it as text would say.
+    let text = |col: &str| format!("CASE WHEN typeof({col}) = 'text' THEN {col} END");
+    let mut q = QueryBuilder::<Sqlite>::new(format!(
+        "SELECT json_group_array(json_array({}, {}, {}, {}, {}, {}, n)) FROM (",
+        text("kind"),
+        text("value"),
+        text("status"),
+        text("risk_level"),
+        text("audit_tier"),
+        text("site_type"),
+    ));
     if c.min_score.is_none() && c.max_score.is_none() {
-        let mut q = QueryBuilder::<Sqlite>::new(COLUMNS);
-        q.push("n FROM facet_totals WHERE n <> 0 AND project = ")
-            .push_bind(project.to_string());
-        let rows = q.build().fetch_all(&mut *conn).await?;
-        return Ok(rows.iter().map(cube_row).collect());
+        q.push(
+            "SELECT kind, value, status, risk_level, audit_tier, site_type, n FROM facet_totals \
+             WHERE n <> 0 AND project = ",
+        )
+        .push_bind(project.to_string());
+    } else {
+        q.push(
+            "SELECT kind, value, status, risk_level, audit_tier, site_type, sum(n) AS n \
+             FROM facet_counts WHERE project = ",
+        )
+        .push_bind(project.to_string());
+        push_score_range(&mut q, c);
+        q.push(" GROUP BY kind, value, status, risk_level, audit_tier, site_type HAVING sum(n) <> 0");
     }
-    let mut q = QueryBuilder::<Sqlite>::new(COLUMNS);
-    q.push("sum(n) AS n FROM facet_counts WHERE project = ");
-    q.push_bind(project.to_string());
-    push_score_range(&mut q, c);
-    q.push(" GROUP BY kind, value, status, risk_level, audit_tier, site_type HAVING sum(n) <> 0");
-    let rows = q.build().fetch_all(&mut *conn).await?;
-    Ok(rows.iter().map(cube_row).collect())
-}
-
-fn cube_row(r: &sqlx::sqlite::SqliteRow) -> CubeRow {
-    CubeRow {
-        kind: r.try_get("kind").unwrap_or_default(),
-        value: r.try_get("value").ok().flatten(),
-        dims: ["status", "risk_level", "audit_tier", "site_type"].map(|d| r.try_get(d).ok().flatten()),
-        n: r.try_get("n").unwrap_or(0),
-    }
+    q.push(")");
+    let json: String = q.build_query_scalar().fetch_one(&mut *conn).await?;
+    let rows: Vec<[serde_json::Value; 7]> = serde_json::from_str(&json)?;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    Ok(rows
+        .iter()
+        .map(|r| CubeRow {
+            kind: text(&r[0]).unwrap_or_default(),
+            value: text(&r[1]),
+            dims: [text(&r[2]), text(&r[3]), text(&r[4]), text(&r[5])],
+            n: r[6].as_i64().unwrap_or(0),
+        })
+        .collect())
 }
 
 /// Whether a summed row meets the audit-level conditions, `skip`'s own left out.
