@@ -329,6 +329,23 @@ impl Sample {
         .await?;
         let mut restricted = c.clone();
         restricted.sample = Some((lo, lo_finding.unwrap_or(i64::MAX)));
+        if c.search.is_some() {
+            // The search is what costs: asked once of the sample, not once per facet. The
+            // rowids come as one JSON array in one row (sqlx moves rows between threads
+            // one at a time).
+            let only_search = Conditions {
+                search: c.search.clone(),
+                sample: restricted.sample,
+                ..Conditions::default()
+            };
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT json_group_array(a.rowid) FROM audits a WHERE a.project = ",
+            );
+            q.push_bind(project.to_string());
+            only_search.push(&mut q, Facet::None);
+            let ids: String = q.build_query_scalar().fetch_one(&mut *conn).await?;
+            restricted.matched = Some(ids);
+        }
         let in_sample: i64 =
             sqlx::query_scalar("SELECT count(*) FROM audits WHERE project = ? AND rowid >= ?")
                 .bind(project)

@@ -79,6 +79,9 @@ pub(super) struct Conditions {
     /// Only audits from this rowid on, and findings from this id on (an estimate's
     /// sample of the newest audits).
     pub(super) sample: Option<(i64, i64)>,
+    /// The rowids the search matched, as a JSON array, in place of the search itself: an
+    /// estimate searches its sample once, and each facet counts among what it found.
+    pub(super) matched: Option<String>,
 }
 
 impl Conditions {
@@ -140,6 +143,7 @@ impl Conditions {
                 .collect(),
             green_flags: filter.green_flags,
             sample: None,
+            matched: None,
         })
     }
 
@@ -201,7 +205,11 @@ impl Conditions {
         if self.sample.is_some() {
             q.push(" AND a.rowid >= ").push_bind(lo);
         }
-        if let Some(fts) = &self.search {
+        if let Some(ids) = &self.matched {
+            q.push(" AND a.rowid IN (SELECT value FROM json_each(")
+                .push_bind(ids.clone())
+                .push("))");
+        } else if let Some(fts) = &self.search {
             // The rowid bounds let FTS5 skip the documents older than a sample.
             q.push(" AND (a.rowid IN (SELECT rowid FROM audits_fts WHERE audits_fts MATCH ")
                 .push_bind(fts.clone())
