@@ -20,40 +20,10 @@ pub(crate) async fn w1(report: &mut Report, n: u64) {
     };
     // The same raw loop into the project's schema (FTS triggers, list indexes): what the
     // schema costs, apart from the project's write path.
-    let raw_schema = {
-        let dir = tempfile::tempdir().unwrap();
-        Store::open(dir.path())
-            .await
-            .unwrap()
-            .database()
-            .clone()
-            .close()
-            .await;
-        raw_w1(
-            &raw::Db::open(&dir.path().join(veritas_core::DB_FILE)),
-            &records,
-            "raw, project schema",
-        )
-    };
-
+    let raw_schema = raw_into_project_schema(&records, 1, "raw, project schema").await;
     // What folding commits could gain at most with 4 writers, each waiting for its commit
     // before its next audit: the same raw loop, 4 audits a transaction.
-    let raw_batched = {
-        let dir = tempfile::tempdir().unwrap();
-        Store::open(dir.path())
-            .await
-            .unwrap()
-            .database()
-            .clone()
-            .close()
-            .await;
-        raw_w1_batched(
-            &raw::Db::open(&dir.path().join(veritas_core::DB_FILE)),
-            &records,
-            4,
-            "raw, project schema, 4 a transaction",
-        )
-    };
+    let raw_batched = raw_into_project_schema(&records, 4, "raw, project schema, 4 a transaction").await;
 
     let mut project = Vec::new();
     for writers in [1u64, 4] {
@@ -265,6 +235,24 @@ fn stream(a: &veritas_core::AuditRecord) -> Vec<String> {
 /// timer); audits per second, after checking what was stored.
 fn raw_w1(db: &raw::Db, records: &[veritas_core::AuditRecord], what: &str) -> f64 {
     raw_w1_batched(db, records, 1, what)
+}
+
+/// The raw loop into a fresh database with the project's schema (its migrations, untimed).
+async fn raw_into_project_schema(records: &[veritas_core::AuditRecord], batch: usize, what: &str) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path())
+        .await
+        .unwrap()
+        .database()
+        .clone()
+        .close()
+        .await;
+    raw_w1_batched(
+        &raw::Db::open(&dir.path().join(veritas_core::DB_FILE)),
+        records,
+        batch,
+        what,
+    )
 }
 
 /// The raw loop with `batch` audits per transaction.
