@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "facet totals and scores",
         include_str!("../../migrations/0008_facet_totals.sql"),
     ),
+    (
+        9,
+        "prefix indexes for search",
+        include_str!("../../migrations/0009_prefix_indexes.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -10,7 +10,8 @@
 //! for each index avoids both (measured at 1,000,000 audits, 5,000,000 findings):
 //! - a prefix term merges every doclist of its prefix before it can seek (12 ms for a word
 //!   in one finding in ten, against 0.3 ms for the word itself), so a prefix becomes the
-//!   index's own words, read from its vocabulary, where they are few;
+//!   index's own words, read from its vocabulary, where they are few; prefixes of up to
+//!   three characters have prefix indexes of their own (migration 9) and seek as they are;
 //! - a query of several terms finds its first match by reading its terms' doclists from
 //!   their start, whatever rowids it is asked about (15-20 ms where the terms never occur
 //!   together), so a chunk's rows are first narrowed to those that hold every word (each
@@ -31,6 +32,9 @@ pub(super) const WALK_BUDGET: usize = 1920;
 
 /// A prefix that begins more words than this in an index stays a prefix query there.
 const MAX_EXPANSION: usize = 8;
+
+/// Both indexes keep prefix indexes of 1, 2 and 3 characters (`prefix = '1 2 3'`).
+const PREFIX_INDEXED: usize = 3;
 
 /// A quoted phrase adds its words to those looked up, and narrowing a chunk's rows (see
 /// [`Plan`]), only until the search has this many; further words are left to the query
@@ -123,6 +127,11 @@ async fn expand(conn: &mut SqliteConnection, table: &str, w: &str) -> Result<Opt
     if !w.is_ascii() {
         // The index folds case and drops diacritics with Unicode's tables; only ASCII is
         // folded here the same way for certain.
+        return Ok(any_match(conn, table, &prefix).await?.then_some(prefix));
+    }
+    if w.chars().count() <= PREFIX_INDEXED {
+        // The index keeps a doclist for each prefix this short (migration 9): the prefix
+        // seeks like a word, and its words may be thousands.
         return Ok(any_match(conn, table, &prefix).await?.then_some(prefix));
     }
     let w = w.to_ascii_lowercase();
