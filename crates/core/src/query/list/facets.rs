@@ -330,8 +330,7 @@ impl Sample {
         .await?;
         let lo = lo.unwrap_or(i64::MIN);
         let mut restricted = c.clone();
-        // The findings' bound is only for a search, and the sample's search is answered here.
-        restricted.sample = Some((lo, i64::MAX));
+        restricted.sample = Some(lo);
         if !terms.is_empty() {
             // The search is what costs: asked once of the sample, not once per facet, and
             // as the list's walk asks it (query/matching.rs: prefixes as the index's words,

@@ -76,9 +76,8 @@ pub(super) struct Conditions {
     pub(super) mitre: Vec<String>,
     pub(super) cwe: Vec<String>,
     pub(super) green_flags: Option<bool>,
-    /// Only audits from this rowid on, and findings from this id on (an estimate's
-    /// sample of the newest audits).
-    pub(super) sample: Option<(i64, i64)>,
+    /// Only audits from this rowid on (an estimate's sample of the newest audits).
+    pub(super) sample: Option<i64>,
     /// The rowids the search matched, as a JSON array, in place of the search itself: an
     /// estimate searches its sample once, and each facet counts among what it found.
     pub(super) matched: Option<String>,
@@ -201,8 +200,7 @@ impl Conditions {
         if let Some(t) = &self.created_before {
             q.push(" AND COALESCE(a.created_at, '') < ").push_bind(t.clone());
         }
-        let (lo, lo_finding) = self.sample.unwrap_or((i64::MIN, i64::MIN));
-        if self.sample.is_some() {
+        if let Some(lo) = self.sample {
             q.push(" AND a.rowid >= ").push_bind(lo);
         }
         if let Some(ids) = &self.matched {
@@ -210,18 +208,13 @@ impl Conditions {
                 .push_bind(ids.clone())
                 .push("))");
         } else if let Some(fts) = &self.search {
-            // The rowid bounds let FTS5 skip the documents older than a sample.
             q.push(" AND (a.rowid IN (SELECT rowid FROM audits_fts WHERE audits_fts MATCH ")
                 .push_bind(fts.clone())
-                .push(" AND rowid >= ")
-                .push_bind(lo)
                 .push(
                     ") OR a.id IN (SELECT f.audit_id FROM findings_fts JOIN audit_findings f \
                      ON f.id = findings_fts.rowid WHERE findings_fts MATCH ",
                 )
                 .push_bind(fts.clone())
-                .push(" AND findings_fts.rowid >= ")
-                .push_bind(lo_finding)
                 .push("))");
         }
         if let Some(like) = &self.url_like {
