@@ -30,7 +30,9 @@ struct Args {
     /// Audits for W1.
     #[arg(long, default_value_t = 2000)]
     n: u64,
-    /// Run only these parts (repeatable): w1, w2, thumbs, app. Default: all.
+    /// Run only these parts (repeatable): w1, w2, thumbs, app; `facets` alone times W2's
+    /// facet and search-as-you-type figures on the browse databases `--browse-dir` already
+    /// holds (part of w2 otherwise). Default: all but `facets` on its own.
     #[arg(long, value_enum)]
     only: Vec<Part>,
     /// Keep the browse databases in this folder and reuse them on the next run (the 1M one
@@ -56,6 +58,7 @@ enum Part {
     W2,
     Thumbs,
     App,
+    Facets,
 }
 
 /// Figures, in the order they are printed.
@@ -119,6 +122,14 @@ fn main() {
             w2::w2(&mut report, 20_000, "20k", args.browse_dir.as_deref()).await;
             if !args.quick {
                 w2::w2(&mut report, 1_000_000, "1m", args.browse_dir.as_deref()).await;
+            }
+        } else if args.only.contains(&Part::Facets) {
+            let dir = args
+                .browse_dir
+                .as_deref()
+                .expect("--only facets times the browse databases of --browse-dir: give it");
+            for tag in ["20k", "1m"].into_iter().filter(|t| *t == "20k" || !args.quick) {
+                w2::facets_only(&mut report, &dir.join(format!("w2-{tag}")), tag).await;
             }
         }
     });

@@ -242,6 +242,18 @@ pub(crate) async fn browse(report: &mut Report, dir: &Path, m: u64, tag: &str) {
     );
 }
 
+/// Only the facet figures, on a browse database a W2 run left in `dir` (never built here:
+/// building the 1M one takes more than an hour).
+pub(crate) async fn facets_only(report: &mut Report, dir: &Path, tag: &str) {
+    assert!(
+        dir.join(veritas_core::DB_FILE).exists(),
+        "{}: no browse database here; run `veritas-bench --only w2 --browse-dir` first",
+        dir.display()
+    );
+    let store = Store::open(dir).await.unwrap();
+    crate::facets::facets(report, &store, tag).await;
+}
+
 pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -157,6 +157,12 @@ impl Conditions {
 
     /// Append ` AND <condition>` for each condition, leaving out `skip`'s own.
     pub(super) fn push(&self, q: &mut QueryBuilder<'_, Sqlite>, skip: Facet) {
+        self.push_facet_choices(q, skip);
+        self.push_others(q);
+    }
+
+    /// The conditions of the facets' own choices (status ... green flags), `skip`'s left out.
+    fn push_facet_choices(&self, q: &mut QueryBuilder<'_, Sqlite>, skip: Facet) {
         if skip != Facet::Status {
             any_of(q, "lower(a.status)", &self.status);
         }
@@ -188,6 +194,11 @@ impl Conditions {
             q.push(if want { " AND EXISTS" } else { " AND NOT EXISTS" });
             q.push(" (SELECT 1 FROM audit_facts x WHERE x.audit_id = a.id AND x.kind = 'green_flags')");
         }
+    }
+
+    /// The conditions no facet leaves out: score range, dates, the sample, the search and
+    /// the url. An estimate pushes these alone and checks the facets' choices itself.
+    pub(super) fn push_others(&self, q: &mut QueryBuilder<'_, Sqlite>) {
         if let Some(v) = self.min_score {
             q.push(" AND a.trust_score >= ").push_bind(v);
         }
