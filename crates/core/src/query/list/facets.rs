@@ -318,15 +318,23 @@ impl Sample {
         c: &Conditions,
         terms: &[Term],
     ) -> Result<Sample> {
-        let all: i64 = sqlx::query_scalar(
-            "SELECT ifnull(sum(n), 0) FROM facet_counts WHERE project = ? AND kind = 'audit'",
+        let (all, everyone): (i64, i64) = sqlx::query_as(
+            "SELECT ifnull(sum(CASE WHEN project = ? THEN n END), 0), ifnull(sum(n), 0) \
+             FROM facet_totals WHERE kind = 'audit'",
         )
         .bind(project)
         .fetch_one(&mut *conn)
         .await?;
-        let lo: Option<i64> = sqlx::query_scalar(
-            "SELECT rowid FROM audits WHERE project = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-        )
+        // The newest audits by rowid: walking the table backwards reads about
+        // SAMPLE * everyone / all rows, going through a project index reads and sorts all
+        // of the project's. SQLite's planner (3.46) takes the index even for a project that
+        // is the whole database, 230 ms at 1,000,000 audits where the walk takes 10.
+        let walk = (all as f64) * (all as f64) > (SAMPLE as f64) * (everyone as f64);
+        let lo: Option<i64> = sqlx::query_scalar(if walk {
+            "SELECT rowid FROM audits NOT INDEXED WHERE project = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"
+        } else {
+            "SELECT rowid FROM audits WHERE project = ? ORDER BY rowid DESC LIMIT 1 OFFSET ?"
+        })
         .bind(project)
         .bind(SAMPLE - 1)
         .fetch_optional(&mut *conn)
