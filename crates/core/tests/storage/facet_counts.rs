@@ -698,7 +698,11 @@ async fn past_the_budget_facets_are_estimated_and_named_and_a_cancelled_request_
     sqlx::query("BEGIN").execute(&mut c).await.unwrap();
     for i in 0..4100 {
         let id = format!("vrts_big{i:06}");
-        let text = if i % 4 == 0 { "a hidden fee at checkout" } else { "clean" };
+        let text = if i % 4 == 0 {
+            "a hidden fee at checkout"
+        } else {
+            "clean"
+        };
         sqlx::query(
             "INSERT INTO audits (id, url, status, trust_score, risk_level, narrative) \
              VALUES (?1, 'https://big.example', 'COMPLETED', 50, 'suspicious', ?2)",

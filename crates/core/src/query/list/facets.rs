@@ -453,15 +453,14 @@ impl Tally {
         let mut t = Tally::default();
         for a in &audits {
             let dims = [&a.0, &a.1, &a.2, &a.3].map(|v| v.as_ref().and_then(named));
-            let facts: Vec<(String, Option<String>)> = a
-                .4
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), named(v))))
-                .collect();
+            let facts: Vec<(String, Option<String>)> =
+                a.4.iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), named(v))))
+                    .collect();
             let has = |kind: &str, values: &[String]| {
-                facts.iter().any(|(k, v)| {
-                    k == kind && v.as_ref().is_some_and(|v| values.contains(v))
-                })
+                facts
+                    .iter()
+                    .any(|(k, v)| k == kind && v.as_ref().is_some_and(|v| values.contains(v)))
             };
             let has_green = facts.iter().any(|(k, _)| k == "green_flags");
             let within = |want: &[String], v: &Option<String>| {
