@@ -45,20 +45,31 @@ pub(crate) async fn w2(report: &mut Report, m: u64, tag: &str, keep: Option<&Pat
 
 /// The project's schema (migrations), then the fast path: raw inserts, 1000 audits per
 /// transaction, with the project's triggers and indexes firing as usual. A database that
-/// already holds exactly `m` audits is reused.
+/// already holds exactly `m` audits is reused; one whose build was interrupted (it holds
+/// audits 0..k, k a multiple of 1000, committed a transaction at a time) is completed from
+/// k, which gives the same database because each audit is a pure function of its index.
 async fn build_browse_db(dir: &Path, m: u64, tag: &str) {
     std::fs::create_dir_all(dir).unwrap();
     let file = dir.join(veritas_core::DB_FILE);
+    let mut from = 0;
     if file.exists() {
         let store = Store::open(dir).await.unwrap(); // applies any newer migration
         store.database().clone().close().await;
-        if raw::Db::open(&file).count("SELECT count(*) FROM audits") == m as i64 {
+        drop(store);
+        let db = raw::Db::open(&file);
+        let held = db.count("SELECT count(*) FROM audits").max(0) as u64;
+        if held == m {
             eprintln!("reusing the {tag} browse database in {}", dir.display());
             return;
         }
-        drop(store);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        if held < m && held % 1000 == 0 && held > 0 && prefix_intact(&db, held) {
+            eprintln!("completing the {tag} browse database from audit {held}");
+            from = held;
+        } else {
+            drop(db);
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
         }
     }
     let build = Instant::now();
@@ -67,7 +78,7 @@ async fn build_browse_db(dir: &Path, m: u64, tag: &str) {
     drop(store);
     let db = raw::Db::open(&file);
     let ins = raw::Inserts::prepare(&db);
-    for start in (0..m).step_by(1000) {
+    for start in (from..m).step_by(1000) {
         db.exec("BEGIN");
         for i in start..(start + 1000).min(m) {
             let a = workload::audit(i);
@@ -81,6 +92,18 @@ async fn build_browse_db(dir: &Path, m: u64, tag: &str) {
         "built the {tag} browse database in {:.1} s",
         build.elapsed().as_secs_f64()
     );
+}
+
+/// Whether the first and last audits of an interrupted build's prefix `0..held` are the
+/// ones the build writes (the ids are a function of the index), so resuming cannot mix
+/// two different databases.
+fn prefix_intact(db: &raw::Db, held: u64) -> bool {
+    [0, held / 2, held - 1].iter().all(|&i| {
+        db.count(&format!(
+            "SELECT count(*) FROM audits WHERE id = '{}'",
+            workload::audit_id(i)
+        )) == 1
+    })
 }
 
 /// The browse queries (a)-(d) and the two searches, through the project's read path.
