@@ -57,6 +57,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// An audit's findings against the previous audit of its site: new, persisting or
+    /// regressed, and the previous audit's findings that are fixed.
+    Changes {
+        id: AuditId,
+        #[arg(long)]
+        json: bool,
+    },
     /// Findings similar to FINDING_ID, by embedding (same model and version).
     Similar {
         finding_id: i64,
@@ -157,6 +164,10 @@ pub struct ListArgs {
     /// Only audits with (yes) or without (no) green flags.
     #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new())]
     pub green_flags: Option<bool>,
+    /// Only audits with a finding new on their site (new) or back after an absence
+    /// (regressed), against the site's earlier audits (repeatable).
+    #[arg(long, value_name = "new|regressed")]
+    pub changes: Vec<String>,
     #[arg(long, value_enum, default_value_t = SortArg::Created)]
     pub sort: SortArg,
     /// Ascending order (default: descending).

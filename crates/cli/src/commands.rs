@@ -69,6 +69,15 @@ pub async fn run(cli: Cli) -> Result<Finish> {
                 print(&output::comparison(&c))?;
             }
         }
+        Command::Changes { id, json } => {
+            let c = store.audit_changes(project, &id).await?;
+            if json {
+                output::json(&c)?;
+            } else {
+                let detail = store.get_audit(project, &id).await?;
+                print(&output::changes(&c, &detail.findings))?;
+            }
+        }
         Command::Similar {
             finding_id,
             limit,
@@ -256,6 +265,7 @@ fn filter_from(args: &ListArgs) -> Result<AuditFilter> {
         mitre: args.mitre.clone(),
         cwe: args.cwe.clone(),
         green_flags: args.green_flags,
+        changes: args.changes.clone(),
     })
 }
 

@@ -2,7 +2,10 @@
 
 use std::io::Write;
 
-use veritas_core::{Audit, AuditDetail, Comparison, Error, Facets, Intelligence, Result};
+use veritas_core::{
+    Audit, AuditChanges, AuditDetail, Comparison, Error, Facets, Finding, FindingChangeKind, Intelligence,
+    Result,
+};
 
 /// Write `text` to standard output.
 pub fn print(text: &str) -> Result<()> {
@@ -68,6 +71,7 @@ pub fn facets(f: &Facets) -> String {
         ("MITRE", &f.mitre),
         ("CWE", &f.cwe),
         ("green flags", &f.green_flags),
+        ("changes", &f.changes),
     ] {
         let parts: Vec<String> = counts
             .iter()
@@ -247,6 +251,41 @@ fn intelligence(i: &Intelligence) -> String {
     format!("\nIntelligence\n{s}")
 }
 
+/// An audit's findings against the previous audit of its site.
+pub fn changes(c: &AuditChanges, findings: &[Finding]) -> String {
+    let mut s = match &c.previous_audit_id {
+        Some(prev) => format!("{} against the previous audit of its site, {prev}\n", c.audit_id),
+        None => format!(
+            "{}: the first audit of its site, every finding is new\n",
+            c.audit_id
+        ),
+    };
+    for fc in &c.findings {
+        let f = findings.iter().find(|f| f.id == fc.finding_id);
+        let word = match fc.change {
+            FindingChangeKind::New => "new",
+            FindingChangeKind::Persisting => "persisting",
+            FindingChangeKind::Regressed => "regressed",
+        };
+        s += &format!(
+            "  {word:<10} #{:<6} {:<24} {}\n",
+            fc.finding_id,
+            f.map_or("", |f| f.pattern_type.as_str()),
+            fc.fingerprint
+        );
+    }
+    for f in &c.fixed {
+        s += &format!(
+            "  {:<10} #{:<6} {:<24} {}\n",
+            "fixed",
+            f.id,
+            f.pattern_type,
+            f.fingerprint.as_deref().unwrap_or("")
+        );
+    }
+    s
+}
+
 pub fn comparison(c: &Comparison) -> String {
     let mut s = format!(
         "{} ({}) -> {} ({})\n  trust score    {} -> {} ({})\n",
@@ -264,6 +303,24 @@ pub fn comparison(c: &Comparison) -> String {
         s += &format!(
             "  {k:<14} {}\n",
             d.map(|d| format!("{d:+.1}")).unwrap_or_else(|| "-".into())
+        );
+    }
+    for (name, list) in [
+        ("new", &c.by_fingerprint.new),
+        ("fixed", &c.by_fingerprint.fixed),
+        ("kept", &c.by_fingerprint.kept),
+    ] {
+        let parts: Vec<String> = list
+            .iter()
+            .map(|f| format!("#{} {}", f.id, f.pattern_type))
+            .collect();
+        s += &format!(
+            "  problems {name:<9} {}\n",
+            if parts.is_empty() {
+                "-".into()
+            } else {
+                parts.join(", ")
+            }
         );
     }
     for (name, list) in [

@@ -63,8 +63,9 @@ pub use location::{default_data_dir, EphemeralReason, Location, DATA_DIR_ENV, PE
 pub use maintenance::{BackupReport, CounterMismatch, DoctorReport, FacetMismatch, MissingFile};
 pub use model::*;
 pub use query::{
-    facets_with, AuditFilter, AuditPage, AuditRowPage, Comparison, Direction, FacetCount, FacetOptions,
-    Facets, FindingChanges, ListRequest, PatternCount, SimilarFinding, SortKey,
+    facets_with, AuditChanges, AuditFilter, AuditPage, AuditRowPage, Change as FindingChangeKind, Comparison,
+    Direction, FacetCount, FacetOptions, Facets, FindingChange, FindingChanges, FingerprintDiff, ListRequest,
+    PatternCount, SimilarFinding, SortKey,
 };
 pub use screenshots::{inspect as inspect_image, make_thumbnail, ImageInfo, ImageKind, ScreenshotDir};
 pub use search::fts_query;

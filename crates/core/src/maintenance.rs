@@ -180,7 +180,7 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
     Ok(report)
 }
 
-/// The maintained tables of migrations 7 and 8 against what the rows say they should hold (the
+/// The maintained tables of migrations 7, 8 and 10 against what the rows say they should hold (the
 /// `*_expected` views): the rows in one and not the other, per table.
 pub(crate) async fn facet_mismatches(pool: &sqlx::SqlitePool) -> Result<Vec<FacetMismatch>> {
     let checks = [
@@ -188,6 +188,21 @@ pub(crate) async fn facet_mismatches(pool: &sqlx::SqlitePool) -> Result<Vec<Face
             "audit_facts (findings)",
             "SELECT kind, value, audit_id FROM audit_facts WHERE source = 'finding'",
             "SELECT kind, value, audit_id FROM finding_facts_expected",
+        ),
+        (
+            "site_audits",
+            "SELECT site, seq, audit_id FROM site_audits",
+            "SELECT site, seq, audit_id FROM site_audits_expected",
+        ),
+        (
+            "finding_fingerprints",
+            "SELECT finding_id, audit_id, fingerprint, site, seq FROM finding_fingerprints",
+            "SELECT finding_id, audit_id, fingerprint, site, seq FROM finding_fingerprints_expected",
+        ),
+        (
+            "audit_facts (changes since the previous audit)",
+            "SELECT kind, value, audit_id FROM audit_facts WHERE source = 'fingerprint'",
+            "SELECT kind, value, audit_id FROM change_facts_expected",
         ),
         (
             "facet_counts",

@@ -177,6 +177,9 @@ pub struct Finding {
     /// The producer stored the finding without saying what it is: pattern `unknown` and
     /// no description (the current backend's defaults for a finding it could not read).
     pub pattern_unrecorded: bool,
+    /// The problem it is, the same across audits of a site (migration 10: category,
+    /// pattern and weakness); `None` only while the row is not fingerprinted yet.
+    pub fingerprint: Option<String>,
 }
 
 /// A screenshot row, with what the file on disk says about itself.

@@ -135,6 +135,7 @@ mod tests {
             cvss_score: None,
             run: 0,
             pattern_unrecorded: false,
+            fingerprint: None,
         }
     }
 

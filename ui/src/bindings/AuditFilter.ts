@@ -41,4 +41,9 @@ cwe: Array<string>,
 /**
  * Audits with (`true`) or without (`false`) green flags.
  */
-green_flags: boolean | null, };
+green_flags: boolean | null, 
+/**
+ * Audits with a finding `new` on their site, or one `regressed` (back after an
+ * absence), against the site's earlier audits (by finding fingerprint).
+ */
+changes: Array<string>, };

@@ -19,6 +19,11 @@ cwe: Array<FacetCount>,
  */
 green_flags: Array<FacetCount>, 
 /**
+ * `new` and `regressed`: audits with a finding new on their site, or back after an
+ * absence.
+ */
+changes: Array<FacetCount>, 
+/**
  * The counts that are estimates, by field name (`total`, `status`, ...): the time
  * budget ran out before they were counted, so they were scaled up from the newest
  * audits. Empty when every count is exact.

@@ -28,4 +28,9 @@ run: number,
  * The producer stored the finding without saying what it is: pattern `unknown` and
  * no description (the current backend's defaults for a finding it could not read).
  */
-pattern_unrecorded: boolean, };
+pattern_unrecorded: boolean, 
+/**
+ * The problem it is, the same across audits of a site (migration 10: category,
+ * pattern and weakness); `None` only while the row is not fingerprinted yet.
+ */
+fingerprint: string | null, };

@@ -85,7 +85,8 @@ export const EMPTY_FILTER: AuditFilter = {
   "url_contains": null,
   "mitre": [],
   "cwe": [],
-  "green_flags": null
+  "green_flags": null,
+  "changes": []
 };
 
 /** The event the app emits after any commit to the database. */

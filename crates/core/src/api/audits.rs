@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::ids::{AuditId, ProjectName};
 use crate::model::{Audit, AuditDetail, AuditRecord, ProjectInfo};
 use crate::query::{
-    self, AuditFilter, AuditPage, AuditRowPage, Comparison, FacetOptions, Facets, ListRequest, SimilarFinding,
+    self, AuditChanges, AuditFilter, AuditPage, AuditRowPage, Comparison, FacetOptions, Facets, ListRequest,
+    SimilarFinding,
 };
 use crate::write::Change;
 use crate::Store;
@@ -100,6 +101,13 @@ impl Store {
         other: &AuditId,
     ) -> Result<Comparison> {
         query::compare(self.database().reader(), project, base, other).await
+    }
+
+    /// Audit `id`'s findings against the previous audit of its site: each new, persisting
+    /// or regressed, and the previous audit's findings that are gone (`audit_changes`;
+    /// `veritas-db changes`).
+    pub async fn audit_changes(&self, project: &ProjectName, id: &AuditId) -> Result<AuditChanges> {
+        query::audit_changes(self.database().reader(), project, id).await
     }
 
     /// Findings similar to `finding_id` by embedding (`veritas-db similar`).

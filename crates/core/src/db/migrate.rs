@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "prefix indexes for search",
         include_str!("../../migrations/0009_prefix_indexes.sql"),
     ),
+    (
+        10,
+        "finding fingerprints and changes across audits",
+        include_str!("../../migrations/0010_fingerprints.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

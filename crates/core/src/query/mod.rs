@@ -2,11 +2,13 @@
 //! ever read. Rows are decoded leniently: a database written by another program may hold a
 //! NULL, a number as text or broken JSON anywhere, and that must never crash a view.
 
+mod changes;
 mod detail;
 mod list;
 mod matching;
 mod related;
 
+pub use changes::{audit_changes, AuditChanges, Change, FindingChange, FingerprintDiff};
 pub use detail::{get_audit_rows, get_screenshot_row};
 pub use list::{
     facets, facets_with, AuditFilter, AuditPage, AuditRowPage, Direction, FacetCount, FacetOptions, Facets,
@@ -117,7 +119,8 @@ pub(crate) fn audit_from_row(row: &SqliteRow) -> Audit {
 
 pub(crate) const FINDING_COLUMNS: &str = "f.id, f.audit_id, f.pattern_type, f.category, f.severity,
     f.confidence, f.description, f.plain_english, f.screenshot_index, f.created_at, f.finding_key,
-    f.embedding, f.embedding_model, f.embedding_model_version, f.cwe_id, f.cvss_score, f.run";
+    f.embedding, f.embedding_model, f.embedding_model_version, f.cwe_id, f.cvss_score, f.run,
+    (SELECT fp.fingerprint FROM finding_fingerprints fp WHERE fp.finding_id = f.id) AS fingerprint";
 
 pub(crate) fn finding_from_row(row: &SqliteRow) -> Finding {
     let embedding = row
@@ -146,6 +149,7 @@ pub(crate) fn finding_from_row(row: &SqliteRow) -> Finding {
         // `runs::assign` where the audit is read whole.
         run: int(row, "run").filter(|r| *r > 0).unwrap_or(0),
         pattern_unrecorded: false,
+        fingerprint: text(row, "fingerprint"),
     }
     .with_unrecorded_flag()
 }

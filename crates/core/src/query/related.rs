@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sqlx::SqlitePool;
 
+use super::changes::{fingerprint_diff, FingerprintDiff};
 use super::{audit_from_row, finding_from_row, text, AUDIT_COLUMNS, FINDING_COLUMNS};
 use crate::error::{Error, Result};
 use crate::model::{Audit, Finding};
@@ -53,6 +54,8 @@ pub struct Comparison {
     /// Per signal; `None` where either audit lacks a numeric score for it.
     pub signal_deltas: BTreeMap<String, Option<f64>>,
     pub findings: FindingChanges,
+    /// The findings matched one by one by fingerprint (the same problem in both audits).
+    pub by_fingerprint: FingerprintDiff,
 }
 
 async fn audit_and_patterns(
@@ -120,7 +123,9 @@ pub async fn compare(pool: &SqlitePool, project: &str, base_id: &str, other_id: 
             _ => findings.kept.push(count),
         }
     }
+    let by_fingerprint = fingerprint_diff(pool, project, base_id, other_id).await?;
     Ok(Comparison {
+        by_fingerprint,
         score_delta: base
             .fields
             .trust_score

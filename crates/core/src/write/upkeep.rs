@@ -97,6 +97,18 @@ pub(super) async fn rebuild_facet_counts(conn: &mut SqliteConnection) -> Result<
             EXCEPT SELECT kind, value, audit_id FROM finding_facts_expected)",
         "INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
            SELECT kind, value, audit_id, 'finding' FROM finding_facts_expected",
+        // Fingerprints (migration 10) before the change facts that are judged from them.
+        "DELETE FROM site_audits",
+        "INSERT OR REPLACE INTO site_audits (site, seq, audit_id)
+           SELECT site, seq, audit_id FROM site_audits_expected",
+        "DELETE FROM finding_fingerprints",
+        "INSERT OR REPLACE INTO finding_fingerprints (finding_id, audit_id, fingerprint, site, seq)
+           SELECT finding_id, audit_id, fingerprint, site, seq FROM finding_fingerprints_expected",
+        "DELETE FROM audit_facts WHERE source = 'fingerprint' AND (kind, value, audit_id) IN
+           (SELECT kind, value, audit_id FROM audit_facts WHERE source = 'fingerprint'
+            EXCEPT SELECT kind, value, audit_id FROM change_facts_expected)",
+        "INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
+           SELECT kind, value, audit_id, 'fingerprint' FROM change_facts_expected",
         // The totals and scores follow the counts by trigger; emptied between the two steps so that
         // a total that had drifted on its own is rebuilt too.
         "DELETE FROM facet_counts",

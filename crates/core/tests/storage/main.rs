@@ -8,6 +8,7 @@ mod concurrency;
 mod current_backend;
 mod export;
 mod facet_counts;
+mod fingerprints;
 mod ingest;
 mod isolation;
 mod list;

@@ -17,7 +17,7 @@ use super::filter::{Conditions, Facet};
 use crate::error::Result;
 
 /// The facets in the order of [`Facets`](super::Facets)' fields.
-pub(super) const FACETS: [Facet; 9] = [
+pub(super) const FACETS: [Facet; 10] = [
     Facet::Status,
     Facet::Risk,
     Facet::Tier,
@@ -27,6 +27,7 @@ pub(super) const FACETS: [Facet; 9] = [
     Facet::Mitre,
     Facet::Cwe,
     Facet::GreenFlags,
+    Facet::Changes,
 ];
 
 /// The `audit_facts` kind of a finding-level facet.
@@ -37,6 +38,7 @@ pub(super) fn fact_kind(facet: Facet) -> Option<&'static str> {
         Facet::Mitre => "mitre",
         Facet::Cwe => "cwe",
         Facet::GreenFlags => "green_flags",
+        Facet::Changes => "change",
         _ => return None,
     })
 }
@@ -57,6 +59,7 @@ fn multis(c: &Conditions) -> Vec<Multi<'_>> {
         (Facet::Pattern, &c.pattern_type),
         (Facet::Mitre, &c.mitre),
         (Facet::Cwe, &c.cwe),
+        (Facet::Changes, &c.changes),
     ] {
         if !values.is_empty() {
             out.push(Multi {
@@ -104,7 +107,7 @@ struct CubeRow {
 #[derive(Default)]
 pub(super) struct Partial {
     pub(super) total: Option<i64>,
-    pub(super) facets: [Option<Vec<FacetCount>>; 9],
+    pub(super) facets: [Option<Vec<FacetCount>>; 10],
 }
 
 /// Whether the counts can say anything at all under `c`: no search, dates or url, and

@@ -49,6 +49,9 @@ pub struct Facets {
     pub cwe: Vec<FacetCount>,
     /// `yes` and `no`: audits with and without green flags.
     pub green_flags: Vec<FacetCount>,
+    /// `new` and `regressed`: audits with a finding new on their site, or back after an
+    /// absence.
+    pub changes: Vec<FacetCount>,
     /// The counts that are estimates, by field name (`total`, `status`, ...): the time
     /// budget ran out before they were counted, so they were scaled up from the newest
     /// audits. Empty when every count is exact.
@@ -73,7 +76,7 @@ const SAMPLE: i64 = 4000;
 const CHECK_EVERY: i32 = 2000;
 
 /// The field names of the facets, in [`FACETS`] order.
-const NAMES: [&str; 9] = [
+const NAMES: [&str; 10] = [
     "status",
     "risk_level",
     "audit_tier",
@@ -83,6 +86,7 @@ const NAMES: [&str; 9] = [
     "mitre",
     "cwe",
     "green_flags",
+    "changes",
 ];
 
 /// Exact facet counts for `project` under `filter`.
@@ -198,7 +202,7 @@ impl Run<'_> {
                 }
             },
         };
-        let mut lists: Vec<Vec<FacetCount>> = Vec::with_capacity(9);
+        let mut lists: Vec<Vec<FacetCount>> = Vec::with_capacity(FACETS.len());
         for (i, (facet, known)) in FACETS.into_iter().zip(partial.facets).enumerate() {
             let list = match known {
                 Some(list) => list,
@@ -233,6 +237,7 @@ impl Run<'_> {
             mitre: next(),
             cwe: next(),
             green_flags: next(),
+            changes: next(),
             estimated,
         })
     }
@@ -412,7 +417,7 @@ struct Tally {
     total: i64,
     /// Per facet (in [`FACETS`] order), audits per value under every condition but the
     /// facet's own; for green flags, the audits with flags under `yes`.
-    facets: [BTreeMap<Option<String>, i64>; 9],
+    facets: [BTreeMap<Option<String>, i64>; 10],
     /// The audits under every condition but the green-flag choice (its "no" is these less
     /// "yes").
     green_all: i64,
@@ -477,6 +482,7 @@ impl Tally {
                 c.mitre.is_empty() || has("mitre", &c.mitre),
                 c.cwe.is_empty() || has("cwe", &c.cwe),
                 c.green_flags.is_none_or(|want| want == has_green),
+                c.changes.is_empty() || has("change", &c.changes),
             ];
             let missed = meets.iter().filter(|m| !**m).count();
             if missed == 0 {

@@ -38,6 +38,9 @@ pub struct AuditFilter {
     pub cwe: Vec<String>,
     /// Audits with (`true`) or without (`false`) green flags.
     pub green_flags: Option<bool>,
+    /// Audits with a finding `new` on their site, or one `regressed` (back after an
+    /// absence), against the site's earlier audits (by finding fingerprint).
+    pub changes: Vec<String>,
 }
 
 /// Which facet's own filter to leave out: each facet counts as if its own choice were not
@@ -54,6 +57,7 @@ pub(super) enum Facet {
     Mitre,
     Cwe,
     GreenFlags,
+    Changes,
 }
 
 /// A filter whose values have been checked and put in their stored forms.
@@ -76,6 +80,7 @@ pub(super) struct Conditions {
     pub(super) mitre: Vec<String>,
     pub(super) cwe: Vec<String>,
     pub(super) green_flags: Option<bool>,
+    pub(super) changes: Vec<String>,
     /// Only audits from this rowid on (an estimate's sample of the newest audits).
     pub(super) sample: Option<i64>,
     /// The rowids the search matched, as a JSON array, in place of the search itself: an
@@ -113,6 +118,17 @@ impl Conditions {
                 Ok::<_, Error>(crate::time::to_text(t))
             })
             .transpose()?;
+        let changes = filter
+            .changes
+            .iter()
+            .map(|c| match c.trim().to_lowercase().as_str() {
+                v @ ("new" | "regressed") => Ok(v.to_string()),
+                _ => Err(Error::invalid(
+                    format!("changes {c:?}"),
+                    "must be new or regressed",
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Conditions {
             status: filter.status.iter().map(|s| s.as_str().to_string()).collect(),
             risk_level: filter.risk_level.clone(),
@@ -141,6 +157,7 @@ impl Conditions {
                 .map(|c| crate::vocabulary::cwe_id(c).unwrap_or_else(|| c.clone()))
                 .collect(),
             green_flags: filter.green_flags,
+            changes,
             sample: None,
             matched: None,
         })
@@ -182,6 +199,7 @@ impl Conditions {
             (Facet::Pattern, "pattern", &self.pattern_type),
             (Facet::Mitre, "mitre", &self.mitre),
             (Facet::Cwe, "cwe", &self.cwe),
+            (Facet::Changes, "change", &self.changes),
         ] {
             if skip != facet && !values.is_empty() {
                 q.push(" AND EXISTS (SELECT 1 FROM audit_facts x WHERE x.audit_id = a.id AND x.kind = ");

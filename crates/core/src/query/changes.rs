@@ -1,0 +1,167 @@
+//! What changed between audits of a site, by finding fingerprint (migration 10 keeps the
+//! fingerprints and judges each finding against the site's earlier audits as it arrives).
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use sqlx::{Connection, SqliteConnection, SqlitePool};
+
+use super::{finding_from_row, FINDING_COLUMNS};
+use crate::error::{Error, Result};
+use crate::model::Finding;
+
+/// A finding against the earlier audits of its site.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Never found on the site before (every finding of a site's first audit).
+    New,
+    /// Found in the site's previous audit too.
+    Persisting,
+    /// Found in an earlier audit, absent from the previous one, back now.
+    Regressed,
+}
+
+/// One finding of an audit and how it stands against the site's earlier audits.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingChange {
+    pub finding_id: i64,
+    pub fingerprint: String,
+    pub change: Change,
+}
+
+/// An audit's findings against its site's previous audit.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditChanges {
+    pub audit_id: String,
+    /// The audit of the same site just before this one (by creation time), if any.
+    pub previous_audit_id: Option<String>,
+    /// Each finding of this audit, in row order.
+    pub findings: Vec<FindingChange>,
+    /// The previous audit's findings whose problem this audit no longer has.
+    pub fixed: Vec<Finding>,
+}
+
+/// Two audits' findings matched by fingerprint.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct FingerprintDiff {
+    /// In the later audit only.
+    pub new: Vec<Finding>,
+    /// In the earlier audit only.
+    pub fixed: Vec<Finding>,
+    /// In both (the later audit's rows).
+    pub kept: Vec<Finding>,
+}
+
+async fn ensure_audit(conn: &mut SqliteConnection, project: &str, id: &str) -> Result<()> {
+    sqlx::query_scalar::<_, i64>("SELECT 1 FROM audits WHERE id = ?1 AND project = ?2")
+        .bind(id)
+        .bind(project)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found(format!("audit {id} in project {project}")))
+}
+
+async fn findings_of(conn: &mut SqliteConnection, audit_id: &str) -> Result<Vec<Finding>> {
+    Ok(sqlx::query(&format!(
+        "SELECT {FINDING_COLUMNS} FROM audit_findings f WHERE f.audit_id = ?1 ORDER BY f.id"
+    ))
+    .bind(audit_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(finding_from_row)
+    .collect())
+}
+
+/// The audit of the same site just before `audit_id`.
+pub(crate) async fn previous_audit(conn: &mut SqliteConnection, audit_id: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT p.audit_id FROM site_audits s, site_audits p
+         WHERE s.audit_id = ?1 AND p.site = s.site AND p.seq < s.seq
+         ORDER BY p.seq DESC LIMIT 1",
+    )
+    .bind(audit_id)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Audit `audit_id` of `project` against its site's earlier audits, from one snapshot.
+pub async fn audit_changes(pool: &SqlitePool, project: &str, audit_id: &str) -> Result<AuditChanges> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    ensure_audit(&mut tx, project, audit_id).await?;
+    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT finding_id, fingerprint, change FROM finding_changes WHERE audit_id = ?1 ORDER BY finding_id",
+    )
+    .bind(audit_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let findings: Vec<FindingChange> = rows
+        .into_iter()
+        .map(|(finding_id, fingerprint, change)| FindingChange {
+            finding_id,
+            fingerprint,
+            change: match change.as_deref() {
+                Some("new") => Change::New,
+                Some(_) => Change::Regressed,
+                None => Change::Persisting,
+            },
+        })
+        .collect();
+    let previous_audit_id = previous_audit(&mut tx, audit_id).await?;
+    let fixed = match &previous_audit_id {
+        Some(prev) => {
+            let here: BTreeSet<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
+            findings_of(&mut tx, prev)
+                .await?
+                .into_iter()
+                .filter(|f| f.fingerprint.as_deref().is_some_and(|p| !here.contains(p)))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    tx.commit().await?;
+    Ok(AuditChanges {
+        audit_id: audit_id.to_string(),
+        previous_audit_id,
+        findings,
+        fixed,
+    })
+}
+
+/// Audit `other` against audit `base` (both of `project`, any two), by fingerprint.
+pub async fn fingerprint_diff(
+    pool: &SqlitePool,
+    project: &str,
+    base: &str,
+    other: &str,
+) -> Result<FingerprintDiff> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    ensure_audit(&mut tx, project, base).await?;
+    ensure_audit(&mut tx, project, other).await?;
+    let before = findings_of(&mut tx, base).await?;
+    let after = findings_of(&mut tx, other).await?;
+    tx.commit().await?;
+    let prints =
+        |v: &[Finding]| -> BTreeSet<String> { v.iter().filter_map(|f| f.fingerprint.clone()).collect() };
+    let (was, is) = (prints(&before), prints(&after));
+    let mut diff = FingerprintDiff::default();
+    for f in after {
+        match f.fingerprint.as_deref() {
+            Some(p) if was.contains(p) => diff.kept.push(f),
+            _ => diff.new.push(f),
+        }
+    }
+    diff.fixed = before
+        .into_iter()
+        .filter(|f| f.fingerprint.as_deref().is_some_and(|p| !is.contains(p)))
+        .collect();
+    Ok(diff)
+}
