@@ -87,7 +87,14 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Keep the findings triaged as false positives or accepted risks (left out, and
+        /// counted in the export, by default).
+        #[arg(long)]
+        include_hidden: bool,
     },
+    /// Triage a finding: a verdict and a note on its problem, carried to every audit of
+    /// its site; or its history; or exchange decisions with another analyst.
+    Triage(TriageArgs),
     /// Check the database and the screenshot folder: integrity, search index, missing and
     /// orphan files, counters that disagree, running audits whose producer is gone.
     Doctor {
@@ -161,6 +168,9 @@ pub struct ListArgs {
     /// Only audits that name this weakness, e.g. CWE-79 or 79 (repeatable).
     #[arg(long, value_name = "CWE")]
     pub cwe: Vec<String>,
+    /// Only audits with a finding nobody has triaged.
+    #[arg(long)]
+    pub untriaged: bool,
     /// Only audits with (yes) or without (no) green flags.
     #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new())]
     pub green_flags: Option<bool>,
@@ -183,6 +193,44 @@ pub struct ListArgs {
     pub facets: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+/// `veritas-db triage`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TriageArgs {
+    #[command(subcommand)]
+    pub exchange: Option<TriageExchange>,
+    /// The finding (its id, as `show` prints it).
+    #[arg(value_name = "FINDING_ID")]
+    pub finding_id: Option<i64>,
+    /// confirmed, false_positive, accepted_risk or needs_review.
+    #[arg(long, value_name = "VERDICT")]
+    pub verdict: Option<String>,
+    /// Why.
+    #[arg(long, default_value = "", value_name = "TEXT")]
+    pub note: String,
+    /// Who decides (default: the OS user).
+    #[arg(long, value_name = "NAME")]
+    pub author: Option<String>,
+    /// For this finding's audit alone, overriding the site's verdict there.
+    #[arg(long)]
+    pub this_audit_only: bool,
+    /// Print every decision about the finding's problem on its site, newest first.
+    #[arg(long, conflicts_with = "verdict")]
+    pub history: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exchanging triage decisions between analysts.
+#[derive(Debug, Subcommand)]
+pub enum TriageExchange {
+    /// Write every decision of the project as JSON to FILE (- for standard output).
+    Export { file: PathBuf },
+    /// Merge the decisions of FILE (another analyst's export) by site and fingerprint;
+    /// disagreements are kept as conflicts and listed.
+    Import { file: PathBuf },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -10,7 +10,7 @@ use veritas_core::{
     Location, ProjectName, Result, SortKey, Store,
 };
 
-use crate::args::{Cli, Command, ExportFormat, IngestArgs, ListArgs, SortArg};
+use crate::args::{Cli, Command, ExportFormat, IngestArgs, ListArgs, SortArg, TriageArgs, TriageExchange};
 use crate::output::{self, print};
 use crate::Finish;
 
@@ -109,10 +109,12 @@ pub async fn run(cli: Cli) -> Result<Finish> {
             store.delete_audit(project, &id).await?;
             print(&format!("deleted audit {id}\n"))?;
         }
+        Command::Triage(args) => triage(&store, project, args).await?,
         Command::Export {
             id,
             format,
             output: path,
+            include_hidden,
         } => {
             use veritas_core::ExportFormat as Format;
             let format = match format {
@@ -120,7 +122,11 @@ pub async fn run(cli: Cli) -> Result<Finish> {
                 ExportFormat::Csv => Format::Csv,
                 ExportFormat::Html => Format::Html,
             };
-            let text = store.export_audit(project, &id, format).await?;
+            let text = if include_hidden {
+                store.export_audit_with_hidden(project, &id, format).await?
+            } else {
+                store.export_audit(project, &id, format).await?
+            };
             match path {
                 Some(p) => std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?,
                 None => print(&text)?,
@@ -266,7 +272,86 @@ fn filter_from(args: &ListArgs) -> Result<AuditFilter> {
         cwe: args.cwe.clone(),
         green_flags: args.green_flags,
         changes: args.changes.clone(),
+        untriaged: args.untriaged,
     })
+}
+
+/// `veritas-db triage`: decide, show the history, or exchange decisions.
+async fn triage(store: &Store, project: &ProjectName, args: TriageArgs) -> Result<()> {
+    use veritas_core::{TriageRequest, TriageVerdict};
+    match (args.exchange, args.finding_id) {
+        (Some(TriageExchange::Export { file }), _) => {
+            let text = serde_json::to_string_pretty(&store.export_triage(project).await?)
+                .map_err(|e| Error::encoding("the triage export", e))?
+                + "\n";
+            if file.as_os_str() == "-" {
+                print(&text)?;
+            } else {
+                std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
+            }
+        }
+        (Some(TriageExchange::Import { file }), _) => {
+            let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+            let report = store
+                .import_triage(project, &text, &file.display().to_string())
+                .await?;
+            if args.json {
+                output::json(&report)?;
+            } else {
+                print(&format!(
+                    "{} decisions added, {} known already, {} conflicts\n",
+                    report.added,
+                    report.known,
+                    report.conflicts.len()
+                ))?;
+                for c in &report.conflicts {
+                    print(&format!("  conflict: {c}\n"))?;
+                }
+            }
+        }
+        (None, Some(finding_id)) if args.history => {
+            let history = store.triage_history(project, finding_id).await?;
+            if args.json {
+                output::json(&history)?;
+            } else {
+                for d in &history {
+                    print(&output::decision(d))?;
+                }
+                if history.is_empty() {
+                    print("no decisions\n")?;
+                }
+            }
+        }
+        (None, Some(finding_id)) => {
+            let verdict = args.verdict.ok_or_else(|| {
+                Error::invalid("triage", "give --verdict (or --history to see past decisions)")
+            })?;
+            let now = store
+                .triage_finding(
+                    project,
+                    TriageRequest {
+                        finding_id,
+                        verdict: TriageVerdict::parse(&verdict)?,
+                        note: args.note,
+                        author: args.author,
+                        only_this_audit: args.this_audit_only,
+                    },
+                )
+                .await?;
+            if args.json {
+                output::json(&now)?;
+            } else if let Some(d) = &now.decision {
+                print(&output::decision(d))?;
+            }
+        }
+        (None, None) => {
+            return Err(Error::invalid(
+                "triage",
+                "give a FINDING_ID, or export FILE / import FILE",
+            ))
+        }
+    }
+    Ok(())
 }
 
 async fn list(store: &Store, project: &ProjectName, args: ListArgs) -> Result<()> {

@@ -251,6 +251,25 @@ fn intelligence(i: &Intelligence) -> String {
     format!("\nIntelligence\n{s}")
 }
 
+/// One triage decision on a line.
+pub fn decision(d: &veritas_core::TriageDecision) -> String {
+    format!(
+        "{}  {:<15} {:<12} {}{}{}\n",
+        d.decided_at,
+        d.verdict.as_str(),
+        d.author,
+        d.audit_id
+            .as_deref()
+            .map(|a| format!("[audit {a} only] "))
+            .unwrap_or_default(),
+        d.note,
+        d.imported_from
+            .as_deref()
+            .map(|f| format!("  (imported from {f})"))
+            .unwrap_or_default()
+    )
+}
+
 /// An audit's findings against the previous audit of its site.
 pub fn changes(c: &AuditChanges, findings: &[Finding]) -> String {
     let mut s = match &c.previous_audit_id {

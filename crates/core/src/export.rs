@@ -31,14 +31,56 @@ impl ExportFormat {
     }
 }
 
-/// Audit `id` of `project` rendered in `format`.
+/// The findings an export left out because triage put them out of the way (false positives
+/// and accepted risks), so that the export can say so.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HiddenByTriage {
+    pub false_positive: usize,
+    pub accepted_risk: usize,
+    pub finding_ids: Vec<i64>,
+}
+
+impl HiddenByTriage {
+    /// One sentence for a reader, or `None` when nothing was hidden.
+    pub fn sentence(&self) -> Option<String> {
+        (!self.finding_ids.is_empty()).then(|| {
+            format!(
+                "{} findings hidden by triage ({} false positive, {} accepted risk); export with hidden findings shown to include them",
+                self.finding_ids.len(),
+                self.false_positive,
+                self.accepted_risk
+            )
+        })
+    }
+}
+
+/// Audit `id` of `project` rendered in `format`; findings triaged out of the way are left
+/// out (and counted in the export) unless `include_hidden`.
 pub(crate) async fn render(
     store: &Store,
     project: &ProjectName,
     id: &AuditId,
     format: ExportFormat,
+    include_hidden: bool,
 ) -> Result<String> {
-    let detail = store.get_audit(project, id).await?;
+    let mut detail = store.get_audit(project, id).await?;
+    let mut hidden = HiddenByTriage::default();
+    if !include_hidden {
+        for t in store
+            .audit_triage(project, id)
+            .await?
+            .findings
+            .iter()
+            .filter(|t| t.hidden)
+        {
+            match t.verdict {
+                Some(crate::triage::TriageVerdict::FalsePositive) => hidden.false_positive += 1,
+                _ => hidden.accepted_risk += 1,
+            }
+            hidden.finding_ids.push(t.finding_id);
+        }
+        detail.findings.retain(|f| !hidden.finding_ids.contains(&f.id));
+    }
     // JSON keeps every run (each row says its run); the report and the CSV are of the
     // last run, as the app shows it.
     let detail = match format {
@@ -46,8 +88,8 @@ pub(crate) async fn render(
         _ => detail.of_last_run(),
     };
     match format {
-        ExportFormat::Json => Ok(to_json(&detail)? + "\n"),
-        ExportFormat::Csv => to_csv(&detail),
+        ExportFormat::Json => Ok(to_json(&detail, &hidden)? + "\n"),
+        ExportFormat::Csv => to_csv(&detail, &hidden),
         ExportFormat::Html => {
             let mut images = Vec::new();
             for s in detail.screenshots.iter().filter(|s| s.exists) {
@@ -59,19 +101,28 @@ pub(crate) async fn render(
                     bytes,
                 });
             }
-            Ok(to_html(&detail, &images))
+            Ok(to_html(&detail, &images, &hidden))
         }
     }
 }
 
-/// The audit as pretty JSON: the same shape as `show --json`.
-pub fn to_json(detail: &AuditDetail) -> Result<String> {
-    serde_json::to_string_pretty(detail)
-        .map_err(|e| Error::encoding(format!("audit {} as JSON", detail.audit.id), e))
+/// The audit as pretty JSON: the shape of `show --json`, plus `hidden_by_triage` when
+/// findings were left out.
+pub fn to_json(detail: &AuditDetail, hidden: &HiddenByTriage) -> Result<String> {
+    let fail = |e| Error::encoding(format!("audit {} as JSON", detail.audit.id), e);
+    let mut value = serde_json::to_value(detail).map_err(fail)?;
+    if let (Some(o), Some(_)) = (value.as_object_mut(), hidden.sentence()) {
+        o.insert(
+            "hidden_by_triage".into(),
+            serde_json::to_value(hidden).map_err(fail)?,
+        );
+    }
+    serde_json::to_string_pretty(&value).map_err(fail)
 }
 
-/// The audit's findings as CSV.
-pub fn to_csv(detail: &AuditDetail) -> Result<String> {
+/// The audit's findings as CSV; findings hidden by triage are named in a last `#` line
+/// (a comment to pandas, R and most spreadsheet imports).
+pub fn to_csv(detail: &AuditDetail, hidden: &HiddenByTriage) -> Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail =
         |e: csv::Error| Error::encoding(format!("the findings of audit {} as CSV", detail.audit.id), e);
@@ -115,7 +166,11 @@ pub fn to_csv(detail: &AuditDetail) -> Result<String> {
     let bytes = w
         .into_inner()
         .map_err(|e| Error::encoding(what(), e.into_error()))?;
-    String::from_utf8(bytes).map_err(|e| Error::encoding(what(), e))
+    let mut text = String::from_utf8(bytes).map_err(|e| Error::encoding(what(), e))?;
+    if let Some(s) = hidden.sentence() {
+        text += &format!("# {s}\n");
+    }
+    Ok(text)
 }
 
 /// A screenshot to embed in the HTML report.
@@ -210,7 +265,7 @@ fn intelligence_html(i: &crate::intel::Intelligence) -> String {
 
 /// A self-contained HTML report of one audit: no script, no remote resource, its
 /// screenshots inlined as data URLs, so it opens anywhere, offline.
-pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage]) -> String {
+pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage], hidden: &HiddenByTriage) -> String {
     use base64::Engine;
     let a = &detail.audit;
     let score = a
@@ -255,7 +310,11 @@ pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage]) -> String {
             esc(f.plain_english.as_deref().unwrap_or(""))
         );
     }
-    body += "</table><h2>Screenshots</h2>";
+    body += "</table>";
+    if let Some(s) = hidden.sentence() {
+        body += &format!("<p class=\"meta\" id=\"hidden-by-triage\">{}</p>", esc(&s));
+    }
+    body += "<h2>Screenshots</h2>";
     for s in &detail.screenshots {
         match images.iter().find(|i| i.screenshot_id == s.id) {
             Some(img) => {

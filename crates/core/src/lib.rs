@@ -40,11 +40,13 @@ mod search;
 mod store;
 pub mod time;
 mod timeline;
+pub mod triage;
 pub mod vocabulary;
 mod watch;
 mod write;
 
 pub use api::export::EXPORTS_DIR;
+pub use api::triage::TriageRequest;
 pub use db::Database;
 pub use demo::DemoReport;
 pub use embedding::{decode_embedding, encode_embedding};
@@ -71,6 +73,7 @@ pub use screenshots::{inspect as inspect_image, make_thumbnail, ImageInfo, Image
 pub use search::fts_query;
 pub use store::{Store, CURRENT_BACKEND_DB_FILE, DB_FILE, SCREENSHOTS_DIR};
 pub use timeline::{LogEntry, Phase, PhaseStatus, Timeline};
+pub use triage::{AuditTriage, FindingTriage, TriageDecision, TriageExport, TriageImport, TriageVerdict};
 
 /// Run blocking work (file reads, image decoding) off the async threads.
 pub(crate) async fn blocking<T, F>(work: F) -> Result<T>

@@ -46,4 +46,9 @@ green_flags: boolean | null,
  * Audits with a finding `new` on their site, or one `regressed` (back after an
  * absence), against the site's earlier audits (by finding fingerprint).
  */
-changes: Array<string>, };
+changes: Array<string>, 
+/**
+ * Only audits with a finding nobody has triaged (no verdict for its problem on the
+ * site, nor for this audit).
+ */
+untriaged: boolean, };

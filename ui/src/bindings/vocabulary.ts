@@ -86,7 +86,8 @@ export const EMPTY_FILTER: AuditFilter = {
   "mitre": [],
   "cwe": [],
   "green_flags": null,
-  "changes": []
+  "changes": [],
+  "untriaged": false
 };
 
 /** The event the app emits after any commit to the database. */

@@ -12,14 +12,26 @@ use crate::Store;
 pub const EXPORTS_DIR: &str = "exports";
 
 impl Store {
-    /// Audit `id` of `project` in `format`, as text (`veritas-db export`).
+    /// Audit `id` of `project` in `format`, as text (`veritas-db export`). Findings triaged
+    /// as false positives or accepted risks are left out, and the export says how many.
     pub async fn export_audit(
         &self,
         project: &ProjectName,
         id: &AuditId,
         format: ExportFormat,
     ) -> Result<String> {
-        export::render(self, project, id, format).await
+        export::render(self, project, id, format, false).await
+    }
+
+    /// As [`Store::export_audit`], with the findings triage hid too
+    /// (`veritas-db export --include-hidden`).
+    pub async fn export_audit_with_hidden(
+        &self,
+        project: &ProjectName,
+        id: &AuditId,
+        format: ExportFormat,
+    ) -> Result<String> {
+        export::render(self, project, id, format, true).await
     }
 
     /// Write the export of audit `id` into the data directory's `exports/` folder, as

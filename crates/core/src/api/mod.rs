@@ -9,6 +9,7 @@
 //! | screenshots | [`screenshots`] | the `shot:` scheme | (in `show` and `export`) |
 //! | exports | [`export`] | `export_audit` | `export` |
 //! | ingest | [`ingest`] | | `ingest` |
+//! | triage | [`triage`] | `triage_finding`, `audit_triage`, `triage_history` | `triage`, `triage --history`, `triage export`, `triage import` |
 //! | upkeep | [`maintenance`] | | `doctor`, `backup` |
 //! | demo data | [`demo`] | `load_demo` | `demo` |
 //! | live updates | [`live`] | (the `veritas://changed` event) | |
@@ -22,6 +23,7 @@ pub mod ingest;
 pub mod live;
 pub mod maintenance;
 pub mod screenshots;
+pub mod triage;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

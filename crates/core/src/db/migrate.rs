@@ -57,6 +57,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "finding fingerprints and changes across audits",
         include_str!("../../migrations/0010_fingerprints.sql"),
     ),
+    (11, "triage", include_str!("../../migrations/0011_triage.sql")),
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ mod detail;
 mod list;
 mod matching;
 mod related;
+pub(crate) mod triage;
 
 pub use changes::{audit_changes, AuditChanges, Change, FindingChange, FingerprintDiff};
 pub use detail::{get_audit_rows, get_screenshot_row};

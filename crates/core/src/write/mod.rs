@@ -8,6 +8,7 @@
 //! - [`event`]: what a received event does to its audit ([`Effect`]);
 //! - [`runs`]: which run of its audit an event belongs to, and replays;
 //! - [`findings`]: one row per finding however often it is received;
+//! - [`triage`]: verdicts made here and imported;
 //! - [`upkeep`]: repairs, search-index checks, embeddings, abandoned audits.
 
 mod audit;
@@ -16,12 +17,15 @@ mod findings;
 mod framing;
 mod rows;
 mod runs;
+mod triage;
 mod upkeep;
 
 use sqlx::SqliteConnection;
 
 pub(crate) use event::{Arrival, AuditResult, Effect};
 pub(crate) use framing::Framing;
+pub(crate) use triage::decision_from_row;
+pub use triage::NewDecision;
 
 use crate::error::Result;
 use crate::model::{AuditRecord, NewEvent};
@@ -68,6 +72,14 @@ pub enum Change {
     /// Put the findings' per-audit facts right and rebuild the maintained facet counts
     /// from the rows (migration 7).
     RebuildFacetCounts,
+    /// Record a triage decision on a finding (it replaces the decisions current for its key).
+    Triage { project: String, decision: NewDecision },
+    /// Add decisions from another analyst's export (checked already); known ones are kept.
+    ImportTriage {
+        project: String,
+        decisions: Vec<crate::triage::TriageDecision>,
+        from: String,
+    },
     /// Fail unless both full-text indexes agree with their tables (FTS5's check is
     /// written as an INSERT, so it goes through the writer; it changes nothing).
     CheckSearchIndex,
@@ -136,6 +148,12 @@ async fn apply_inner(conn: &mut SqliteConnection, change: Change) -> Result<Outc
             version,
         } => upkeep::set_embedding(conn, &project, finding_id, &vector, &model, &version).await,
         Change::RepairCounters => upkeep::repair_counters(conn).await,
+        Change::Triage { project, decision } => triage::decide(conn, &project, decision).await,
+        Change::ImportTriage {
+            project,
+            decisions,
+            from,
+        } => triage::import(conn, &project, decisions, &from).await,
         Change::CheckSearchIndex => upkeep::check_search_index(conn).await,
         Change::RebuildSearchIndex => upkeep::rebuild_search_index(conn).await,
         Change::RebuildFacetCounts => upkeep::rebuild_facet_counts(conn).await,

@@ -15,3 +15,4 @@ mod list;
 mod maintenance;
 mod persistence;
 mod search;
+mod triage;

@@ -110,12 +110,13 @@ pub(super) struct Partial {
     pub(super) facets: [Option<Vec<FacetCount>>; 10],
 }
 
-/// Whether the counts can say anything at all under `c`: no search, dates or url, and
+/// Whether the counts can say anything at all under `c`: no search, dates, url or triage state, and
 /// score bounds that are whole numbers (the counts keep whole scores).
 fn answerable(c: &Conditions) -> bool {
     let whole = |b: Option<f64>| b.is_none_or(|v| v.fract() == 0.0 && v.abs() < 1e15);
     c.search.is_none()
         && c.url_like.is_none()
+        && !c.untriaged
         && c.created_from.is_none()
         && c.created_before.is_none()
         && whole(c.min_score)

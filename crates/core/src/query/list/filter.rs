@@ -41,6 +41,9 @@ pub struct AuditFilter {
     /// Audits with a finding `new` on their site, or one `regressed` (back after an
     /// absence), against the site's earlier audits (by finding fingerprint).
     pub changes: Vec<String>,
+    /// Only audits with a finding nobody has triaged (no verdict for its problem on the
+    /// site, nor for this audit).
+    pub untriaged: bool,
 }
 
 /// Which facet's own filter to leave out: each facet counts as if its own choice were not
@@ -81,6 +84,7 @@ pub(super) struct Conditions {
     pub(super) cwe: Vec<String>,
     pub(super) green_flags: Option<bool>,
     pub(super) changes: Vec<String>,
+    pub(super) untriaged: bool,
     /// Only audits from this rowid on (an estimate's sample of the newest audits).
     pub(super) sample: Option<i64>,
     /// The rowids the search matched, as a JSON array, in place of the search itself: an
@@ -158,6 +162,7 @@ impl Conditions {
                 .collect(),
             green_flags: filter.green_flags,
             changes,
+            untriaged: filter.untriaged,
             sample: None,
             matched: None,
         })
@@ -245,6 +250,13 @@ impl Conditions {
                 )
                 .push_bind(fts.clone())
                 .push("))");
+        }
+        if self.untriaged {
+            q.push(
+                " AND EXISTS (SELECT 1 FROM finding_fingerprints fp WHERE fp.audit_id = a.id \
+                 AND NOT EXISTS (SELECT 1 FROM triage t WHERE t.site = fp.site \
+                 AND t.fingerprint = fp.fingerprint AND (t.audit_id IS NULL OR t.audit_id = a.id)))",
+            );
         }
         if let Some(like) = &self.url_like {
             q.push(" AND a.url LIKE ")
