@@ -8,8 +8,9 @@ use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 use veritas_core::{
-    Audit, AuditDetail, AuditFilter, AuditId, AuditRowPage, Comparison, DemoReport, Error, ErrorKind,
-    ExportFormat, Facets, ListRequest, ProjectInfo, ProjectName, Store,
+    Audit, AuditChanges, AuditDetail, AuditFilter, AuditId, AuditRowPage, AuditTriage, Comparison,
+    DemoReport, DiffSummary, Error, ErrorKind, ExportFormat, Facets, FindingTriage, ListRequest, ProjectInfo,
+    ProjectName, Store, TriageDecision, TriageRequest, TriageVerdict,
 };
 
 type Result<T> = std::result::Result<T, Error>;
@@ -108,6 +109,74 @@ pub async fn compare_audits(
     let (base, other) = (AuditId::parse(&base)?, AuditId::parse(&other)?);
     store
         .compare_audits(&ProjectName::parse(&project)?, &base, &other)
+        .await
+}
+
+/// How much changed between two screenshots (the heat map itself comes through `shot:`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn screenshot_diff(
+    store: State<'_, Store>,
+    project: String,
+    before_audit: String,
+    before: i64,
+    after_audit: String,
+    after: i64,
+) -> Result<DiffSummary> {
+    let (a, b) = (AuditId::parse(&before_audit)?, AuditId::parse(&after_audit)?);
+    store
+        .screenshot_diff(&ProjectName::parse(&project)?, &a, before, &b, after)
+        .await
+        .map(|(summary, _)| summary)
+}
+
+/// An audit's findings against the previous audit of its site.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn audit_changes(store: State<'_, Store>, project: String, id: String) -> Result<AuditChanges> {
+    store
+        .audit_changes(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
+        .await
+}
+
+/// Each finding of an audit under its site's triage decisions.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn audit_triage(store: State<'_, Store>, project: String, id: String) -> Result<AuditTriage> {
+    store
+        .audit_triage(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
+        .await
+}
+
+/// Record a verdict on a finding; `author` is the name set in the app, else the OS user's.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn triage_finding(
+    store: State<'_, Store>,
+    project: String,
+    finding_id: i64,
+    verdict: String,
+    note: String,
+    author: Option<String>,
+    only_this_audit: bool,
+) -> Result<FindingTriage> {
+    let request = TriageRequest {
+        finding_id,
+        verdict: TriageVerdict::parse(&verdict)?,
+        note,
+        author: author.filter(|a| !a.trim().is_empty()),
+        only_this_audit,
+    };
+    store
+        .triage_finding(&ProjectName::parse(&project)?, request)
+        .await
+}
+
+/// Every decision about a finding's problem on its site, newest first.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn triage_history(
+    store: State<'_, Store>,
+    project: String,
+    finding_id: i64,
+) -> Result<Vec<TriageDecision>> {
+    store
+        .triage_history(&ProjectName::parse(&project)?, finding_id)
         .await
 }
 

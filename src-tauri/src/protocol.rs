@@ -1,7 +1,9 @@
 //! The `shot:` URI scheme: screenshots and thumbnails for the webview.
 //!
 //! `shot://localhost/<project>/<audit id>/<screenshot id>` serves a screenshot, and
-//! `…?w=<width>` a cached JPEG thumbnail. Files are found by ids through the store, never
+//! `…?w=<width>` a cached JPEG thumbnail;
+//! `shot://localhost/<project>/diff/<audit>/<screenshot>/<audit>/<screenshot>` the cached heat
+//! map of the difference between two screenshots (before, then after). Files are found by ids through the store, never
 //! by a path from the UI, so nothing outside the screenshot directory can be served. The
 //! content type comes from the bytes; a single `Range` is honoured (a multi-range request
 //! gets the whole file, which HTTP allows).
@@ -34,25 +36,44 @@ pub fn handle<R: Runtime>(
 
 /// What is asked for.
 #[derive(Debug, PartialEq)]
-struct Target {
-    project: ProjectName,
-    audit_id: AuditId,
-    screenshot_id: i64,
-    width: Option<u32>,
+enum Target {
+    /// A screenshot, or its thumbnail `width` wide.
+    Shot {
+        project: ProjectName,
+        audit_id: AuditId,
+        screenshot_id: i64,
+        width: Option<u32>,
+    },
+    /// The heat map of two screenshots' difference.
+    Diff {
+        project: ProjectName,
+        before: (AuditId, i64),
+        after: (AuditId, i64),
+    },
+}
+
+fn screenshot_number(shot: &str) -> Result<i64, String> {
+    shot.parse::<i64>()
+        .map_err(|_| format!("screenshot id {shot:?} is not a number"))
 }
 
 fn parse_target(request: &Request<Vec<u8>>) -> Result<Target, String> {
     let uri = request.uri();
     let parts: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+    if let [project, "diff", a, sa, b, sb] = parts.as_slice() {
+        return Ok(Target::Diff {
+            project: ProjectName::parse(project).map_err(|e| e.message)?,
+            before: (AuditId::parse(a).map_err(|e| e.message)?, screenshot_number(sa)?),
+            after: (AuditId::parse(b).map_err(|e| e.message)?, screenshot_number(sb)?),
+        });
+    }
     let [project, audit_id, shot] = parts.as_slice() else {
         return Err(format!(
-            "expected /<project>/<audit>/<screenshot>, got {}",
+            "expected /<project>/<audit>/<screenshot> or /<project>/diff/<audit>/<screenshot>/<audit>/<screenshot>, got {}",
             uri.path()
         ));
     };
-    let screenshot_id = shot
-        .parse::<i64>()
-        .map_err(|_| format!("screenshot id {shot:?} is not a number"))?;
+    let screenshot_id = screenshot_number(shot)?;
     let width = match uri
         .query()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("w=")))
@@ -64,7 +85,7 @@ fn parse_target(request: &Request<Vec<u8>>) -> Result<Target, String> {
         ),
     };
     // The URL is the webview's, untrusted: its ids are checked here, once.
-    Ok(Target {
+    Ok(Target::Shot {
         project: ProjectName::parse(project).map_err(|e| e.message)?,
         audit_id: AuditId::parse(audit_id).map_err(|e| e.message)?,
         screenshot_id,
@@ -119,15 +140,33 @@ pub async fn serve(store: &Store, request: &Request<Vec<u8>>) -> Response<Vec<u8
         Ok(t) => t,
         Err(e) => return plain(StatusCode::BAD_REQUEST, e),
     };
-    let found = match target.width {
-        None => store
-            .screenshot_file(&target.project, &target.audit_id, target.screenshot_id)
+    let found = match target {
+        Target::Shot {
+            project,
+            audit_id,
+            screenshot_id,
+            width: None,
+        } => store
+            .screenshot_file(&project, &audit_id, screenshot_id)
             .await
             .map(|(path, info)| (path, info.format.mime())),
-        Some(w) => store
-            .thumbnail(&target.project, &target.audit_id, target.screenshot_id, w)
+        Target::Shot {
+            project,
+            audit_id,
+            screenshot_id,
+            width: Some(w),
+        } => store
+            .thumbnail(&project, &audit_id, screenshot_id, w)
             .await
             .map(|path| (path, "image/jpeg")),
+        Target::Diff {
+            project,
+            before,
+            after,
+        } => store
+            .screenshot_diff(&project, &before.0, before.1, &after.0, after.1)
+            .await
+            .map(|(_, path)| (path, "image/jpeg")),
     };
     let (path, mime) = match found {
         Ok(f) => f,
@@ -229,11 +268,19 @@ mod tests {
         let req = |uri: &str| Request::builder().uri(uri).body(Vec::new()).unwrap();
         assert_eq!(
             parse_target(&req("shot://localhost/default/vrts_1/7?w=400")),
-            Ok(Target {
+            Ok(Target::Shot {
                 project: ProjectName::default(),
                 audit_id: AuditId::parse("vrts_1").unwrap(),
                 screenshot_id: 7,
                 width: Some(400)
+            })
+        );
+        assert_eq!(
+            parse_target(&req("shot://localhost/default/diff/vrts_1/7/vrts_2/9")),
+            Ok(Target::Diff {
+                project: ProjectName::default(),
+                before: (AuditId::parse("vrts_1").unwrap(), 7),
+                after: (AuditId::parse("vrts_2").unwrap(), 9),
             })
         );
         assert!(parse_target(&req("shot://localhost/default/vrts_1")).is_err());
@@ -248,5 +295,9 @@ mod tests {
         );
         refused("shot://localhost/a%20b/vrts_1/7", "project name");
         refused("shot://localhost/default/vrts..1/7", "audit id \"vrts..1\"");
+        refused(
+            "shot://localhost/default/diff/vrts_1/7/vrts..2/9",
+            "audit id \"vrts..2\"",
+        );
     }
 }

@@ -163,6 +163,52 @@ describe("Veritas Viewer in a real window", () => {
     await shot("04-findings");
   });
 
+  it("marks what is new since the site's last audit, and carries a verdict to its other audit", async () => {
+    // The demo audits the shop twice; the newer run found one thing the older did not.
+    const [older, newer] = JSON.parse(veritasDb(["history", "https://shop.example-deals.com/", "--json"]));
+    await browser.execute((id) => (location.hash = `#/audits/${id}/findings`), newer.id);
+    const marks = await until("the change marks", async () => {
+      const m = await browser.execute(() => [...document.querySelectorAll('[data-testid="finding-change"]')].map((e) => e.dataset.change));
+      return m.length === 2 ? m.sort() : null;
+    });
+    assert.deepEqual(marks, ["new", "persisting"]);
+    assert.match(await browser.$('[data-testid="changes-against"]').getText(), new RegExp(older.id));
+
+    // Mark the finding both runs share a false positive, as "e2e analyst".
+    await browser.$('[data-testid="triage-author"]').setValue("e2e analyst");
+    const shared = await until("the shared finding", async () => {
+      for (const f of await browser.$$('[data-testid="finding"]')) {
+        if ((await f.$('[data-testid="finding-change"]').getAttribute("data-change")) === "persisting") return f;
+      }
+      return null;
+    });
+    await shared.$('[data-testid="triage-open"]').click();
+    await shared.$('[data-testid="triage-verdict-select"]').selectByAttribute("value", "false_positive");
+    await shared.$('[data-testid="triage-note"]').setValue("the timer is real");
+    await shot("14-triage-form");
+    await shared.$('[data-testid="triage-save"]').click();
+    await until("the finding hidden", async () => (await browser.$$('[data-testid="finding"]')).length === 1);
+    assert.match(await browser.$('[data-testid="hidden-by-triage"]').getText(), /Hiding 1 finding/);
+    await shot("15-triaged-hidden");
+
+    // The older audit of the site: already marked, carried from the newer one.
+    await browser.execute((id) => (location.hash = `#/audits/${id}/findings`), older.id);
+    await until("the older audit's hidden count", async () =>
+      /Hiding 1 finding/.test(await browser.$('[data-testid="hidden-by-triage"]').getText()),
+    );
+    await browser.$('[data-testid="show-hidden"]').click();
+    const verdict = await until("the carried verdict", async () => browser.$('[data-testid="triage-verdict"]').getAttribute("data-verdict"));
+    assert.equal(verdict, "false_positive");
+    assert.equal(await browser.$('[data-testid="triage-carried"]').getText(), newer.id);
+    assert.match(await browser.$('[data-testid="triage-origin"]').getText(), /e2e analyst/);
+    await shot("16-triage-carried");
+
+    // The same decision, through the CLI that shares the database.
+    const history = JSON.parse(veritasDb(["triage", String(JSON.parse(veritasDb(["show", older.id, "--json"])).findings[0].id), "--history", "--json"]));
+    assert.equal(history[0].verdict, "false_positive");
+    assert.equal(history[0].author, "e2e analyst");
+  });
+
   it("shows the audit's timeline: its phases and log, as the core reads them", async () => {
     await browser.execute((id) => (location.hash = `#/audits/${id}/timeline`), HOSTILE_ID);
     const phases = await until("the phases", async () => {

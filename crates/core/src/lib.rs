@@ -69,6 +69,7 @@ pub use query::{
     Direction, FacetCount, FacetOptions, Facets, FindingChange, FindingChanges, FingerprintDiff, ListRequest,
     PatternCount, SimilarFinding, SortKey,
 };
+pub use screenshots::{diff_images, DiffSummary, CHANGE_THRESHOLD};
 pub use screenshots::{inspect as inspect_image, make_thumbnail, ImageInfo, ImageKind, ScreenshotDir};
 pub use search::fts_query;
 pub use store::{Store, CURRENT_BACKEND_DB_FILE, DB_FILE, SCREENSHOTS_DIR};

@@ -146,6 +146,9 @@ pub struct AuditRow {
     pub findings_count: i64,
     /// Number of screenshot rows.
     pub screenshots_count: i64,
+    /// Against the site's earlier audits: `new` (a finding never seen on the site before)
+    /// and `regressed` (one back after an absence), where they apply.
+    pub changes: Vec<String>,
 }
 
 /// A dark-pattern finding.

@@ -25,4 +25,9 @@ findings_count: number,
 /**
  * Number of screenshot rows.
  */
-screenshots_count: number, };
+screenshots_count: number, 
+/**
+ * Against the site's earlier audits: `new` (a finding never seen on the site before)
+ * and `regressed` (one back after an absence), where they apply.
+ */
+changes: Array<string>, };

@@ -2,11 +2,17 @@
 // Rust structs (src/bindings, by ts-rs); errors come back as the core's { code, message }.
 import { invoke, Channel } from "@tauri-apps/api/core";
 import type { Audit } from "../bindings/Audit";
+import type { AuditChanges } from "../bindings/AuditChanges";
 import type { AuditDetail } from "../bindings/AuditDetail";
+import type { AuditTriage } from "../bindings/AuditTriage";
+import type { FindingTriage } from "../bindings/FindingTriage";
+import type { TriageDecision } from "../bindings/TriageDecision";
+import type { TriageVerdict } from "../bindings/TriageVerdict";
 import type { AuditFilter } from "../bindings/AuditFilter";
 import type { AuditRowPage } from "../bindings/AuditRowPage";
 import type { Comparison } from "../bindings/Comparison";
 import type { DemoReport } from "../bindings/DemoReport";
+import type { DiffSummary } from "../bindings/DiffSummary";
 import type { Error as CoreError } from "../bindings/Error";
 import type { ErrorKind } from "../bindings/ErrorKind";
 import type { ExportFormat } from "../bindings/ExportFormat";
@@ -61,6 +67,28 @@ export const api = {
   auditHistory: (project: string, url: string) => call<Audit[]>("audit_history", { project, url }),
   compareAudits: (project: string, base: string, other: string) =>
     call<Comparison>("compare_audits", { project, base, other }),
+  screenshotDiff: (project: string, beforeAudit: string, before: number, afterAudit: string, after: number) =>
+    call<DiffSummary>("screenshot_diff", { project, before_audit: beforeAudit, before, after_audit: afterAudit, after }),
+  auditChanges: (project: string, id: string) => call<AuditChanges>("audit_changes", { project, id }),
+  auditTriage: (project: string, id: string) => call<AuditTriage>("audit_triage", { project, id }),
+  triageFinding: (
+    project: string,
+    findingId: number,
+    verdict: TriageVerdict,
+    note: string,
+    author: string | null,
+    onlyThisAudit: boolean,
+  ) =>
+    call<FindingTriage>("triage_finding", {
+      project,
+      finding_id: findingId,
+      verdict,
+      note,
+      author,
+      only_this_audit: onlyThisAudit,
+    }),
+  triageHistory: (project: string, findingId: number) =>
+    call<TriageDecision[]>("triage_history", { project, finding_id: findingId }),
   deleteAudit: (project: string, id: string) => call<null>("delete_audit", { project, id }),
   exportAudit: (project: string, id: string, format: ExportFormat) =>
     call<string>("export_audit", { project, id, format }),
@@ -79,4 +107,11 @@ export function shotUrl(project: string, auditId: string, screenshotId: number, 
   const base = navigator.userAgent.includes("Windows") ? "http://shot.localhost" : "shot://localhost";
   const path = [project, auditId, String(screenshotId)].map(encodeURIComponent).join("/");
   return `${base}/${path}${width ? `?w=${width}` : ""}`;
+}
+
+/** The `shot:` URL of the heat map of two screenshots' difference (before, then after). */
+export function diffUrl(project: string, before: [string, number], after: [string, number]): string {
+  const base = navigator.userAgent.includes("Windows") ? "http://shot.localhost" : "shot://localhost";
+  const path = [project, "diff", before[0], String(before[1]), after[0], String(after[1])].map(encodeURIComponent).join("/");
+  return `${base}/${path}`;
 }

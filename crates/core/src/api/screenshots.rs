@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ids::{AuditId, ProjectName};
 use crate::model::Screenshot;
 use crate::query;
-use crate::screenshots::{self, ImageInfo, ScreenshotDir};
+use crate::screenshots::{self, DiffSummary, ImageInfo, ScreenshotDir};
 use crate::Store;
 
 impl Store {
@@ -48,6 +48,24 @@ impl Store {
         let shots = self.screenshots().clone();
         let audit_id = audit_id.clone();
         crate::blocking(move || shots.thumbnail(&audit_id, &source, width)).await?
+    }
+
+    /// The difference of two screenshots of `project` (`before` of audit `before_audit`,
+    /// `after` of `after_audit`): what share of the page changed, and the cached heat map's
+    /// path (the `shot:` scheme's `/diff/...`; `screenshot_diff`).
+    pub async fn screenshot_diff(
+        &self,
+        project: &ProjectName,
+        before_audit: &AuditId,
+        before: i64,
+        after_audit: &AuditId,
+        after: i64,
+    ) -> Result<(DiffSummary, PathBuf)> {
+        let (a, _) = self.screenshot_file(project, before_audit, before).await?;
+        let (b, _) = self.screenshot_file(project, after_audit, after).await?;
+        let shots = self.screenshots().clone();
+        let (x, y) = (before_audit.clone(), after_audit.clone());
+        crate::blocking(move || shots.diff(&x, &a, &y, &b)).await?
     }
 
     /// Fill in what the files of screenshot rows say (off the async threads: it reads

@@ -75,10 +75,12 @@ pub(crate) async fn load_demo(
         let elapsed = 40.0 + (i % 9) as f64 * 11.5;
         let finished = matches!(status, AuditStatus::Completed | AuditStatus::Error);
 
+        // An earlier round of a site found one finding fewer per round, so the newest audit
+        // of a site has a finding new since the one before (and the rest persisting).
         let n_findings = if status == AuditStatus::Queued {
             0
         } else {
-            2 + (i * 5) % 6
+            (2 + (i * 5) % 6).saturating_sub(round as usize).max(1)
         };
         let findings: Vec<NewFinding> = (0..n_findings)
             .map(|j| {

@@ -63,7 +63,8 @@ fn time(row: &SqliteRow, col: &str) -> Option<String> {
 pub(crate) const ROW_COLUMNS: &str = "a.id, a.url, a.status, a.audit_tier, a.trust_score,
     a.risk_level, a.site_type, a.created_at,
     (SELECT count(*) FROM audit_findings f WHERE f.audit_id = a.id) AS findings_rows,
-    (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id) AS screenshot_rows";
+    (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id) AS screenshot_rows,
+    (SELECT group_concat(x.value, ' ') FROM audit_facts x WHERE x.audit_id = a.id AND x.kind = 'change') AS changes";
 
 /// The stored risk level in lower case, or the one the score gives where none is stored.
 fn risk_level(row: &SqliteRow, trust_score: Option<f64>) -> Option<String> {
@@ -83,6 +84,15 @@ pub(crate) fn audit_row_from_row(row: &SqliteRow) -> AuditRow {
         created_at: time(row, "created_at"),
         findings_count: int(row, "findings_rows").unwrap_or(0),
         screenshots_count: int(row, "screenshot_rows").unwrap_or(0),
+        changes: {
+            let mut c: Vec<String> = text(row, "changes")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            c.sort();
+            c
+        },
     }
 }
 

@@ -9,12 +9,15 @@
 //!
 //! - [`sniff`]: what bytes are (format, dimensions, limits);
 //! - [`dir`]: the folder, saving and resolving files;
-//! - [`thumbnail`]: cached thumbnails.
+//! - [`thumbnail`]: cached thumbnails;
+//! - [`diff`]: the difference of two screenshots, cached like thumbnails.
 
+mod diff;
 mod dir;
 mod sniff;
 mod thumbnail;
 
+pub use self::diff::{diff_images, DiffSummary, CHANGE_THRESHOLD};
 pub(crate) use self::dir::write_atomically;
 pub use self::dir::ScreenshotDir;
 pub use self::sniff::{inspect, inspect_file, ImageInfo, ImageKind};

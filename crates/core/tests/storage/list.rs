@@ -113,7 +113,26 @@ async fn list_rows_are_the_lists_audits_without_their_long_columns() {
         }
         fx.store.insert_audit(&pname("default"), r).await.unwrap();
     }
+    // The rows' change flags, as the audits' own changes give them.
+    let mut flags = std::collections::HashMap::new();
+    for i in 0..9 {
+        let id = veritas_core::AuditId::parse(&record(i).id).unwrap();
+        let changes = fx.store.audit_changes(&pname("default"), &id).await.unwrap();
+        let mut f: Vec<String> = changes
+            .findings
+            .iter()
+            .filter_map(|c| match c.change {
+                veritas_core::FindingChangeKind::New => Some("new".to_string()),
+                veritas_core::FindingChangeKind::Regressed => Some("regressed".to_string()),
+                veritas_core::FindingChangeKind::Persisting => None,
+            })
+            .collect();
+        f.sort();
+        f.dedup();
+        flags.insert(id.to_string(), f);
+    }
     let as_row = |a: &Audit| AuditRow {
+        changes: flags[&a.id].clone(),
         id: a.id.clone(),
         url: a.url.clone(),
         status: a.status.clone(),
