@@ -163,7 +163,7 @@ describe("Veritas Viewer in a real window", () => {
     await shot("04-findings");
   });
 
-  it("marks what is new since the site's last audit, and carries a verdict to its other audit", async () => {
+  it("marks what is new since the site's last audit, carries a verdict to its other audit, and diffs their screenshots", async () => {
     // The demo audits the shop twice; the newer run found one thing the older did not.
     const [older, newer] = JSON.parse(veritasDb(["history", "https://shop.example-deals.com/", "--json"]));
     await browser.execute((id) => (location.hash = `#/audits/${id}/findings`), newer.id);
@@ -202,6 +202,42 @@ describe("Veritas Viewer in a real window", () => {
     assert.equal(await browser.$('[data-testid="triage-carried"]').getText(), newer.id);
     assert.match(await browser.$('[data-testid="triage-origin"]').getText(), /e2e analyst/);
     await shot("16-triage-carried");
+
+    // The two runs' full-page screenshots, compared: the slider, then the core's heat map.
+    await browser.execute((id) => (location.hash = `#/audits/${id}/screenshots`), newer.id);
+    await browser.$('[data-testid="diff-previous"]').click();
+    await until("the screenshot diff", async () => browser.$('[data-testid="screenshot-diff"]').isExisting());
+    const share = await until("the changed share", async () => {
+      const t = await browser.$('[data-testid="diff-share"]').getText();
+      return /% of the page changed/.test(t) ? t : null;
+    });
+    assert.match(share, /1939×7464/, `the full-page shots are compared first: ${share}`);
+    // The newer run's page has an urgency banner the older one had not: a change, small.
+    const percent = Number.parseFloat(share);
+    assert.ok(percent > 0 && percent < 5, `the banner's share of the page: ${share}`);
+    await browser.execute(() => {
+      const s = document.querySelector('[data-testid="diff-slider"]');
+      s.value = "30";
+      s.dispatchEvent(new Event("input", { bubbles: true }));
+      document.querySelector('[data-testid="screenshot-diff"]').scrollIntoView();
+    });
+    await until("the slider moved", async () =>
+      /inset\(0(px)? 0(px)? 0(px)? 30%\)/.test(await browser.$('[data-testid="diff-after"]').getAttribute("style")),
+    );
+    await until("both images drawn", async () =>
+      browser.execute(() => [...document.querySelectorAll('[data-testid="diff-frame"] img')].every((i) => i.complete && i.naturalWidth > 0)),
+    );
+    await shot("17-diff-slider");
+    await browser.$('[data-testid="diff-mode-heat"]').click();
+    const heat = await until("the heat map", async () =>
+      browser.execute(() => {
+        const i = document.querySelector('[data-testid="diff-heat"]');
+        return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;
+      }),
+    );
+    assert.deepEqual(heat, [1939, 7464]);
+    await browser.execute(() => document.querySelector('[data-testid="screenshot-diff"]').scrollIntoView());
+    await shot("18-diff-heat");
 
     // The same decision, through the CLI that shares the database.
     const history = JSON.parse(veritasDb(["triage", String(JSON.parse(veritasDb(["show", older.id, "--json"])).findings[0].id), "--history", "--json"]));

@@ -101,9 +101,60 @@ pub(crate) async fn render(
                     bytes,
                 });
             }
-            Ok(to_html(&detail, &images, &hidden))
+            let previous = since_previous(store, project, id, &detail).await?;
+            Ok(to_html(&detail, &images, &hidden, previous.as_ref()))
         }
     }
+}
+
+/// What the HTML report says about the site's previous audit.
+pub struct SincePrevious {
+    pub audit_id: String,
+    pub created_at: Option<String>,
+    pub new: Vec<crate::model::Finding>,
+    pub fixed: Vec<crate::model::Finding>,
+    /// Per screenshot label both audits have: the share of the page that changed.
+    pub screenshots: Vec<(String, f64)>,
+}
+
+/// The comparison with the site's previous audit, if it has one.
+async fn since_previous(
+    store: &Store,
+    project: &ProjectName,
+    id: &AuditId,
+    detail: &AuditDetail,
+) -> Result<Option<SincePrevious>> {
+    let changes = store.audit_changes(project, id).await?;
+    let Some(prev) = changes.previous_audit_id.as_deref() else {
+        return Ok(None);
+    };
+    let prev_id = AuditId::parse(prev)?;
+    let before = store.get_audit(project, &prev_id).await?.of_last_run();
+    let new_ids: Vec<i64> = changes
+        .findings
+        .iter()
+        .filter(|c| c.change != crate::query::Change::Persisting)
+        .map(|c| c.finding_id)
+        .collect();
+    let mut screenshots = Vec::new();
+    for s in detail.screenshots.iter().filter(|s| s.exists) {
+        if let Some(b) = before.screenshots.iter().find(|b| b.exists && b.label == s.label) {
+            let (summary, _) = store.screenshot_diff(project, &prev_id, b.id, id, s.id).await?;
+            screenshots.push((s.label.clone(), summary.changed_share));
+        }
+    }
+    Ok(Some(SincePrevious {
+        audit_id: prev.to_string(),
+        created_at: before.audit.fields.created_at.clone(),
+        new: detail
+            .findings
+            .iter()
+            .filter(|f| new_ids.contains(&f.id))
+            .cloned()
+            .collect(),
+        fixed: changes.fixed,
+        screenshots,
+    }))
 }
 
 /// The audit as pretty JSON: the shape of `show --json`, plus `hidden_by_triage` when
@@ -265,7 +316,12 @@ fn intelligence_html(i: &crate::intel::Intelligence) -> String {
 
 /// A self-contained HTML report of one audit: no script, no remote resource, its
 /// screenshots inlined as data URLs, so it opens anywhere, offline.
-pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage], hidden: &HiddenByTriage) -> String {
+pub fn to_html(
+    detail: &AuditDetail,
+    images: &[EmbeddedImage],
+    hidden: &HiddenByTriage,
+    previous: Option<&SincePrevious>,
+) -> String {
     use base64::Engine;
     let a = &detail.audit;
     let score = a
@@ -313,6 +369,37 @@ pub fn to_html(detail: &AuditDetail, images: &[EmbeddedImage], hidden: &HiddenBy
     body += "</table>";
     if let Some(s) = hidden.sentence() {
         body += &format!("<p class=\"meta\" id=\"hidden-by-triage\">{}</p>", esc(&s));
+    }
+    if let Some(p) = previous {
+        let names = |v: &[crate::model::Finding]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.iter()
+                    .map(|f| esc(&f.pattern_type))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        body += &format!(
+            "<h2 id=\"since-previous\">Since the previous audit of the site</h2><p class=\"meta\">{} ({})</p>\
+             <p><b>New or back:</b> {}</p><p><b>Fixed:</b> {}</p>",
+            esc(&p.audit_id),
+            esc(p.created_at.as_deref().unwrap_or("")),
+            names(&p.new),
+            names(&p.fixed)
+        );
+        if !p.screenshots.is_empty() {
+            body += "<table><tr><th>Screenshot</th><th>Changed</th></tr>";
+            for (label, share) in &p.screenshots {
+                body += &format!(
+                    "<tr><td>{}</td><td>{:.1}% of the page</td></tr>",
+                    esc(label),
+                    share * 100.0
+                );
+            }
+            body += "</table>";
+        }
     }
     body += "<h2>Screenshots</h2>";
     for s in &detail.screenshots {

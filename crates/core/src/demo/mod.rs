@@ -49,7 +49,8 @@ pub(crate) async fn load_demo(
     }
     // Each site's pictures are rendered once, when an audit of it first needs them:
     // encoding a 1939x7464 page is the slow part.
-    let mut images: Vec<Option<SitePictures>> = vec![None; SITES.len()];
+    // Per site, the newest round's pictures and the earlier rounds' (see `site_pictures`).
+    let mut images: Vec<[Option<SitePictures>; 2]> = vec![[None, None]; SITES.len()];
     let mut report = DemoReport::default();
     let now = Utc::now();
     let salt = fastrand::u32(..);
@@ -103,10 +104,11 @@ pub(crate) async fn load_demo(
         // Screenshots: real files, plus the backend's quirks on some audits.
         let mut shots = Vec::new();
         if status != AuditStatus::Queued {
-            if images[site].is_none() {
-                images[site] = Some(crate::blocking(move || site_pictures(site)).await??);
+            let era = usize::from(round > 0.0);
+            if images[site][era].is_none() {
+                images[site][era] = Some(crate::blocking(move || site_pictures(site, era)).await??);
             }
-            let Some((png, jpg, full)) = &images[site] else {
+            let Some((png, jpg, full)) = &images[site][era] else {
                 unreachable!()
             };
             let mut files: Vec<(&str, &[u8])> = vec![("t0", png), ("t10", jpg)];

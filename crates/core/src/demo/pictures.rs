@@ -61,13 +61,19 @@ fn encode(img: &RgbImage, format: ImageFormat) -> Result<Vec<u8>> {
 /// A site's viewport PNG, viewport JPEG and (for every third site) full-page JPEG.
 pub(super) type SitePictures = (Vec<u8>, Vec<u8>, Vec<u8>);
 
-pub(super) fn site_pictures(site: usize) -> Result<SitePictures> {
+/// The pictures of `site` in its audits' `round` (0 the newest): the urgency banner is new
+/// since the earlier rounds, so comparing a site's two audits shows a change.
+pub(super) fn site_pictures(site: usize, round: usize) -> Result<SitePictures> {
     let accent = SITES[site].2;
+    let banner = round == 0;
     Ok((
         encode(&render_page(1280, 800, accent, false), ImageFormat::Png)?,
-        encode(&render_page(1280, 800, accent, site % 2 == 0), ImageFormat::Jpeg)?,
+        encode(
+            &render_page(1280, 800, accent, banner && site % 2 == 0),
+            ImageFormat::Jpeg,
+        )?,
         if site % 3 == 0 {
-            encode(&render_page(1939, 7464, accent, true), ImageFormat::Jpeg)?
+            encode(&render_page(1939, 7464, accent, banner), ImageFormat::Jpeg)?
         } else {
             Vec::new()
         },

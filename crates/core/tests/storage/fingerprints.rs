@@ -387,3 +387,98 @@ async fn doctor_repairs_flags_left_stale_by_an_audit_written_out_of_order() {
     assert_doctor_clean(s).await;
     assert_eq!(listed(s, "new").await, vec![record(32).id]);
 }
+
+/// A PNG of `w`x`h` grey pixels with a `bw`x`bh` white block at (`bx`, `by`).
+fn page_png(w: u32, h: u32, block: Option<(u32, u32, u32, u32)>) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| match block {
+        Some((bx, by, bw, bh)) if x >= bx && x < bx + bw && y >= by && y < by + bh => {
+            image::Rgb([255, 255, 255])
+        }
+        _ => image::Rgb([90, 90, 90]),
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn two_runs_screenshots_differ_by_a_known_share_and_the_report_compares_them() {
+    let fx = fresh().await;
+    let s = &fx.store;
+    let url = "https://diff.example";
+    // The later page is 20 rows taller and has a 40x30 block painted: (40*30 + 100*20) of
+    // 100x220 pixels changed, exactly.
+    for (i, minute, png, patterns) in [
+        (41, 1, page_png(100, 200, None), vec!["countdown_timer"]),
+        (
+            42,
+            2,
+            page_png(100, 220, Some((10, 10, 40, 30))),
+            vec!["countdown_timer", "hidden_costs"],
+        ),
+    ] {
+        let mut r = audit(
+            i,
+            url,
+            minute,
+            patterns
+                .iter()
+                .map(|p| finding(p, "dark_pattern", None, 0.8, "seen"))
+                .collect(),
+        );
+        let id = AuditId::parse(&r.id).unwrap();
+        let saved = s.screenshots().save(&id, 0, &png).unwrap();
+        r.screenshots = vec![veritas_core::NewScreenshot {
+            file_path: saved.path.to_string_lossy().into_owned(),
+            label: "fullpage".into(),
+            index: 0,
+            file_size_bytes: Some(saved.size as i64),
+        }];
+        s.insert_audit(&p(), r).await.unwrap();
+    }
+    let (a, b) = (
+        AuditId::parse(&record(41).id).unwrap(),
+        AuditId::parse(&record(42).id).unwrap(),
+    );
+    let shot = |d: &veritas_core::AuditDetail| d.screenshots[0].id;
+    let (sa, sb) = (
+        shot(&s.get_audit(&p(), &a).await.unwrap()),
+        shot(&s.get_audit(&p(), &b).await.unwrap()),
+    );
+    let (summary, heat) = s.screenshot_diff(&p(), &a, sa, &b, sb).await.unwrap();
+    assert_eq!((summary.width, summary.height), (100, 220));
+    assert_eq!(summary.changed_pixels, 40 * 30 + 100 * 20);
+    assert!(
+        (summary.changed_share - 3200.0 / 22000.0).abs() < 1e-12,
+        "{summary:?}"
+    );
+    let decoded = image::open(&heat).unwrap();
+    assert_eq!(
+        (decoded.width(), decoded.height()),
+        (100, 220),
+        "the heat map covers both pages"
+    );
+    // Cached: the second ask reads the same file.
+    let again = s.screenshot_diff(&p(), &a, sa, &b, sb).await.unwrap();
+    assert_eq!(again, (summary, heat));
+    // Another project's ids are not found.
+    let elsewhere = ProjectName::parse("elsewhere").unwrap();
+    assert!(s.screenshot_diff(&elsewhere, &a, sa, &b, sb).await.is_err());
+
+    let html = s
+        .export_audit(&p(), &b, veritas_core::ExportFormat::Html)
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Since the previous audit of the site"),
+        "the report compares"
+    );
+    assert!(
+        html.contains("<b>New or back:</b> hidden_costs"),
+        "the new finding is named"
+    );
+    assert!(
+        html.contains("14.5% of the page"),
+        "the screenshot's changed share"
+    );
+}
