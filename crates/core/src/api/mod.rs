@@ -5,8 +5,8 @@
 //!
 //! | area | file | Tauri command | `veritas-db` |
 //! | --- | --- | --- | --- |
-//! | the audits | [`audits`] | `projects`, `list_audits`, `audit_facets`, `get_audit`, `audit_history`, `compare_audits`, `delete_audit` | `projects`, `list`, `show`, `history`, `compare`, `similar`, `delete` |
-//! | screenshots | [`screenshots`] | the `shot:` scheme | (in `show` and `export`) |
+//! | the audits | [`audits`] | `projects`, `list_audits`, `audit_facets`, `get_audit`, `audit_history`, `compare_audits`, `audit_changes`, `delete_audit` | `projects`, `list`, `show`, `history`, `compare`, `changes`, `similar`, `delete` |
+//! | screenshots | [`screenshots`] | the `shot:` scheme, `screenshot_diff` | (in `show` and `export`) |
 //! | exports | [`export`] | `export_audit` | `export` |
 //! | ingest | [`ingest`] | | `ingest` |
 //! | triage | [`triage`] | `triage_finding`, `audit_triage`, `triage_history` | `triage`, `triage --history`, `triage export`, `triage import` |
