@@ -187,16 +187,23 @@ pub async fn delete_audit(store: State<'_, Store>, project: String, id: String) 
         .await
 }
 
-/// Write the export into `<data dir>/exports/` and return the file's path.
+/// Write the export into `<data dir>/exports/` and return the file's path; findings triaged
+/// away are left out (and counted in it) unless `include_hidden`.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn export_audit(
     store: State<'_, Store>,
     project: String,
     id: String,
     format: ExportFormat,
+    include_hidden: Option<bool>,
 ) -> Result<String> {
     let path = store
-        .export_audit_to_folder(&ProjectName::parse(&project)?, &AuditId::parse(&id)?, format)
+        .export_audit_to_folder(
+            &ProjectName::parse(&project)?,
+            &AuditId::parse(&id)?,
+            format,
+            include_hidden.unwrap_or(false),
+        )
         .await?;
     Ok(path.to_string_lossy().into_owned())
 }

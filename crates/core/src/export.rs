@@ -113,8 +113,9 @@ pub struct SincePrevious {
     pub created_at: Option<String>,
     pub new: Vec<crate::model::Finding>,
     pub fixed: Vec<crate::model::Finding>,
-    /// Per screenshot label both audits have: the share of the page that changed.
-    pub screenshots: Vec<(String, f64)>,
+    /// Per screenshot label both audits have: the share of the page that changed, and the
+    /// heat map of the change as a JPEG 480 pixels wide.
+    pub screenshots: Vec<(String, f64, Vec<u8>)>,
 }
 
 /// The comparison with the site's previous audit, if it has one.
@@ -139,8 +140,9 @@ async fn since_previous(
     let mut screenshots = Vec::new();
     for s in detail.screenshots.iter().filter(|s| s.exists) {
         if let Some(b) = before.screenshots.iter().find(|b| b.exists && b.label == s.label) {
-            let (summary, _) = store.screenshot_diff(project, &prev_id, b.id, id, s.id).await?;
-            screenshots.push((s.label.clone(), summary.changed_share));
+            let (summary, heat) = store.screenshot_diff(project, &prev_id, b.id, id, s.id).await?;
+            let small = crate::blocking(move || crate::screenshots::make_thumbnail(&heat, 480)).await??;
+            screenshots.push((s.label.clone(), summary.changed_share, small));
         }
     }
     Ok(Some(SincePrevious {
@@ -389,16 +391,15 @@ pub fn to_html(
             names(&p.new),
             names(&p.fixed)
         );
-        if !p.screenshots.is_empty() {
-            body += "<table><tr><th>Screenshot</th><th>Changed</th></tr>";
-            for (label, share) in &p.screenshots {
-                body += &format!(
-                    "<tr><td>{}</td><td>{:.1}% of the page</td></tr>",
-                    esc(label),
-                    share * 100.0
-                );
-            }
-            body += "</table>";
+        for (label, share, heat) in &p.screenshots {
+            body += &format!(
+                "<figure><img alt=\"what changed in {}, in red\" src=\"data:image/jpeg;base64,{}\">\
+                 <figcaption>{}: {:.1}% of the page changed (in red)</figcaption></figure>",
+                esc(label),
+                base64::engine::general_purpose::STANDARD.encode(heat),
+                esc(label),
+                share * 100.0
+            );
         }
     }
     body += "<h2>Screenshots</h2>";

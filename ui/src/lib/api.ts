@@ -90,8 +90,8 @@ export const api = {
   triageHistory: (project: string, findingId: number) =>
     call<TriageDecision[]>("triage_history", { project, finding_id: findingId }),
   deleteAudit: (project: string, id: string) => call<null>("delete_audit", { project, id }),
-  exportAudit: (project: string, id: string, format: ExportFormat) =>
-    call<string>("export_audit", { project, id, format }),
+  exportAudit: (project: string, id: string, format: ExportFormat, includeHidden = false) =>
+    call<string>("export_audit", { project, id, format, include_hidden: includeHidden }),
   revealPath: (path: string | null) => call<null>("reveal_path", { path }),
   openTechnique: (id: string) => call<null>("open_technique", { id }),
   loadDemo: (project: string, count: number, onProgress: (p: Progress) => void) => {

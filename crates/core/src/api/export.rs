@@ -36,15 +36,17 @@ impl Store {
 
     /// Write the export of audit `id` into the data directory's `exports/` folder, as
     /// `<id>.<extension>`, and return the file's path (`export_audit`: the app writes its
-    /// exports where the user can find them beside the data).
+    /// exports where the user can find them beside the data). With `include_hidden`, the
+    /// findings triage hid are kept (the findings view's switch).
     pub async fn export_audit_to_folder(
         &self,
         project: &ProjectName,
         id: &AuditId,
         format: ExportFormat,
+        include_hidden: bool,
     ) -> Result<PathBuf> {
         // The id is checked (an AuditId), so it is a safe file name.
-        let text = self.export_audit(project, id, format).await?;
+        let text = export::render(self, project, id, format, include_hidden).await?;
         let dir = self.data_dir().join(EXPORTS_DIR);
         tokio::fs::create_dir_all(&dir)
             .await

@@ -478,7 +478,11 @@ async fn two_runs_screenshots_differ_by_a_known_share_and_the_report_compares_th
         "the new finding is named"
     );
     assert!(
-        html.contains("14.5% of the page"),
+        html.contains("fullpage: 14.5% of the page changed"),
         "the screenshot's changed share"
+    );
+    assert!(
+        html.contains("alt=\"what changed in fullpage, in red\" src=\"data:image/jpeg;base64,"),
+        "the heat map is in the report"
     );
 }
