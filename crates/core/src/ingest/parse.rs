@@ -254,12 +254,51 @@ fn audit_result(o: &Fields) -> Result<AuditResult, Rejection> {
     })
 }
 
+/// Where in `v` a string or a key holds a NUL character (`""` for `v` itself): JSON's
+/// `\u0000` escape decodes to one, so a line without a raw NUL byte can still carry it into
+/// TEXT columns and exports. The path is built only for the one found.
+fn nul_inside(v: &Value) -> Option<String> {
+    // `head` then the rest of the path below it.
+    let join = |head: String, rest: String| match rest.chars().next() {
+        None => head,
+        Some('[') => head + &rest,
+        Some(_) => format!("{head}.{rest}"),
+    };
+    let key = |k: &str| k.chars().take(60).collect::<String>().replace('\0', "\\u0000");
+    match v {
+        Value::String(s) => s.contains('\0').then(String::new),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_inside(item).map(|rest| join(format!("[{i}]"), rest))),
+        Value::Object(o) => o.iter().find_map(|(k, item)| {
+            if k.contains('\0') {
+                Some(key(k))
+            } else {
+                nul_inside(item).map(|rest| join(key(k), rest))
+            }
+        }),
+        _ => None,
+    }
+}
+
 /// Parse one line. `Err` is the reason it is rejected.
 pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
     if line.contains('\0') {
         return Err(Rejection::Nul);
     }
     let value: Value = serde_json::from_str(line).map_err(|e| Rejection::NotJson(e.to_string()))?;
+    if let Some(field) = nul_inside(&value) {
+        return Err(Rejection::NotAllowed {
+            field: if field.is_empty() {
+                "the line".into()
+            } else {
+                field
+            },
+            value: String::new(),
+            why: "holds a NUL character (\\u0000), which no text of an audit may carry".into(),
+        });
+    }
     let Value::Object(outer) = value else {
         return Err(wrong_type("", "a JSON object", &value));
     };
@@ -488,6 +527,15 @@ mod tests {
             ),
             (r#"{"type":"log_en"#, "not valid JSON"),
             ("{\"type\":\"log_entry\",\"message\":\"a\0b\"}", "NUL"),
+            // The escape decodes to the same NUL: refused too, naming where it is.
+            (
+                r#"{"type":"finding","finding":{"pattern_type":"x\u0000y","severity":"low","confidence":0.5,"description":"d"}}"#,
+                "finding.pattern_type holds a NUL character",
+            ),
+            (
+                r#"{"type":"audit_result","result":{"findings":[{"pattern_type":"x","severity":"low","confidence":0.5,"description":"a\u0000"}]}}"#,
+                "result.findings[0].description holds a NUL character",
+            ),
             (r#"[1,2]"#, "must be a JSON object"),
             (r#"{"type":"screenshot","index":0,"data":"%%%"}"#, "base64"),
             (
