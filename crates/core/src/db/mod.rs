@@ -47,6 +47,24 @@ fn common_pragmas(options: SqliteConnectOptions) -> SqliteConnectOptions {
         .disable_statement_logging()
 }
 
+/// The first connection of a process. Processes that open a new file at the same moment race
+/// to make it a WAL database, and SQLite answers the loser's `PRAGMA journal_mode=WAL` with
+/// SQLITE_BUSY at once, without the busy handler: so that is retried, within the busy
+/// timeout, as every other wait for another process's lock is.
+async fn connect_when_free(options: &SqliteConnectOptions) -> Result<sqlx::SqliteConnection> {
+    let start = std::time::Instant::now();
+    loop {
+        match options.connect().await {
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("5") && start.elapsed() < BUSY_TIMEOUT =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 /// An open, migrated database.
 #[derive(Clone)]
 pub struct Database {
@@ -71,7 +89,7 @@ impl Database {
     }
 
     async fn open_with(options: SqliteConnectOptions) -> Result<Database> {
-        let mut conn = options.connect().await?;
+        let mut conn = connect_when_free(&options).await?;
         migrate::run(&mut conn).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(READERS)
