@@ -182,3 +182,15 @@ pub fn pname(s: &str) -> ProjectName {
 pub fn aid(s: impl AsRef<str>) -> AuditId {
     AuditId::parse(s.as_ref()).expect("the tests' audit ids are plain")
 }
+
+/// A connection of another program (the backend) on the store's database file.
+pub async fn raw(dir: &std::path::Path) -> sqlx::SqliteConnection {
+    use sqlx::ConnectOptions;
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join(veritas_core::DB_FILE))
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .busy_timeout(std::time::Duration::from_secs(10))
+        .connect()
+        .await
+        .unwrap()
+}

@@ -7,24 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde_json::json;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
+use sqlx::{Connection, Row};
 use veritas_core::{
-    AuditFilter, AuditStatus, Facets, IngestOptions, ListRequest, NewFinding, ProjectName, Store, DB_FILE,
+    AuditFilter, AuditStatus, Facets, IngestOptions, ListRequest, NewFinding, ProjectName, Store,
 };
 
-use crate::common::{aid, fresh, ingest_lines, pname, record};
-
-/// A connection of another program (the backend) on the store's database file.
-async fn raw(dir: &Path) -> SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(dir.join(DB_FILE))
-        .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(std::time::Duration::from_secs(10))
-        .connect()
-        .await
-        .unwrap()
-}
+use crate::common::{aid, fresh, ingest_lines, pname, raw, record};
 
 /// One audit as the plain count sees it, read from the rows.
 struct Plain {

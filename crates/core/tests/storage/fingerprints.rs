@@ -3,16 +3,11 @@
 //! regressed against the site's earlier audits; the list's `changes` facet and filter agree
 //! with that; rows the backend inserts itself are judged too; `doctor` stays clean.
 
-use std::path::Path;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sqlx::{ConnectOptions, SqliteConnection};
 use veritas_core::{
     AuditFilter, AuditId, AuditRecord, FindingChangeKind, ListRequest, NewFinding, ProjectName, Store,
-    DB_FILE,
 };
 
-use crate::common::{fresh, record};
+use crate::common::{fresh, raw, record};
 
 fn finding(pattern: &str, category: &str, cwe: Option<&str>, confidence: f64, text: &str) -> NewFinding {
     NewFinding {
@@ -285,17 +280,6 @@ async fn three_audits_with_a_regression_new_persisting_regressed_and_fixed() {
         .all(|(_, c)| *c == FindingChangeKind::Persisting));
     assert!(listed(s, "regressed").await.is_empty());
     assert_doctor_clean(s).await;
-}
-
-/// A connection of another program (the backend) on the store's database file.
-async fn raw(dir: &Path) -> SqliteConnection {
-    SqliteConnectOptions::new()
-        .filename(dir.join(DB_FILE))
-        .journal_mode(SqliteJournalMode::Wal)
-        .busy_timeout(std::time::Duration::from_secs(10))
-        .connect()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
