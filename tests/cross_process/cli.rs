@@ -442,3 +442,49 @@ fn errors_name_the_input_and_exit_2() {
     // Every case is run before any is reported, so one failure hides no other.
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[test]
+fn a_false_positive_leaves_the_list_facets_and_include_hidden_counts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &["demo", "--audits", "16"]).status.success());
+    let facets = |extra: &[&str]| {
+        let out = run(dir.path(), &[&["list", "--facets"], extra].concat());
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let pattern_line = |text: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with("pattern type"))
+            .unwrap()
+            .to_string()
+    };
+    let before = facets(&[]);
+    assert!(!before.contains("triaged away"), "{before}");
+
+    // The finding the shop's two audits share, marked a false positive in the older one.
+    let history = run_json(
+        dir.path(),
+        &["history", "https://shop.example-deals.com/", "--json"],
+    );
+    let older = history[0]["id"].as_str().unwrap();
+    let finding = run_json(dir.path(), &["show", older, "--json"])["findings"][0].clone();
+    let id = finding["id"].as_i64().unwrap().to_string();
+    let pattern = finding["pattern_type"].as_str().unwrap().to_string();
+    assert!(run(
+        dir.path(),
+        &["triage", &id, "--verdict", "false_positive", "--note", "not real"]
+    )
+    .status
+    .success());
+
+    let after = facets(&[]);
+    assert!(after.contains("leave out 2 findings triaged away"), "{after}");
+    assert_ne!(
+        pattern_line(&after),
+        pattern_line(&before),
+        "{pattern} is counted less"
+    );
+    let with = facets(&["--include-hidden"]);
+    assert!(with.contains("count 2 findings triaged away"), "{with}");
+    assert_eq!(pattern_line(&with), pattern_line(&before));
+}

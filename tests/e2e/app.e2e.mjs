@@ -243,6 +243,32 @@ describe("Veritas Viewer in a real window", () => {
     const history = JSON.parse(veritasDb(["triage", String(JSON.parse(veritasDb(["show", older.id, "--json"])).findings[0].id), "--history", "--json"]));
     assert.equal(history[0].verdict, "false_positive");
     assert.equal(history[0].author, "e2e analyst");
+
+    // The list's sidebar leaves the two hidden findings out of its pattern counts, and counts
+    // them again at the switch.
+    await browser.execute(() => (location.hash = "#/audits"));
+    const hiddenCount = await until("the sidebar's hidden count", async () => {
+      const e = await browser.$('[data-testid="hidden-findings"]');
+      return (await e.isExisting()) ? e.getText() : null;
+    });
+    assert.equal(hiddenCount, "2");
+    const patternSum = () =>
+      browser.execute(() =>
+        [...document.querySelectorAll('[data-testid="facet-pattern_type"] .count')].reduce(
+          (n, e) => n + Number(e.textContent.replace(/[^0-9]/g, "")),
+          0,
+        ),
+      );
+    const without = await patternSum();
+    await browser.$('[data-testid="include-hidden"]').click();
+    const withHidden = await until("the counts with the hidden findings", async () => {
+      const n = await patternSum();
+      return n > without ? n : null;
+    });
+    assert.ok(withHidden > without, `pattern counts ${without} -> ${withHidden}`);
+    await shot("19-facets-with-hidden");
+    await browser.$('[data-testid="include-hidden"]').click();
+    await until("the counts without them again", async () => (await patternSum()) === without);
   });
 
   it("shows the audit's timeline: its phases and log, as the core reads them", async () => {

@@ -171,6 +171,10 @@ pub struct ListArgs {
     /// Only audits with a finding nobody has triaged.
     #[arg(long)]
     pub untriaged: bool,
+    /// Count and filter severities and patterns with the findings triaged away too (false
+    /// positives and accepted risks, left out by default).
+    #[arg(long)]
+    pub include_hidden: bool,
     /// Only audits with (yes) or without (no) green flags.
     #[arg(long, value_name = "YES|NO", value_parser = clap::builder::BoolishValueParser::new())]
     pub green_flags: Option<bool>,

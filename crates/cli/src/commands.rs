@@ -273,6 +273,7 @@ fn filter_from(args: &ListArgs) -> Result<AuditFilter> {
         green_flags: args.green_flags,
         changes: args.changes.clone(),
         untriaged: args.untriaged,
+        include_hidden: args.include_hidden,
     })
 }
 
@@ -378,7 +379,10 @@ async fn list(store: &Store, project: &ProjectName, args: ListArgs) -> Result<()
     } else {
         print(&output::audit_table(&page.audits))?;
         if args.facets {
-            print(&output::facets(&store.audit_facets(project, &req.filter).await?))?;
+            print(&output::facets(
+                &store.audit_facets(project, &req.filter).await?,
+                req.filter.include_hidden,
+            ))?;
         }
     }
     if let Some(cursor) = page.next_cursor {

@@ -59,7 +59,8 @@ pub fn audit_table(audits: &[Audit]) -> String {
     s
 }
 
-pub fn facets(f: &Facets) -> String {
+/// The facet counts; `include_hidden`: whether they count the findings triaged away.
+pub fn facets(f: &Facets, include_hidden: bool) -> String {
     let mut s = format!("\n{} audits match\n", f.total);
     for (name, counts) in [
         ("status", &f.status),
@@ -78,6 +79,18 @@ pub fn facets(f: &Facets) -> String {
             .map(|c| format!("{} {}", c.value, c.count))
             .collect();
         s.push_str(&format!("  {name:<13} {}\n", parts.join(", ")));
+    }
+    if f.hidden_findings > 0 {
+        let n = format!(
+            "{} finding{}",
+            f.hidden_findings,
+            if f.hidden_findings == 1 { "" } else { "s" }
+        );
+        s.push_str(&if include_hidden {
+            format!("  (severity and pattern count {n} triaged away as false positive or accepted risk)\n")
+        } else {
+            format!("  (severity and pattern leave out {n} triaged away; --include-hidden counts them)\n")
+        });
     }
     s
 }

@@ -180,7 +180,7 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
     Ok(report)
 }
 
-/// The maintained tables of migrations 7, 8 and 10 against what the rows say they should hold (the
+/// The maintained tables of migrations 7, 8, 10 and 12 against what the rows say they should hold (the
 /// `*_expected` views): the rows in one and not the other, per table.
 pub(crate) async fn facet_mismatches(pool: &sqlx::SqlitePool) -> Result<Vec<FacetMismatch>> {
     let checks = [
@@ -188,6 +188,11 @@ pub(crate) async fn facet_mismatches(pool: &sqlx::SqlitePool) -> Result<Vec<Face
             "audit_facts (findings)",
             "SELECT kind, value, audit_id FROM audit_facts WHERE source = 'finding'",
             "SELECT kind, value, audit_id FROM finding_facts_expected",
+        ),
+        (
+            "triage_state",
+            "SELECT site, fingerprint, scope, hides FROM triage_state",
+            "SELECT site, fingerprint, scope, hides FROM triage_state_expected",
         ),
         (
             "site_audits",

@@ -51,4 +51,9 @@ changes: Array<string>,
  * Only audits with a finding nobody has triaged (no verdict for its problem on the
  * site, nor for this audit).
  */
-untriaged: boolean, };
+untriaged: boolean, 
+/**
+ * Count and filter severities and patterns with the findings triaged away too (false
+ * positives and accepted risks, left out by default, as in the findings view).
+ */
+include_hidden: boolean, };

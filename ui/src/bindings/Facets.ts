@@ -24,6 +24,11 @@ green_flags: Array<FacetCount>,
  */
 changes: Array<FacetCount>, 
 /**
+ * Findings of the project triaged away (false positives and accepted risks): left out
+ * of the severity and pattern counts unless the filter's `include_hidden` is set.
+ */
+hidden_findings: number, 
+/**
  * The counts that are estimates, by field name (`total`, `status`, ...): the time
  * budget ran out before they were counted, so they were scaled up from the newest
  * audits. Empty when every count is exact.

@@ -87,7 +87,8 @@ export const EMPTY_FILTER: AuditFilter = {
   "cwe": [],
   "green_flags": null,
   "changes": [],
-  "untriaged": false
+  "untriaged": false,
+  "include_hidden": false
 };
 
 /** The event the app emits after any commit to the database. */

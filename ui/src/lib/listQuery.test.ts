@@ -32,7 +32,7 @@ function row(id: string): AuditRow {
 function facets(total: number, estimated: string[]): Facets {
   return {
     total, status: [], risk_level: [], audit_tier: [], site_type: [], severity: [], pattern_type: [], mitre: [], cwe: [],
-    green_flags: [], changes: [], estimated,
+    green_flags: [], changes: [], hidden_findings: 0, estimated,
   };
 }
 

@@ -47,7 +47,7 @@ vi.mock("../lib/api", async (importOriginal) => ({
     },
     auditFacets: async (): Promise<Facets> => ({
       total: 16, status: [{ value: "completed", count: 16 }], risk_level: [], audit_tier: [],
-      site_type: [], severity: [], pattern_type: [], mitre: [], cwe: [], green_flags: [], changes: [], estimated: [],
+      site_type: [], severity: [], pattern_type: [], mitre: [], cwe: [], green_flags: [], changes: [], hidden_findings: 0, estimated: [],
     }),
   },
 }));

@@ -58,6 +58,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/0010_fingerprints.sql"),
     ),
     (11, "triage", include_str!("../../migrations/0011_triage.sql")),
+    (
+        12,
+        "triaged-away findings out of the facets",
+        include_str!("../../migrations/0012_hidden_facets.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -92,12 +92,9 @@ pub(super) async fn repair_counters(conn: &mut SqliteConnection) -> Result<Outco
 pub(super) async fn rebuild_facet_counts(conn: &mut SqliteConnection) -> Result<Outcome> {
     let mut rows = 0;
     for sql in [
-        "DELETE FROM audit_facts WHERE source = 'finding' AND (kind, value, audit_id) IN
-           (SELECT kind, value, audit_id FROM audit_facts WHERE source = 'finding'
-            EXCEPT SELECT kind, value, audit_id FROM finding_facts_expected)",
-        "INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
-           SELECT kind, value, audit_id, 'finding' FROM finding_facts_expected",
-        // Fingerprints (migration 10) before the change facts that are judged from them.
+        // Fingerprints (migration 10) before the change facts that are judged from them, and
+        // they and the triage state (migration 12) before the findings' facts, which follow
+        // whether each finding is hidden.
         "DELETE FROM site_audits",
         "INSERT OR REPLACE INTO site_audits (site, seq, audit_id)
            SELECT site, seq, audit_id FROM site_audits_expected",
@@ -109,6 +106,13 @@ pub(super) async fn rebuild_facet_counts(conn: &mut SqliteConnection) -> Result<
             EXCEPT SELECT kind, value, audit_id FROM change_facts_expected)",
         "INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
            SELECT kind, value, audit_id, 'fingerprint' FROM change_facts_expected",
+        "DELETE FROM triage_state",
+        "INSERT INTO triage_state SELECT site, fingerprint, scope, hides FROM triage_state_expected",
+        "DELETE FROM audit_facts WHERE source = 'finding' AND (kind, value, audit_id) IN
+           (SELECT kind, value, audit_id FROM audit_facts WHERE source = 'finding'
+            EXCEPT SELECT kind, value, audit_id FROM finding_facts_expected)",
+        "INSERT OR IGNORE INTO audit_facts (kind, value, audit_id, source)
+           SELECT kind, value, audit_id, 'finding' FROM finding_facts_expected",
         // The totals and scores follow the counts by trigger; emptied between the two steps so that
         // a total that had drifted on its own is rebuilt too.
         "DELETE FROM facet_counts",

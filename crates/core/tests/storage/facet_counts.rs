@@ -548,7 +548,7 @@ async fn doctor_finds_and_repairs_counts_that_were_tampered_with() {
     let mut c = raw(fx.dir.path()).await;
     // Another program that knows nothing of our tables: it drops a trigger, writes, and
     // edits a count.
-    sqlx::query("DROP TRIGGER finding_facts_insert")
+    sqlx::query("DROP TRIGGER finding_fingerprints_insert")
         .execute(&mut c)
         .await
         .unwrap();

@@ -334,3 +334,202 @@ async fn bad_triage_input_is_refused_and_names_the_input() {
     );
     assert!(s.triage_history(&p(), f).await.unwrap().is_empty());
 }
+
+/// The severity and pattern facets of `filter`, as (value, count) pairs, with the number of
+/// findings they leave out.
+async fn finding_facets(
+    store: &Store,
+    filter: &AuditFilter,
+) -> (Vec<(String, i64)>, Vec<(String, i64)>, i64) {
+    let f = store.audit_facets(&p(), filter).await.unwrap();
+    let pairs = |v: &[veritas_core::FacetCount]| {
+        let mut v: Vec<(String, i64)> = v.iter().map(|c| (c.value.clone(), c.count)).collect();
+        v.sort();
+        v
+    };
+    (pairs(&f.severity), pairs(&f.pattern_type), f.hidden_findings)
+}
+
+fn owned(v: &[(&str, i64)]) -> Vec<(String, i64)> {
+    v.iter().map(|(s, n)| (s.to_string(), *n)).collect()
+}
+
+#[tokio::test]
+async fn facets_leave_out_triaged_away_findings_and_count_them_when_asked() {
+    let fx = fresh().await;
+    let s = &fx.store;
+    let with = |i: usize, minute: u32, url: &str, findings: &[(&str, &str)]| {
+        let mut r = audit(i, minute, &[]);
+        r.url = url.into();
+        r.findings = findings
+            .iter()
+            .map(|(pattern, severity)| NewFinding {
+                severity: (*severity).into(),
+                ..finding(pattern)
+            })
+            .collect();
+        r
+    };
+    let shop = "https://shop.example/";
+    s.insert_audit(
+        &p(),
+        with(
+            1,
+            1,
+            shop,
+            &[("countdown_timer", "high"), ("hidden_costs", "low")],
+        ),
+    )
+    .await
+    .unwrap();
+    s.insert_audit(&p(), with(2, 2, shop, &[("countdown_timer", "high")]))
+        .await
+        .unwrap();
+    s.insert_audit(
+        &p(),
+        with(
+            3,
+            3,
+            shop,
+            &[("countdown_timer", "high"), ("hidden_costs", "low")],
+        ),
+    )
+    .await
+    .unwrap();
+    s.insert_audit(
+        &p(),
+        with(4, 4, "https://other.example/", &[("countdown_timer", "high")]),
+    )
+    .await
+    .unwrap();
+    let none = AuditFilter::default();
+    let all = AuditFilter {
+        include_hidden: true,
+        ..AuditFilter::default()
+    };
+    let everything = (
+        owned(&[("high", 4), ("low", 2)]),
+        owned(&[("countdown_timer", 4), ("hidden_costs", 2)]),
+        0,
+    );
+    assert_eq!(finding_facets(s, &none).await, everything);
+
+    // The timer on the shop is a false positive: its three findings leave the counts.
+    let timer1 = finding_id(s, 1, "countdown_timer").await;
+    s.triage_finding(&p(), req(timer1, TriageVerdict::FalsePositive, "ana", false))
+        .await
+        .unwrap();
+    let hidden = (
+        owned(&[("high", 1), ("low", 2)]),
+        owned(&[("countdown_timer", 1), ("hidden_costs", 2)]),
+        3,
+    );
+    assert_eq!(finding_facets(s, &none).await, hidden);
+    assert_eq!(
+        finding_facets(s, &all).await,
+        (everything.0.clone(), everything.1.clone(), 3)
+    );
+    // Counted from the rows (a url condition the maintained counts do not keep): the same.
+    let by_rows = |include_hidden| AuditFilter {
+        url_contains: Some("example".into()),
+        include_hidden,
+        ..AuditFilter::default()
+    };
+    assert_eq!(finding_facets(s, &by_rows(false)).await, hidden);
+    assert_eq!(finding_facets(s, &by_rows(true)).await.0, everything.0);
+    // A facet under another finding facet's choice (the pairs), both ways.
+    let low = |include_hidden| AuditFilter {
+        severity: vec!["low".into()],
+        include_hidden,
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        finding_facets(s, &low(false)).await.1,
+        owned(&[("hidden_costs", 2)])
+    );
+    assert_eq!(
+        finding_facets(s, &low(true)).await.1,
+        owned(&[("countdown_timer", 2), ("hidden_costs", 2)])
+    );
+    // The list follows the counts: "high" is the other site's audit alone, unless asked.
+    let listed = |filter: AuditFilter| async move {
+        let req = ListRequest {
+            filter,
+            ..ListRequest::default()
+        };
+        s.list_audits(&p(), &req).await.unwrap().audits.len()
+    };
+    let high = |include_hidden| AuditFilter {
+        severity: vec!["high".into()],
+        include_hidden,
+        ..AuditFilter::default()
+    };
+    assert_eq!(listed(high(false)).await, 1);
+    assert_eq!(listed(high(true)).await, 4);
+
+    // Audit 3 confirms its own timer: it counts again there alone.
+    let timer3 = finding_id(s, 3, "countdown_timer").await;
+    s.triage_finding(&p(), req(timer3, TriageVerdict::Confirmed, "bo", true))
+        .await
+        .unwrap();
+    assert_eq!(
+        finding_facets(s, &none).await,
+        (
+            owned(&[("high", 2), ("low", 2)]),
+            owned(&[("countdown_timer", 2), ("hidden_costs", 2)]),
+            2
+        )
+    );
+    // A later audit of the shop arrives with the timer: hidden already, as carried.
+    s.insert_audit(&p(), with(5, 5, shop, &[("countdown_timer", "high")]))
+        .await
+        .unwrap();
+    let (sev, pat, n) = finding_facets(s, &none).await;
+    assert_eq!(
+        (sev[0].clone(), pat[0].clone(), n),
+        (("high".into(), 2), ("countdown_timer".into(), 2), 3)
+    );
+    assert_eq!(finding_facets(s, &all).await.0, owned(&[("high", 5), ("low", 2)]));
+
+    // The maintained counts agree with the rows, and still do once audits go.
+    let healthy = |label: &'static str| async move {
+        let report = s
+            .doctor(false, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+        assert!(
+            report.facet_mismatches.is_empty(),
+            "{label}: {:?}",
+            report.facet_mismatches
+        );
+    };
+    healthy("after triage").await;
+    // Confirmed for the site after all: the timer counts again everywhere.
+    let timer2 = finding_id(s, 2, "countdown_timer").await;
+    s.triage_finding(&p(), req(timer2, TriageVerdict::Confirmed, "ana", false))
+        .await
+        .unwrap();
+    assert_eq!(
+        finding_facets(s, &none).await,
+        (
+            owned(&[("high", 5), ("low", 2)]),
+            owned(&[("countdown_timer", 5), ("hidden_costs", 2)]),
+            0
+        )
+    );
+    s.triage_finding(&p(), req(timer2, TriageVerdict::AcceptedRisk, "ana", false))
+        .await
+        .unwrap();
+    healthy("after triage").await;
+    s.delete_audit(&p(), &id(5)).await.unwrap();
+    s.delete_audit(&p(), &id(1)).await.unwrap();
+    healthy("after deletes").await;
+    assert_eq!(
+        finding_facets(s, &none).await,
+        (
+            owned(&[("high", 2), ("low", 1)]),
+            owned(&[("countdown_timer", 2), ("hidden_costs", 1)]),
+            1
+        )
+    );
+}

@@ -43,6 +43,27 @@ pub(super) fn fact_kind(facet: Facet) -> Option<&'static str> {
     })
 }
 
+/// The kinds of `audit_facts` a finding-level facet of `kind` reads: with the hidden
+/// findings, also the facts only triaged-away findings give (migration 12). An audit never
+/// has both kinds of one value, so their counts add up.
+pub(super) fn stored_kinds(kind: &'static str, include_hidden: bool) -> Vec<&'static str> {
+    match (kind, include_hidden) {
+        ("severity", true) => vec!["severity", "severity_hidden"],
+        ("pattern", true) => vec!["pattern", "pattern_hidden"],
+        _ => vec![kind],
+    }
+}
+
+/// The facet kind a stored fact counts as: with the hidden findings, a hidden-only fact
+/// counts as its visible kind; without them it is a kind no facet reads.
+pub(super) fn shown_kind(stored: &str, include_hidden: bool) -> &str {
+    match (stored, include_hidden) {
+        ("severity_hidden", true) => "severity",
+        ("pattern_hidden", true) => "pattern",
+        _ => stored,
+    }
+}
+
 /// A finding-level condition of the filter: audits with (or, for "no green flags",
 /// without) one of `values` of `kind`.
 struct Multi<'a> {
@@ -199,7 +220,7 @@ pub(super) async fn from_counts(
             // Pairs are kept per project only: with audit-level conditions, count the rows.
             [m] if !has_audit_conditions => match m.single() {
                 Some((k2, v2, negated)) => {
-                    let with = pairs(conn, project, k2, v2, kind).await?;
+                    let with = pairs(conn, project, k2, v2, kind, c.include_hidden).await?;
                     Some(if negated {
                         // Audits with the value, less those that also have the other fact.
                         let mut all = fact_tally(&cube, c, kind);
@@ -241,7 +262,8 @@ async fn from_scores(conn: &mut SqliteConnection, project: &str, c: &Conditions)
     let rows = q.build().fetch_all(&mut *conn).await?;
     let mut by_facet: BTreeMap<String, BTreeMap<Option<String>, i64>> = BTreeMap::new();
     for r in &rows {
-        let facet: String = r.try_get("facet").unwrap_or_default();
+        let stored: String = r.try_get("facet").unwrap_or_default();
+        let facet = shown_kind(&stored, c.include_hidden).to_string();
         let value: Option<String> = r.try_get("value").ok().flatten();
         *by_facet.entry(facet).or_default().entry(value).or_insert(0) +=
             r.try_get::<i64, _>("n").unwrap_or(0);
@@ -330,7 +352,7 @@ async fn cube_rows(conn: &mut SqliteConnection, project: &str, c: &Conditions) -
     Ok(rows
         .iter()
         .map(|r| CubeRow {
-            kind: text(&r[0]).unwrap_or_default(),
+            kind: shown_kind(&text(&r[0]).unwrap_or_default(), c.include_hidden).to_string(),
             value: text(&r[1]),
             dims: [text(&r[2]), text(&r[3]), text(&r[4]), text(&r[5])],
             n: r[6].as_i64().unwrap_or(0),
@@ -386,27 +408,34 @@ fn audits_under(cube: &[CubeRow], c: &Conditions, fact: Option<(&str, &str, bool
         .sum()
 }
 
-/// Audits per value of `kind2` among the audits with fact (`kind`, `value`).
+/// Audits per value of `kind2` among the audits with fact (`kind`, `value`), each kind
+/// read as [`stored_kinds`] says.
 async fn pairs(
     conn: &mut SqliteConnection,
     project: &str,
-    kind: &str,
+    kind: &'static str,
     value: &str,
-    kind2: &str,
+    kind2: &'static str,
+    include_hidden: bool,
 ) -> Result<BTreeMap<Option<String>, i64>> {
-    let rows = sqlx::query(
-        "SELECT value2, n FROM facet_pairs WHERE project = ? AND kind = ? AND value = ? AND kind2 = ? AND n <> 0",
-    )
-    .bind(project)
-    .bind(kind)
-    .bind(value)
-    .bind(kind2)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.try_get("value2").ok(), r.try_get("n").unwrap_or(0)))
-        .collect())
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT value2, sum(n) AS n FROM facet_pairs WHERE project = ");
+    q.push_bind(project.to_string());
+    q.push(" AND value = ").push_bind(value.to_string());
+    for (column, kind) in [("kind", kind), ("kind2", kind2)] {
+        q.push(format!(" AND {column} IN ("));
+        let mut list = q.separated(", ");
+        for k in stored_kinds(kind, include_hidden) {
+            list.push_bind(k);
+        }
+        q.push(")");
+    }
+    q.push(" GROUP BY value2 HAVING sum(n) <> 0");
+    let rows = q.build().fetch_all(&mut *conn).await?;
+    let mut out = BTreeMap::new();
+    for r in &rows {
+        *out.entry(r.try_get("value2").ok()).or_insert(0) += r.try_get::<i64, _>("n").unwrap_or(0);
+    }
+    Ok(out)
 }
 
 /// Counts most frequent first, values without a name (NULL) and empty counts left out.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
-use super::counts::{self, fact_kind, green, sorted, FACETS};
+use super::counts::{self, fact_kind, green, shown_kind, sorted, stored_kinds, FACETS};
 use super::filter::{AuditFilter, Conditions, Facet};
 use crate::error::{Error, ErrorKind, Result};
 use crate::query::matching;
@@ -52,6 +52,9 @@ pub struct Facets {
     /// `new` and `regressed`: audits with a finding new on their site, or back after an
     /// absence.
     pub changes: Vec<FacetCount>,
+    /// Findings of the project triaged away (false positives and accepted risks): left out
+    /// of the severity and pattern counts unless the filter's `include_hidden` is set.
+    pub hidden_findings: i64,
     /// The counts that are estimates, by field name (`total`, `status`, ...): the time
     /// budget ran out before they were counted, so they were scaled up from the newest
     /// audits. Empty when every count is exact.
@@ -175,6 +178,15 @@ impl Run<'_> {
         let partial = counts::from_counts(conn, self.project, self.c)
             .await
             .map_err(|e| self.why(e))?;
+        // Read before the deadline is enforced, like the maintained counts: it is driven from
+        // the few triage keys that hide (migration 12), not from the findings.
+        let hidden_findings: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM hidden_findings WHERE site >= ?1 || char(31) AND site < ?1 || char(32)",
+        )
+        .bind(self.project)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| self.why(e.into()))?;
         self.enforce.store(self.deadline.is_some(), Ordering::Relaxed);
         let mut estimated = Vec::new();
         let mut sample: Option<Sample> = None;
@@ -238,6 +250,7 @@ impl Run<'_> {
             cwe: next(),
             green_flags: next(),
             changes: next(),
+            hidden_findings,
             estimated,
         })
     }
@@ -458,10 +471,11 @@ impl Tally {
         let mut t = Tally::default();
         for a in &audits {
             let dims = [&a.0, &a.1, &a.2, &a.3].map(|v| v.as_ref().and_then(named));
-            let facts: Vec<(String, Option<String>)> =
-                a.4.iter()
-                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), named(v))))
-                    .collect();
+            let facts: Vec<(String, Option<String>)> = a
+                .4
+                .iter()
+                .filter_map(|(k, v)| Some((shown_kind(k.as_str()?, c.include_hidden).to_string(), named(v))))
+                .collect();
             let has = |kind: &str, values: &[String]| {
                 facts
                     .iter()
@@ -542,10 +556,16 @@ async fn exact(
     }
     match fact_kind(facet) {
         Some(kind) => {
-            // Severities and patterns are facts of their audits too (migration 7).
+            // Severities and patterns are facts of their audits too (migration 7); an
+            // audit's visible and hidden-only facts of a value never coexist (migration 12).
+            let kinds = stored_kinds(kind, c.include_hidden)
+                .iter()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
             q.push(format!(
                 "SELECT x.value AS v, count(DISTINCT a.id) AS n FROM audits a \
-                 JOIN audit_facts x ON x.audit_id = a.id AND x.kind = '{kind}' WHERE a.project = "
+                 JOIN audit_facts x ON x.audit_id = a.id AND x.kind IN ({kinds}) WHERE a.project = "
             ));
         }
         None => {

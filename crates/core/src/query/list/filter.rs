@@ -8,6 +8,8 @@ use crate::error::{Error, Result};
 use crate::model::AuditStatus;
 use crate::search::fts_query;
 
+use super::counts::stored_kinds;
+
 /// Which audits to show. Empty lists mean "any".
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -44,6 +46,9 @@ pub struct AuditFilter {
     /// Only audits with a finding nobody has triaged (no verdict for its problem on the
     /// site, nor for this audit).
     pub untriaged: bool,
+    /// Count and filter severities and patterns with the findings triaged away too (false
+    /// positives and accepted risks, left out by default, as in the findings view).
+    pub include_hidden: bool,
 }
 
 /// Which facet's own filter to leave out: each facet counts as if its own choice were not
@@ -85,6 +90,7 @@ pub(super) struct Conditions {
     pub(super) green_flags: Option<bool>,
     pub(super) changes: Vec<String>,
     pub(super) untriaged: bool,
+    pub(super) include_hidden: bool,
     /// Only audits from this rowid on (an estimate's sample of the newest audits).
     pub(super) sample: Option<i64>,
     /// The rowids the search matched, as a JSON array, in place of the search itself: an
@@ -163,6 +169,7 @@ impl Conditions {
             green_flags: filter.green_flags,
             changes,
             untriaged: filter.untriaged,
+            include_hidden: filter.include_hidden,
             sample: None,
             matched: None,
         })
@@ -198,7 +205,8 @@ impl Conditions {
             any_of(q, "a.site_type", &self.site_type);
         }
         // Severity and pattern read the per-audit facts their findings give (migration 7),
-        // one small row per audit and value instead of every finding.
+        // one small row per audit and value instead of every finding; the facts of findings
+        // triaged away only with `include_hidden` (migration 12).
         for (facet, kind, values) in [
             (Facet::Severity, "severity", &self.severity),
             (Facet::Pattern, "pattern", &self.pattern_type),
@@ -207,8 +215,12 @@ impl Conditions {
             (Facet::Changes, "change", &self.changes),
         ] {
             if skip != facet && !values.is_empty() {
-                q.push(" AND EXISTS (SELECT 1 FROM audit_facts x WHERE x.audit_id = a.id AND x.kind = ");
-                q.push_bind(kind);
+                q.push(" AND EXISTS (SELECT 1 FROM audit_facts x WHERE x.audit_id = a.id AND x.kind IN (");
+                let mut list = q.separated(", ");
+                for k in stored_kinds(kind, self.include_hidden) {
+                    list.push_bind(k);
+                }
+                q.push(")");
                 any_of(q, "x.value", values);
                 q.push(")");
             }
