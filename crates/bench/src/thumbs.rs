@@ -103,7 +103,7 @@ pub(crate) fn thumbnails(report: &mut Report) {
 /// both decoded whole, compared, the heat map encoded and cached (issue 14).
 fn screenshot_diff(report: &mut Report, tall: &Path) {
     let dir = tempfile::tempdir().unwrap();
-    let shots = veritas_core::ScreenshotDir::new(dir.path().join("screenshots"), dir.path().join("thumbs"));
+    let shots = veritas_core::ScreenshotDir::in_data_dir(dir.path().to_path_buf());
     let mut changed = image::open(tall).unwrap().into_rgb8();
     for y in 3000..3800 {
         for x in 600..1200 {
@@ -126,7 +126,7 @@ fn screenshot_diff(report: &mut Report, tall: &Path) {
     let mut share = 0.0;
     let times = (0..3)
         .map(|_| {
-            let _ = std::fs::remove_dir_all(dir.path().join("thumbs"));
+            let _ = std::fs::remove_dir_all(dir.path().join("cache"));
             let t = Instant::now();
             share = shots.diff(&a, &before, &b, &after).unwrap().0.changed_share;
             t.elapsed().as_secs_f64() * 1000.0

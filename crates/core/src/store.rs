@@ -68,7 +68,7 @@ impl Store {
     }
 
     fn assemble(db: Database, root: PathBuf, tmp: Option<Arc<tempfile::TempDir>>) -> Store {
-        let shots = ScreenshotDir::new(root.join(SCREENSHOTS_DIR), root.join("cache").join("thumbnails"));
+        let shots = ScreenshotDir::in_data_dir(root.clone());
         Store {
             db,
             shots,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::export::{self, ExportFormat};
 use crate::ids::{AuditId, ProjectName};
 use crate::Store;
@@ -47,14 +47,19 @@ impl Store {
     ) -> Result<PathBuf> {
         // The id is checked (an AuditId), so it is a safe file name.
         let text = export::render(self, project, id, format, include_hidden).await?;
-        let dir = self.data_dir().join(EXPORTS_DIR);
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(|e| Error::io(&dir, e))?;
-        let path = dir.join(format!("{id}.{}", format.extension()));
-        tokio::fs::write(&path, text)
-            .await
-            .map_err(|e| Error::io(&path, e))?;
-        Ok(path)
+        let (base, name) = (
+            self.data_dir().to_path_buf(),
+            format!("{id}.{}", format.extension()),
+        );
+        // Not through a link: `exports/` or a planted `exports/<id>.html` link would have the
+        // export overwrite a file out of the data folder. The rename replaces a link at the
+        // file's own name instead of writing through it.
+        crate::blocking(move || {
+            let dir = crate::paths::own_folder(&base, &[EXPORTS_DIR], true)?.unwrap_or_default();
+            let path = dir.join(name);
+            crate::screenshots::write_atomically(&dir, &path, text.as_bytes())?;
+            Ok(path)
+        })
+        .await?
     }
 }

@@ -118,10 +118,13 @@ impl ScreenshotDir {
         };
         let (before, after) = (confine(before)?, confine(after)?);
         // Under the later audit's cache folder, so it goes when that audit is deleted.
-        let dir = self.thumbs.join(after_audit.as_str());
+        let dir = self.cache_dir(after_audit)?;
         let name = format!("diff_{before_audit}_{}__{}", stem(&before), stem(&after));
         let (image, summary_file) = (dir.join(format!("{name}.jpg")), dir.join(format!("{name}.json")));
         let fresh = |cached: &Path| {
+            if crate::paths::refuse_link(cached).is_err() {
+                return false;
+            }
             let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
             match (modified(cached), modified(&before), modified(&after)) {
                 (Some(c), Some(a), Some(b)) => c >= a && c >= b,
@@ -142,7 +145,6 @@ impl ScreenshotDir {
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
             .encode_image(&heat)
             .map_err(|e| Error::invalid(after.display(), format!("cannot encode the diff ({e})")))?;
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         write_atomically(&dir, &image, &jpeg)?;
         write_atomically(&dir, &summary_file, &serde_json::to_vec(&summary)?)?;
         Ok((summary, image))

@@ -18,17 +18,34 @@ pub struct SavedFile {
     pub size: u64,
 }
 
+/// Where the screenshots are, within the data directory.
+const SHOTS: &str = crate::store::SCREENSHOTS_DIR;
+/// Where thumbnails and diffs are cached, within the data directory.
+const CACHE: [&str; 2] = ["cache", "thumbnails"];
+
 /// The screenshot directory of a data directory.
 #[derive(Debug, Clone)]
 pub struct ScreenshotDir {
+    /// The data directory.
+    base: PathBuf,
     root: PathBuf,
-    pub(super) thumbs: PathBuf,
 }
 
 impl ScreenshotDir {
-    /// `root` holds the audits' folders; `thumbs` caches thumbnails.
-    pub fn new(root: PathBuf, thumbs: PathBuf) -> ScreenshotDir {
-        ScreenshotDir { root, thumbs }
+    /// The screenshots of data directory `base` (in `screenshots/`, thumbnails cached in
+    /// `cache/thumbnails/`).
+    pub fn in_data_dir(base: PathBuf) -> ScreenshotDir {
+        ScreenshotDir {
+            root: base.join(SHOTS),
+            base,
+        }
+    }
+
+    /// The cache folder of an audit's thumbnails and diffs, made if missing; refused if a
+    /// link is on the way to it.
+    pub(super) fn cache_dir(&self, audit_id: &AuditId) -> Result<PathBuf> {
+        let parts = [CACHE[0], CACHE[1], audit_id.as_str()];
+        Ok(crate::paths::own_folder(&self.base, &parts, true)?.unwrap_or_default())
     }
 
     pub fn root(&self) -> &Path {
@@ -43,8 +60,9 @@ impl ScreenshotDir {
     /// Check `bytes` and store them as screenshot `index` of `audit_id`.
     pub fn save(&self, audit_id: &AuditId, index: i64, bytes: &[u8]) -> Result<SavedFile> {
         let info = inspect(bytes)?;
-        let dir = self.audit_dir(audit_id);
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        // Not through a link: a planted `screenshots/<id>` link would put the file elsewhere.
+        let dir =
+            crate::paths::own_folder(&self.base, &[SHOTS, audit_id.as_str()], true)?.unwrap_or_default();
         let name = format!(
             "{}_{}_{:08x}.{}",
             chrono::Utc::now().format("%Y%m%d%H%M%S%3f"),
@@ -75,10 +93,15 @@ impl ScreenshotDir {
         crate::paths::canonical_inside(&self.root, path).filter(|real| real.is_file())
     }
 
-    /// Remove an audit's files and cached thumbnails.
+    /// Remove an audit's files and cached thumbnails. A link on the way to either folder
+    /// is refused, never followed (`cache/thumbnails -> ../../home` and an audit id
+    /// `Documents` would otherwise delete `home/Documents`).
     pub fn remove_audit(&self, id: &AuditId) -> Result<()> {
         let id = id.as_str();
-        for dir in [self.root.join(id), self.thumbs.join(id)] {
+        for parts in [vec![SHOTS, id], vec![CACHE[0], CACHE[1], id]] {
+            let Some(dir) = crate::paths::own_folder(&self.base, &parts, false)? else {
+                continue;
+            };
             match fs::remove_dir_all(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -114,7 +137,7 @@ mod tests {
     #[test]
     fn saves_atomically_resolves_by_name_and_stays_inside() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = ScreenshotDir::new(tmp.path().join("screenshots"), tmp.path().join("thumbs"));
+        let dir = ScreenshotDir::in_data_dir(tmp.path().to_path_buf());
         let id = AuditId::parse("vrts_00000001").unwrap();
         let saved = dir.save(&id, 2, &png(4, 4)).unwrap();
         let name = saved.path.file_name().unwrap().to_str().unwrap().to_string();
@@ -144,7 +167,7 @@ mod tests {
     #[test]
     fn a_link_out_of_the_directory_is_not_followed() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = ScreenshotDir::new(tmp.path().join("screenshots"), tmp.path().join("thumbs"));
+        let dir = ScreenshotDir::in_data_dir(tmp.path().to_path_buf());
         fs::create_dir_all(tmp.path().join("screenshots/vrts_1")).unwrap();
         fs::write(tmp.path().join("secret.png"), png(1, 1)).unwrap();
         std::os::unix::fs::symlink(

@@ -30,13 +30,13 @@ impl ScreenshotDir {
             .confine(source)
             .ok_or_else(|| Error::invalid(source.display(), "not a file in the screenshot directory"))?;
         let stem = source.file_stem().and_then(|s| s.to_str()).unwrap_or("shot");
-        let dir = self.thumbs.join(audit_id.as_str());
+        let dir = self.cache_dir(audit_id)?;
         let cached = dir.join(format!("{stem}_w{width}.jpg"));
-        if is_fresh(&cached, &source) {
+        // A cached file that is a link is made again (the rename replaces the link itself).
+        if crate::paths::refuse_link(&cached).is_ok() && is_fresh(&cached, &source) {
             return Ok(cached);
         }
         let bytes = make_thumbnail(&source, width)?;
-        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         write_atomically(&dir, &cached, &bytes)?;
         Ok(cached)
     }
@@ -137,7 +137,7 @@ mod tests {
     #[test]
     fn thumbnail_of_a_tall_full_page_shot_is_cached_and_leaves_the_original() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = ScreenshotDir::new(tmp.path().join("screenshots"), tmp.path().join("thumbs"));
+        let dir = ScreenshotDir::in_data_dir(tmp.path().to_path_buf());
         let original = png(1939, 7464);
         let id = AuditId::parse("vrts_1").unwrap();
         let saved = dir.save(&id, 0, &original).unwrap();

@@ -11,6 +11,7 @@ mod facet_counts;
 mod fingerprints;
 mod ingest;
 mod isolation;
+mod links;
 mod list;
 mod maintenance;
 mod persistence;
