@@ -488,3 +488,48 @@ fn a_false_positive_leaves_the_list_facets_and_include_hidden_counts_it() {
     assert!(with.contains("count 2 findings triaged away"), "{with}");
     assert_eq!(pattern_line(&with), pattern_line(&before));
 }
+
+#[test]
+fn producer_text_reaches_the_terminal_escaped_never_as_control_sequences() {
+    // Issue 16, bug 3: ESC sequences retitled the terminal and wrote its clipboard (OSC 52);
+    // a carriage return faked a row.
+    let dir = tempfile::tempdir().unwrap();
+    let stream = [
+        json!({"type": "audit_start", "audit_id": "vrts_e5c00001", "url": "https://esc.example/"}),
+        json!({"type": "finding", "finding": {"pattern_type": "evil\u{1b}]52;c;cHduZWQ=\u{7}", "severity": "low",
+            "confidence": 0.5, "description": "d\u{1b}[2J\rvrts_fake   completed", "id": "k\u{9b}1"}}),
+        json!({"type": "audit_result", "result": {"status": "completed", "trust_score": 5,
+            "narrative": "hello\u{1b}[31m red\u{202e}", "error_message": "x\ny"}}),
+    ]
+    .iter()
+    .map(Value::to_string)
+    .collect::<Vec<_>>()
+    .join("\n");
+    assert!(ingest_stdin(dir.path(), &(stream + "\n"), &[]).status.success());
+    for args in [
+        &["list"][..],
+        &["show", "vrts_e5c00001"],
+        &["changes", "vrts_e5c00001"],
+        &["doctor"],
+    ] {
+        let out = run(dir.path(), args);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let acting: Vec<char> = text
+            .chars()
+            .filter(|c| (c.is_control() && *c != '\n') || *c == '\u{202e}')
+            .collect();
+        assert!(acting.is_empty(), "{args:?} wrote {acting:?} raw:\n{text}");
+    }
+    let shown = String::from_utf8(run(dir.path(), &["show", "vrts_e5c00001"]).stdout).unwrap();
+    assert!(
+        shown.contains(r"evil\u{1b}]52;c;cHduZWQ=\u{7}"),
+        "escaped, still readable:\n{shown}"
+    );
+    assert!(shown.contains(r"\u{d}vrts_fake"), "{shown}");
+    // Scripts get the text as it was stored.
+    let json = run_json(dir.path(), &["show", "vrts_e5c00001", "--json"]);
+    assert_eq!(
+        json["findings"][0]["pattern_type"],
+        "evil\u{1b}]52;c;cHduZWQ=\u{7}"
+    );
+}

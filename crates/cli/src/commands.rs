@@ -28,7 +28,7 @@ async fn open(cli: &Cli) -> Result<Store> {
     }
     let store = Store::open_at(&location).await?;
     if let Some(notice) = store.database_notice() {
-        eprintln!("veritas-db: {notice}");
+        eprintln!("veritas-db: {}", output::field(notice));
     }
     Ok(store)
 }
@@ -129,7 +129,7 @@ pub async fn run(cli: Cli) -> Result<Finish> {
             };
             match path {
                 Some(p) => std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?,
-                None => print(&text)?,
+                None => output::print_raw(&text)?,
             }
         }
         Command::Doctor {
@@ -216,7 +216,14 @@ async fn ingest(store: &Store, project: &ProjectName, args: IngestArgs) -> Resul
     let report = store
         .ingest(project, &options, reader, &mut |notice| match notice {
             IngestNotice::Rejected { line, reason } => {
-                bar.suspend(|| eprintln!("veritas-db: {source}: line {line}: rejected: {reason}"));
+                // The reason quotes the producer's text: escaped like any output for a person.
+                let reason = reason.to_string();
+                bar.suspend(|| {
+                    eprintln!(
+                        "veritas-db: {source}: line {line}: rejected: {}",
+                        output::field(&reason)
+                    )
+                });
             }
             IngestNotice::Progress { bytes, lines } => {
                 bar.set_position(bytes);
@@ -286,7 +293,7 @@ async fn triage(store: &Store, project: &ProjectName, args: TriageArgs) -> Resul
                 .map_err(|e| Error::encoding("the triage export", e))?
                 + "\n";
             if file.as_os_str() == "-" {
-                print(&text)?;
+                output::print_raw(&text)?;
             } else {
                 std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
             }
@@ -402,12 +409,14 @@ fn doctor_text(r: &veritas_core::DoctorReport) -> String {
     for m in &r.missing_files {
         s += &format!(
             "  audit {} screenshot #{}: {}\n",
-            m.audit_id, m.screenshot_id, m.file_path
+            output::field(&m.audit_id),
+            m.screenshot_id,
+            output::field(&m.file_path)
         );
     }
     s += &format!("orphan files      {}\n", r.orphan_files.len());
     for o in &r.orphan_files {
-        s += &format!("  {o}\n");
+        s += &format!("  {}\n", output::field(o));
     }
     s += &format!("stale counters    {}\n", r.counter_mismatches.len());
     for c in &r.counter_mismatches {
@@ -434,7 +443,7 @@ fn doctor_text(r: &veritas_core::DoctorReport) -> String {
     }
     s += &format!("abandoned running {}\n", r.stale_running.len());
     for id in &r.stale_running {
-        s += &format!("  audit {id}\n");
+        s += &format!("  audit {}\n", output::field(id));
     }
     for fix in &r.repaired {
         s += &format!("repaired: {fix}\n");

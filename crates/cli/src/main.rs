@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         // Output piped into `head` that closed early is not a failure.
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("veritas-db: error: {e}");
+            eprintln!("veritas-db: error: {}", output::field(&e.to_string()));
             ExitCode::from(2)
         }
     }

@@ -7,12 +7,51 @@ use veritas_core::{
     Result,
 };
 
-/// Write `text` to standard output.
+/// Write `text`, made for a person, to standard output, its control characters escaped
+/// (see [`terminal_safe`]).
 pub fn print(text: &str) -> Result<()> {
+    print_raw(&terminal_safe(text, true))
+}
+
+/// Write `text` to standard output as it is: JSON (which escapes control characters itself)
+/// and exports, which are data for a file or a script.
+pub fn print_raw(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())
         .map_err(|e| Error::io_of("writing standard output", e))
+}
+
+/// Whether `c` would act on a terminal rather than show: C0 and C1 controls (ESC starts the
+/// sequences that retitle the terminal or write its clipboard, CR overwrites a row) and the
+/// bidirectional overrides that reorder what is shown.
+fn acts_on_terminal(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with every character that acts on a terminal written as an escape (`\u{1b}`);
+/// newlines and tabs kept when `lines` (a whole report), escaped too when not (one field of
+/// a row, which must not start a row of its own). Producer text (urls, findings,
+/// narratives) is untrusted.
+pub fn terminal_safe(text: &str, lines: bool) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| acts_on_terminal(c) && !(lines && matches!(c, '\n' | '\t'));
+    if !text.chars().any(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if acts(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// One field of a row: see [`terminal_safe`].
+pub fn field(text: &str) -> std::borrow::Cow<'_, str> {
+    terminal_safe(text, false)
 }
 
 /// Whether `e` is standard output closed by its reader (output piped into `head`), found
@@ -24,7 +63,7 @@ pub fn is_broken_pipe(e: &Error) -> bool {
 /// Pretty JSON of anything serialisable, with a final newline.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::encoding("the output as JSON", e))?;
-    print(&(text + "\n"))
+    print_raw(&(text + "\n"))
 }
 
 fn score(s: Option<f64>) -> String {
@@ -47,13 +86,13 @@ pub fn audit_table(audits: &[Audit]) -> String {
         s.push_str(&format!(
             "{:<14} {:<12} {:>6} {:<17} {:>8} {:>5} {:<16} {}\n",
             a.id,
-            a.status,
+            field(&a.status),
             score(a.fields.trust_score),
-            a.fields.risk_level.as_deref().unwrap_or("-"),
+            field(a.fields.risk_level.as_deref().unwrap_or("-")),
             a.findings_count,
             a.screenshots_count,
-            day(&a.fields.created_at),
-            a.url
+            field(&day(&a.fields.created_at)),
+            field(&a.url)
         ));
     }
     s
@@ -76,7 +115,7 @@ pub fn facets(f: &Facets, include_hidden: bool) -> String {
     ] {
         let parts: Vec<String> = counts
             .iter()
-            .map(|c| format!("{} {}", c.value, c.count))
+            .map(|c| format!("{} {}", field(&c.value), c.count))
             .collect();
         s.push_str(&format!("  {name:<13} {}\n", parts.join(", ")));
     }
@@ -98,8 +137,8 @@ pub fn facets(f: &Facets, include_hidden: bool) -> String {
 /// One audit for a person.
 pub fn audit_detail(d: &AuditDetail) -> String {
     let a = &d.audit;
-    let mut s = format!("{}  {}\n", a.id, a.url);
-    let line = |k: &str, v: String| format!("  {k:<14} {v}\n");
+    let mut s = format!("{}  {}\n", a.id, field(&a.url));
+    let line = |k: &str, v: String| format!("  {k:<14} {}\n", field(&v));
     s += &line("status", a.status.clone());
     s += &line(
         "trust score",
@@ -168,7 +207,7 @@ pub fn audit_detail(d: &AuditDetail) -> String {
         let what = if f.pattern_unrecorded {
             "(pattern not recorded by the producer)".to_string()
         } else {
-            format!("{:<22} {}", f.pattern_type, f.description)
+            format!("{:<22} {}", field(&f.pattern_type), field(&f.description))
         };
         let cwe = f.cwe_id.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default();
         s += &format!(
@@ -190,11 +229,17 @@ pub fn audit_detail(d: &AuditDetail) -> String {
         } else {
             "MISSING".to_string()
         };
-        s += &format!("  #{:<5} {:<9} {:<16} {}\n", sh.id, sh.label, state, sh.file_path);
+        s += &format!(
+            "  #{:<5} {:<9} {:<16} {}\n",
+            sh.id,
+            field(&sh.label),
+            state,
+            field(&sh.file_path)
+        );
     }
     s += &format!("\nEvents ({})\n", d.events.len());
     for e in &d.events {
-        s += &format!("  {}  {}\n", day(&e.timestamp), e.event_type);
+        s += &format!("  {}  {}\n", field(&day(&e.timestamp)), field(&e.event_type));
     }
     if let Some(n) = &a.fields.narrative {
         s += &format!("\nNarrative\n{n}\n");
@@ -268,17 +313,17 @@ fn intelligence(i: &Intelligence) -> String {
 pub fn decision(d: &veritas_core::TriageDecision) -> String {
     format!(
         "{}  {:<15} {:<12} {}{}{}\n",
-        d.decided_at,
+        field(&d.decided_at),
         d.verdict.as_str(),
-        d.author,
+        field(&d.author),
         d.audit_id
             .as_deref()
-            .map(|a| format!("[audit {a} only] "))
+            .map(|a| format!("[audit {} only] ", field(a)))
             .unwrap_or_default(),
-        d.note,
+        field(&d.note),
         d.imported_from
             .as_deref()
-            .map(|f| format!("  (imported from {f})"))
+            .map(|f| format!("  (imported from {})", field(f)))
             .unwrap_or_default()
     )
 }
@@ -302,8 +347,8 @@ pub fn changes(c: &AuditChanges, findings: &[Finding]) -> String {
         s += &format!(
             "  {word:<10} #{:<6} {:<24} {}\n",
             fc.finding_id,
-            f.map_or("", |f| f.pattern_type.as_str()),
-            fc.fingerprint
+            field(f.map_or("", |f| f.pattern_type.as_str())),
+            field(&fc.fingerprint)
         );
     }
     for f in &c.fixed {
@@ -311,8 +356,8 @@ pub fn changes(c: &AuditChanges, findings: &[Finding]) -> String {
             "  {:<10} #{:<6} {:<24} {}\n",
             "fixed",
             f.id,
-            f.pattern_type,
-            f.fingerprint.as_deref().unwrap_or("")
+            field(&f.pattern_type),
+            field(f.fingerprint.as_deref().unwrap_or(""))
         );
     }
     s
@@ -344,7 +389,7 @@ pub fn comparison(c: &Comparison) -> String {
     ] {
         let parts: Vec<String> = list
             .iter()
-            .map(|f| format!("#{} {}", f.id, f.pattern_type))
+            .map(|f| format!("#{} {}", f.id, field(&f.pattern_type)))
             .collect();
         s += &format!(
             "  problems {name:<9} {}\n",
@@ -360,7 +405,7 @@ pub fn comparison(c: &Comparison) -> String {
         ("resolved", &c.findings.resolved),
         ("kept", &c.findings.kept),
     ] {
-        let parts: Vec<String> = list.iter().map(|p| p.pattern_type.clone()).collect();
+        let parts: Vec<String> = list.iter().map(|p| field(&p.pattern_type).into_owned()).collect();
         s += &format!(
             "  findings {name:<9} {}\n",
             if parts.is_empty() {

@@ -231,8 +231,14 @@ fn audit_result(o: &Fields) -> Result<AuditResult, Rejection> {
         }
         Some(other) => return Err(wrong_type("dark_pattern_summary", "an object", other)),
     }
+    let url = str_field(o, "url")?.filter(|u| !u.is_empty());
+    // The same rule as audit_start's url: one line of text (a url with ESC or CR in it
+    // reached the terminal through `list`).
+    if url.is_some_and(|u| u.len() > 8192 || u.chars().any(char::is_control)) {
+        return Err(invalid("url", "must be a line of text (no control characters)"));
+    }
     Ok(AuditResult {
-        url: str_field(o, "url")?.filter(|u| !u.is_empty()).map(str::to_string),
+        url: url.map(str::to_string),
         status,
         fields: AuditFields {
             audit_tier: str_field(o, "audit_tier")?.map(str::to_string),
@@ -536,6 +542,11 @@ mod tests {
                 r#"{"type":"audit_result","result":{"findings":[{"pattern_type":"x","severity":"low","confidence":0.5,"description":"a\u0000"}]}}"#,
                 "result.findings[0].description holds a NUL character",
             ),
+            // Issue 16, bug 3: the result's url is one line of text, as audit_start's is.
+            (
+                r#"{"type":"audit_result","result":{"url":"https://x\u001b]0;pwned\u0007/\rvrts_fake"}}"#,
+                "result: url must be a line of text",
+            ),
             (r#"[1,2]"#, "must be a JSON object"),
             (r#"{"type":"screenshot","index":0,"data":"%%%"}"#, "base64"),
             (
@@ -563,6 +574,20 @@ mod tests {
         let got = reason(&format!(r#"{{"type":"{long}/"}}"#));
         assert!(got.len() < 200, "quoted {} bytes: {got}", got.len());
         assert!(got.starts_with("type \"xxx") && got.contains('…'), "{got}");
+        // Issue 16, bug 4: a 10,000-character id, and a long severity, quoted short too.
+        for line in [
+            format!(r#"{{"type":"log_entry","audit_id":"{long}"}}"#),
+            format!(
+                r#"{{"type":"finding","finding":{{"pattern_type":"p","severity":"{long}","confidence":0.5}}}}"#
+            ),
+        ] {
+            let got = reason(&line);
+            assert!(
+                got.len() < 200 && got.contains('…'),
+                "quoted {} bytes: {got}",
+                got.len()
+            );
+        }
     }
 
     #[test]
