@@ -155,6 +155,9 @@ pub async fn run(cli: Cli) -> Result<Finish> {
                 dest.display(),
                 r.screenshots_missing
             ))?;
+            for row in &r.skipped_rows {
+                print(&format!("  not copied: {}\n", output::field(row)))?;
+            }
         }
         Command::Demo { audits } => {
             let bar = progress_bar(audits as u64, "{bar:30} {pos}/{len} demo audits");

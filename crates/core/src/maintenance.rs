@@ -77,6 +77,10 @@ pub struct BackupReport {
     pub audits: i64,
     pub screenshots_copied: u64,
     pub screenshots_missing: u64,
+    /// Screenshot rows whose files were not copied because another program stored them
+    /// oddly (a `file_path` that is no text, an audit id that is no id), each named. The rows
+    /// themselves are in the copied database, as they were.
+    pub skipped_rows: Vec<String>,
 }
 
 /// Check the database and the screenshot directory. With `repair`: rebuild a broken
@@ -259,6 +263,10 @@ async fn search_index_ok(store: &Store) -> Result<bool> {
 
 /// Copy the database (a consistent snapshot, taken while other processes may write)
 /// and the screenshot files it refers to into `dest`, a new or empty folder.
+///
+/// Everything is written into a hidden folder beside `dest` first and renamed into place
+/// when complete: a backup that fails (or is killed) leaves no half-written `dest` for the
+/// next attempt to trip on, and the hidden folder is removed on the way out.
 pub(crate) async fn backup(store: &Store, dest: &Path) -> Result<BackupReport> {
     if dest.exists()
         && std::fs::read_dir(dest)
@@ -271,7 +279,31 @@ pub(crate) async fn backup(store: &Store, dest: &Path) -> Result<BackupReport> {
             "backup destination must be a new or empty folder",
         ));
     }
-    std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".veritas-backup-")
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io(&parent, e))?;
+    let report = backup_into(store, staging.path()).await?;
+    // A missing or empty `dest` is replaced by the complete copy in one rename.
+    let done = staging.keep();
+    if let Err(e) = std::fs::rename(&done, dest) {
+        let _ = std::fs::remove_dir_all(&done);
+        return Err(Error::io(dest, e));
+    }
+    Ok(report)
+}
+
+/// A screenshot row as the backup reads it: id, audit id and file path where they are text,
+/// and the SQLite types of those two.
+type ShotRow = (i64, Option<String>, Option<String>, String, String);
+
+/// The backup itself, into the empty folder `dest`.
+async fn backup_into(store: &Store, dest: &Path) -> Result<BackupReport> {
     // The copy keeps the original's file name, so it opens as the same kind of folder.
     let db_name = store
         .database_file()
@@ -292,9 +324,32 @@ pub(crate) async fn backup(store: &Store, dest: &Path) -> Result<BackupReport> {
     let audits: i64 = sqlx::query_scalar("SELECT count(*) FROM audits")
         .fetch_one(pool)
         .await?;
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT audit_id, file_path FROM audit_screenshots")
-        .fetch_all(pool)
-        .await?;
+    // Rows come from any program: a column of another type is named and skipped, never
+    // the end of the backup.
+    let found: Vec<ShotRow> = sqlx::query_as(
+        "SELECT id, CASE WHEN typeof(audit_id) = 'text' THEN audit_id END,
+                CASE WHEN typeof(file_path) = 'text' THEN file_path END,
+                typeof(audit_id), typeof(file_path)
+         FROM audit_screenshots ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut rows = Vec::with_capacity(found.len());
+    let mut skipped_rows = Vec::new();
+    for (id, audit_id, file_path, audit_type, path_type) in found {
+        match (audit_id, file_path) {
+            (Some(a), Some(f)) if AuditId::parse(&a).is_ok() => rows.push((a, f)),
+            (Some(a), Some(_)) => skipped_rows.push(format!(
+                "screenshot {id}: audit id {:?} is not an audit id",
+                crate::ids::quote_prefix(&a)
+            )),
+            (Some(a), None) => skipped_rows.push(format!(
+                "screenshot {id} of audit {:?}: file_path is a {path_type}, not text",
+                crate::ids::quote_prefix(&a)
+            )),
+            (None, _) => skipped_rows.push(format!("screenshot {id}: audit_id is a {audit_type}, not text")),
+        }
+    }
     let (source, target) = (store.screenshots().clone(), dest.join(SCREENSHOTS_DIR));
     let (copied, missing) = crate::blocking(move || copy_files(&source, &target, &rows)).await??;
     copy.database().clone().close().await;
@@ -302,6 +357,7 @@ pub(crate) async fn backup(store: &Store, dest: &Path) -> Result<BackupReport> {
         audits,
         screenshots_copied: copied,
         screenshots_missing: missing,
+        skipped_rows,
     })
 }
 

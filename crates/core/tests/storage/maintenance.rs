@@ -136,3 +136,61 @@ async fn another_handles_write_is_noticed_by_the_change_watcher() {
     assert!(matches!(noticed, Ok(Some(()))), "the commit was noticed");
     watcher.abort();
 }
+
+#[tokio::test]
+async fn backup_names_and_skips_rows_of_the_wrong_type_and_leaves_nothing_half_written() {
+    // Issue 16, bug 5: a `file_path` another program stored as a BLOB stopped the backup
+    // with exit 2, naming nothing, and left a half-written folder that made the retry fail.
+    let fx = fresh().await;
+    fx.store
+        .load_demo(&pname("default"), 2, &mut |_, _| {})
+        .await
+        .unwrap();
+    let mut c = crate::common::raw(fx.dir.path()).await;
+    let (blob_id, odd_id): (i64, i64) = sqlx::query_as("SELECT min(id), max(id) FROM audit_screenshots")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_screenshots SET file_path = x'00ff10' WHERE id = ?1")
+        .bind(blob_id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    // Another program with foreign keys off, as the backend's own connections are.
+    sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut c).await.unwrap();
+    sqlx::query("UPDATE audit_screenshots SET audit_id = '../elsewhere' WHERE id = ?1")
+        .bind(odd_id)
+        .execute(&mut c)
+        .await
+        .unwrap();
+    drop(c);
+
+    let dest = tempfile::tempdir().unwrap();
+    let target = dest.path().join("copy");
+    let report = fx.store.backup(&target).await.unwrap();
+    assert_eq!(report.skipped_rows.len(), 2, "{:?}", report.skipped_rows);
+    assert!(
+        report.skipped_rows[0].contains(&format!("screenshot {blob_id}"))
+            && report.skipped_rows[0].contains("blob")
+    );
+    assert!(
+        report.skipped_rows[1].contains(&format!("screenshot {odd_id}"))
+            && report.skipped_rows[1].contains("not an audit id")
+    );
+    assert!(report.screenshots_copied > 0);
+    // Complete where it was asked for, and nothing else beside it.
+    let copy = Store::open(&target).await.unwrap();
+    assert_eq!(
+        copy.doctor(false, std::time::Duration::from_secs(1 << 30))
+            .await
+            .unwrap()
+            .integrity,
+        ["ok"]
+    );
+    let beside: Vec<_> = std::fs::read_dir(dest.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(beside, [std::ffi::OsString::from("copy")]);
+}
