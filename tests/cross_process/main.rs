@@ -6,4 +6,5 @@ mod cli;
 mod common;
 mod crash;
 mod current_backend;
+mod full_disk;
 mod multi_writer;

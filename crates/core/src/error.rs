@@ -164,6 +164,30 @@ impl Error {
         }
         None
     }
+
+    /// Whether the error is a full disk (or an exhausted quota), from the file system
+    /// (ENOSPC, EDQUOT) or from SQLite (SQLITE_FULL): no input's fault, and no reason to read
+    /// on, since every next write fails the same way.
+    pub fn is_storage_full(&self) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = self.cause.as_deref().map(|c| c as _);
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::StorageFull || matches!(io.raw_os_error(), Some(28 | 122))
+                {
+                    return true;
+                }
+            }
+            if let Some(sqlx::Error::Database(db)) = c.downcast_ref::<sqlx::Error>() {
+                // The primary code is the low byte of an extended one.
+                let code = db.code().and_then(|c| c.parse::<i32>().ok());
+                if code.is_some_and(|c| c & 0xff == 13) {
+                    return true;
+                }
+            }
+            cause = c.source();
+        }
+        false
+    }
 }
 
 impl fmt::Display for Error {

@@ -1,7 +1,7 @@
 //! `ingest`: reading the Veritas event stream (NDJSON, docs/EVENT_STREAM.md) into a store.
 //!
 //! Each line is validated on its own; a bad line is reported with its number and reason and
-//! every other line is still ingested. Each event is one atomic change (its effect and its
+//! every other line is still ingested. A full disk is no bad line: the ingest stops there. Each event is one atomic change (its effect and its
 //! timeline row together), so a running audit's progress is visible as it arrives and an
 //! interrupted stream leaves the audit `running` with what arrived.
 
@@ -118,6 +118,18 @@ pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
         match outcome {
             Ok(true) => ing.report.events += 1,
             Ok(false) => {}
+            // A full disk is no bad line: every line after it would fail the same way (and a
+            // screenshot lost to it would leave its audit complete without it). Stop here.
+            Err(Rejection::Store(e)) if e.is_storage_full() => {
+                return Err(Error::new(
+                    e.kind,
+                    format!(
+                        "line {line}: the disk is full ({e}); ingest stopped there and read no \
+                         further line. Free some space and ingest the stream again: events \
+                         already stored are recognised and kept once"
+                    ),
+                ));
+            }
             Err(reason) => {
                 ing.report.rejected += 1;
                 notify(IngestNotice::Rejected {

@@ -157,7 +157,10 @@ async fn backup_names_and_skips_rows_of_the_wrong_type_and_leaves_nothing_half_w
         .await
         .unwrap();
     // Another program with foreign keys off, as the backend's own connections are.
-    sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut c).await.unwrap();
+    sqlx::query("PRAGMA foreign_keys = OFF")
+        .execute(&mut c)
+        .await
+        .unwrap();
     sqlx::query("UPDATE audit_screenshots SET audit_id = '../elsewhere' WHERE id = ?1")
         .bind(odd_id)
         .execute(&mut c)
