@@ -7,6 +7,7 @@
 
 mod app;
 mod facets;
+mod hostile;
 mod raw;
 mod thumbs;
 mod w1;
@@ -30,7 +31,7 @@ struct Args {
     /// Audits for W1.
     #[arg(long, default_value_t = 2000)]
     n: u64,
-    /// Run only these parts (repeatable): w1, w2, thumbs, app; `facets` alone times W2's
+    /// Run only these parts (repeatable): w1, w2, thumbs, app, hostile; `facets` alone times W2's
     /// facet and search-as-you-type figures on the browse databases `--browse-dir` already
     /// holds (part of w2 otherwise). Default: all but `facets` on its own.
     #[arg(long, value_enum)]
@@ -59,6 +60,8 @@ enum Part {
     Thumbs,
     App,
     Facets,
+    /// What a hostile producer's stream costs (issue 16).
+    Hostile,
 }
 
 /// Figures, in the order they are printed.
@@ -135,6 +138,9 @@ fn main() {
     });
     if runs(Part::Thumbs) {
         thumbs::thumbnails(&mut report);
+    }
+    if runs(Part::Hostile) {
+        rt.block_on(hostile::hostile(&mut report));
     }
     if runs(Part::App) {
         // The 1M database only when a full run built (or found) it in --browse-dir.

@@ -165,6 +165,24 @@ impl Error {
         None
     }
 
+    /// Whether the error is SQLite's "database is locked" (SQLITE_BUSY or SQLITE_LOCKED):
+    /// another connection held the lock past the busy timeout.
+    pub fn is_busy(&self) -> bool {
+        self.sqlite_code().is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    }
+
+    /// The SQLite result code of a database error, if that is what this is.
+    fn sqlite_code(&self) -> Option<i32> {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = self.cause.as_deref().map(|c| c as _);
+        while let Some(c) = cause {
+            if let Some(sqlx::Error::Database(db)) = c.downcast_ref::<sqlx::Error>() {
+                return db.code().and_then(|c| c.parse::<i32>().ok());
+            }
+            cause = c.source();
+        }
+        None
+    }
+
     /// Whether the error is a full disk (or an exhausted quota), from the file system
     /// (ENOSPC, EDQUOT) or from SQLite (SQLITE_FULL): no input's fault, and no reason to read
     /// on, since every next write fails the same way.
@@ -177,16 +195,10 @@ impl Error {
                     return true;
                 }
             }
-            if let Some(sqlx::Error::Database(db)) = c.downcast_ref::<sqlx::Error>() {
-                // The primary code is the low byte of an extended one.
-                let code = db.code().and_then(|c| c.parse::<i32>().ok());
-                if code.is_some_and(|c| c & 0xff == 13) {
-                    return true;
-                }
-            }
             cause = c.source();
         }
-        false
+        // The primary code is the low byte of an extended one.
+        self.sqlite_code().is_some_and(|c| c & 0xff == 13)
     }
 }
 
@@ -236,6 +248,36 @@ impl From<serde_json::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_lock_held_elsewhere_is_known_as_busy_and_a_full_disk_as_full() {
+        use sqlx::{ConnectOptions, Connection};
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(tmp.path().join("x.db"))
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::ZERO);
+        let mut holder = opts.connect().await.unwrap();
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let mut other = opts.connect().await.unwrap();
+        let mut tx = holder.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let e: Error = sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(&mut other)
+            .await
+            .unwrap_err()
+            .into();
+        assert!(e.is_busy() && !e.is_storage_full(), "{e}");
+        let full = Error::io(std::path::Path::new("/x"), std::io::Error::from_raw_os_error(28));
+        assert!(full.is_storage_full() && !full.is_busy());
+        assert!(!Error::invalid("x", "y").is_busy());
+    }
 
     #[test]
     fn serialises_as_code_and_message() {

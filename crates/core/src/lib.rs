@@ -55,6 +55,7 @@ pub use export::{markdown_to_safe_html, ExportFormat};
 pub use ids::{AuditId, ProjectName};
 pub use ingest::{
     parse_line, EventIdentity, IngestNotice, IngestOptions, IngestReport, ParsedLine, Pending, Rejection,
+    MAX_FINDINGS_PER_EVENT, MAX_LINE_BYTES,
 };
 pub use intel::{
     mitre_technique_url, Captcha, Cvss, DarknetThreat, DomainInfo, Exploration, Fact, FormFound, GraphEdge,

@@ -10,7 +10,7 @@ mod fields;
 mod parse;
 mod rejection;
 
-pub use parse::{parse_line, EventIdentity, ParsedLine, Pending};
+pub use parse::{parse_line, EventIdentity, ParsedLine, Pending, MAX_FINDINGS_PER_EVENT};
 pub use rejection::Rejection;
 
 use serde::Serialize;
@@ -100,8 +100,7 @@ pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
     let mut bytes = 0u64;
     loop {
         buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
+        let (n, too_long) = read_line_bounded(&mut reader, &mut buf, MAX_LINE_BYTES)
             .await
             .map_err(|e| Error::io_of("reading the event stream", e))?;
         if n == 0 {
@@ -111,6 +110,14 @@ pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
         ing.report.lines += 1;
         let line = ing.report.lines;
         let outcome = match std::str::from_utf8(&buf) {
+            _ if too_long => Err(Rejection::NotAllowed {
+                field: "the line".into(),
+                value: String::new(),
+                why: format!(
+                    "is {n} bytes long, more than the {} MiB one line may carry",
+                    MAX_LINE_BYTES >> 20
+                ),
+            }),
             Ok(text) if text.trim().is_empty() => continue,
             Ok(text) => ing.line(line, text.trim_end_matches(['\n', '\r'])).await,
             Err(e) => Err(Rejection::NotUtf8(e)),
@@ -149,6 +156,44 @@ pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
     Ok(ing.report)
 }
 
+/// The most bytes one line of the stream may hold: a full-page PNG screenshot, base64'd, is
+/// far below it. A longer line is read past without being kept (a 1 GiB line with no
+/// newline grew the buffer to 1 GB).
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+
+/// Read one line (through its newline) into `buf`, keeping at most `max` bytes of it: the
+/// bytes read, and whether the line was longer (then `buf` is left empty).
+async fn read_line_bounded<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
+    let (mut total, mut too_long) = (0, false);
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok((total, too_long));
+        }
+        let (used, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (available.len(), false),
+        };
+        if !too_long {
+            if buf.len() + used > max {
+                too_long = true;
+                *buf = Vec::new();
+            } else {
+                buf.extend_from_slice(&available[..used]);
+            }
+        }
+        reader.consume(used);
+        total += used;
+        if done {
+            return Ok((total, too_long));
+        }
+    }
+}
+
 impl Ingestor<'_> {
     /// `--audit-id ID --url URL`: bare events belong to `id`, created if it is new.
     async fn open_recording(&mut self, id: &AuditId, url: Option<&str>) -> Result<()> {
@@ -182,15 +227,21 @@ impl Ingestor<'_> {
         event: NewEvent,
         arrival: Arrival,
     ) -> Result<crate::write::Outcome> {
-        self.store
-            .write(Change::Event {
+        // Another program holding the write lock past the busy timeout: wait on (until the
+        // person stops the ingest) rather than drop the line.
+        loop {
+            let change = Change::Event {
                 project: self.project.to_string(),
                 audit_id: audit_id.to_string(),
-                effect,
-                event,
-                arrival,
-            })
-            .await
+                effect: effect.clone(),
+                event: event.clone(),
+                arrival: arrival.clone(),
+            };
+            match self.store.write(change).await {
+                Err(e) if e.is_busy() => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+                done => return done,
+            }
+        }
     }
 
     /// Ingest one line: `Ok(false)` for an event received before; `Err` is why the line

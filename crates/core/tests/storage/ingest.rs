@@ -352,3 +352,61 @@ async fn a_recording_without_audit_start_goes_to_the_given_audit_and_can_be_mark
         "disconnected"
     );
 }
+
+#[tokio::test]
+async fn what_one_line_and_one_audit_may_carry_is_limited_and_the_limit_is_named() {
+    // Issue 16, bug 2: one audit_result of a million findings held the write lock 54 s, and a
+    // 1 GiB line with no newline grew the reader's buffer to 1 GB.
+    let fx = fresh().await;
+    let finding = |j: usize| json!({"id": format!("f{j}"), "pattern_type": "p", "severity": "low", "confidence": 0.5, "description": format!("finding {j}")});
+    let limit = veritas_core::MAX_FINDINGS_PER_EVENT;
+    let many: Vec<Value> = (0..=limit).map(finding).collect();
+    let mut lines = vec![
+        line(json!({"type": "audit_start", "audit_id": "vrts_11m17001", "url": "https://limits.example/"})),
+        line(json!({"type": "audit_result", "result": {"status": "completed", "findings": many}})),
+        line(json!({"type": "audit_result", "result": {"status": "completed", "findings": many[..limit]}})),
+    ];
+    // A line past 64 MiB: rejected, read past without being kept, and the next line stored.
+    lines.push(format!(
+        "{{\"type\":\"log_entry\",\"message\":\"{}\"}}",
+        "x".repeat(64 << 20)
+    ));
+    for m in 0..101 {
+        lines.push(line(
+            json!({"type": "security_result", "module": format!("m{m}"), "result": {"ok": true}}),
+        ));
+    }
+    lines.push(line(
+        json!({"type": "security_result", "module": "m7", "result": {"ok": false}}),
+    ));
+    let (report, rejected) = ingest_lines(&fx.store, &lines, &IngestOptions::default()).await;
+    let reasons: Vec<String> = rejected.iter().map(|(n, r)| format!("{n}: {r}")).collect();
+    assert_eq!(reasons.len(), 3, "{reasons:#?}");
+    let over = format!("{} findings, more than the {limit}", limit + 1);
+    assert!(
+        reasons[0].starts_with("2: ") && reasons[0].contains(&over),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].starts_with("4: ") && reasons[1].contains("more than the 64 MiB"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[2].starts_with("105: ") && reasons[2].contains("100 security modules already"),
+        "{reasons:?}"
+    );
+    let stored = fx
+        .store
+        .get_audit(&pname("default"), &aid("vrts_11m17001"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.findings.len(),
+        limit,
+        "the event within the limit is stored whole"
+    );
+    assert_eq!(report.rejected, 3);
+    // A module it has already may still be updated.
+    let security = stored.audit.fields.security_results.unwrap();
+    assert_eq!(security["m7"]["ok"], false);
+}
