@@ -70,6 +70,16 @@ fn score(s: Option<f64>) -> String {
     s.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into())
 }
 
+/// An audit's trust score, or `unreadable` where another program stored one that is no
+/// number (never shown as a number it is not).
+fn trust(a: &Audit) -> String {
+    if a.unreadable.iter().any(|c| c == "trust_score") {
+        "unreadable".into()
+    } else {
+        score(a.fields.trust_score)
+    }
+}
+
 fn day(t: &Option<String>) -> String {
     t.as_deref()
         .map(|t| t.replace('T', " ").chars().take(16).collect())
@@ -87,7 +97,7 @@ pub fn audit_table(audits: &[Audit]) -> String {
             "{:<14} {:<12} {:>6} {:<17} {:>8} {:>5} {:<16} {}\n",
             a.id,
             field(&a.status),
-            score(a.fields.trust_score),
+            trust(a),
             field(a.fields.risk_level.as_deref().unwrap_or("-")),
             a.findings_count,
             a.screenshots_count,
@@ -142,11 +152,7 @@ pub fn audit_detail(d: &AuditDetail) -> String {
     s += &line("status", a.status.clone());
     s += &line(
         "trust score",
-        format!(
-            "{} ({})",
-            score(a.fields.trust_score),
-            a.fields.risk_level.as_deref().unwrap_or("-")
-        ),
+        format!("{} ({})", trust(a), a.fields.risk_level.as_deref().unwrap_or("-")),
     );
     s += &line(
         "tier",

@@ -123,6 +123,9 @@ pub struct Audit {
     pub screenshots_count: i64,
     /// The `screenshots_count` column as the producer recorded it.
     pub recorded_screenshots_count: Option<i64>,
+    /// Columns whose stored value is not of their type: shown as unreadable, their field
+    /// left empty, never a made-up value (see [`AuditRow::unreadable`]).
+    pub unreadable: Vec<String>,
 }
 
 /// An audit as a row of the list: what the list shows, without the long text and JSON
@@ -149,6 +152,9 @@ pub struct AuditRow {
     /// Against the site's earlier audits: `new` (a finding never seen on the site before)
     /// and `regressed` (one back after an absence), where they apply.
     pub changes: Vec<String>,
+    /// Columns whose stored value is not of their type (a `trust_score` of `'abc'` written by
+    /// another program): shown as unreadable, their field left empty, never a made-up value.
+    pub unreadable: Vec<String>,
 }
 
 /// A dark-pattern finding.

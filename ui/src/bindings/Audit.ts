@@ -23,6 +23,11 @@ screenshots_count: number,
  */
 recorded_screenshots_count: number | null, 
 /**
+ * Columns whose stored value is not of their type: shown as unreadable, their field
+ * left empty, never a made-up value (see [`AuditRow::unreadable`]).
+ */
+unreadable: Array<string>, 
+/**
  * `quick_scan`, `standard_audit`, `deep_forensic`, ...
  */
 audit_tier: string | null, 

@@ -30,4 +30,9 @@ screenshots_count: number,
  * Against the site's earlier audits: `new` (a finding never seen on the site before)
  * and `regressed` (one back after an absence), where they apply.
  */
-changes: Array<string>, };
+changes: Array<string>, 
+/**
+ * Columns whose stored value is not of their type (a `trust_score` of `'abc'` written by
+ * another program): shown as unreadable, their field left empty, never a made-up value.
+ */
+unreadable: Array<string>, };

@@ -25,7 +25,7 @@ const { ListQuery } = await import("./listQuery.svelte");
 function row(id: string): AuditRow {
   return {
     id, url: `https://${id}.example/`, status: "completed", audit_tier: null, trust_score: 50, risk_level: null,
-    site_type: null, created_at: null, findings_count: 0, screenshots_count: 0, changes: [],
+    site_type: null, created_at: null, findings_count: 0, screenshots_count: 0, changes: [], unreadable: [],
   };
 }
 

@@ -34,7 +34,7 @@ function audit(i: number): AuditRow {
     id: `vrts_${i}`, url: `https://site${i}.example/`, status: "completed", audit_tier: "quick_scan",
     trust_score: 50 + i, risk_level: "suspicious", site_type: "ecommerce",
     created_at: `2026-11-${String(10 + i).padStart(2, "0")}T10:00:00Z`, findings_count: i % 3,
-    screenshots_count: 1, changes: i === 2 ? ["new"] : [],
+    screenshots_count: 1, changes: i === 2 ? ["new"] : [], unreadable: [],
   };
 }
 

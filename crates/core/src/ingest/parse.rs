@@ -218,6 +218,13 @@ fn audit_result(o: &Fields) -> Result<AuditResult, Rejection> {
                             range: "0 to 100".into(),
                         });
                     }
+                } else if !v.is_null() {
+                    // A score that is no number would be shown (and compared) as one.
+                    return Err(wrong_type(
+                        format!("signal score {:?}", crate::ids::quote_prefix(k)),
+                        "a number",
+                        v,
+                    ));
                 }
             }
             Some(Value::Object(m.clone()))
@@ -559,6 +566,14 @@ mod tests {
             (
                 r#"{"type":"audit_result","result":{"url":"https://x\u001b]0;pwned\u0007/\rvrts_fake"}}"#,
                 "result: url must be a line of text",
+            ),
+            (
+                r#"{"type":"audit_result","result":{"signal_scores":{"visual":{"a":1}}}}"#,
+                "result: signal score \"visual\" must be a number, not an object",
+            ),
+            (
+                r#"{"type":"audit_result","result":{"signal_scores":"high"}}"#,
+                "result: signal_scores must be an object, not a string",
             ),
             (r#"[1,2]"#, "must be a JSON object"),
             (r#"{"type":"screenshot","index":0,"data":"%%%"}"#, "base64"),

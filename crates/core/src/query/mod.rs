@@ -45,6 +45,36 @@ fn text(row: &SqliteRow, col: &str) -> Option<String> {
 fn real(row: &SqliteRow, col: &str) -> Option<f64> {
     row.try_get_unchecked::<Option<f64>, _>(col).ok().flatten()
 }
+
+/// A number column that another program may have filled with anything: `Err` where the
+/// stored value is no number (text that does not read as one, a blob), which SQLite would
+/// otherwise hand over as 0.0.
+fn number(row: &SqliteRow, col: &str) -> std::result::Result<Option<f64>, ()> {
+    use sqlx::{TypeInfo, ValueRef};
+    let Ok(raw) = row.try_get_raw(col) else {
+        return Ok(None);
+    };
+    if raw.is_null() {
+        return Ok(None);
+    }
+    match raw.type_info().name() {
+        "INTEGER" | "REAL" => Ok(real(row, col)),
+        "TEXT" => text(row, col)
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+            .map(Some)
+            .ok_or(()),
+        _ => Err(()),
+    }
+}
+
+/// [`number`], with the column named in `unreadable` where it is no number.
+fn checked_number(row: &SqliteRow, col: &str, unreadable: &mut Vec<String>) -> Option<f64> {
+    number(row, col).unwrap_or_else(|()| {
+        unreadable.push(col.to_string());
+        None
+    })
+}
 fn int(row: &SqliteRow, col: &str) -> Option<i64> {
     row.try_get_unchecked::<Option<i64>, _>(col).ok().flatten()
 }
@@ -72,7 +102,8 @@ fn risk_level(row: &SqliteRow, trust_score: Option<f64>) -> Option<String> {
 }
 
 pub(crate) fn audit_row_from_row(row: &SqliteRow) -> AuditRow {
-    let trust_score = real(row, "trust_score");
+    let mut unreadable = Vec::new();
+    let trust_score = checked_number(row, "trust_score", &mut unreadable);
     AuditRow {
         id: text(row, "id").unwrap_or_default(),
         url: text(row, "url").unwrap_or_default(),
@@ -93,11 +124,15 @@ pub(crate) fn audit_row_from_row(row: &SqliteRow) -> AuditRow {
             c.sort();
             c
         },
+        unreadable,
     }
 }
 
 pub(crate) fn audit_from_row(row: &SqliteRow) -> Audit {
-    let trust_score = real(row, "trust_score");
+    let mut unreadable = Vec::new();
+    let trust_score = checked_number(row, "trust_score", &mut unreadable);
+    let site_type_confidence = checked_number(row, "site_type_confidence", &mut unreadable);
+    let elapsed_seconds = checked_number(row, "elapsed_seconds", &mut unreadable);
     Audit {
         id: text(row, "id").unwrap_or_default(),
         project: text(row, "project").unwrap_or_default(),
@@ -111,10 +146,10 @@ pub(crate) fn audit_from_row(row: &SqliteRow) -> Audit {
             signal_scores: json(row, "signal_scores"),
             narrative: text(row, "narrative"),
             site_type: text(row, "site_type"),
-            site_type_confidence: real(row, "site_type_confidence"),
+            site_type_confidence,
             security_results: json(row, "security_results"),
             pages_scanned: int(row, "pages_scanned"),
-            elapsed_seconds: real(row, "elapsed_seconds"),
+            elapsed_seconds,
             errors: json(row, "errors"),
             error_message: text(row, "error_message"),
             started_at: time(row, "started_at"),
@@ -125,6 +160,7 @@ pub(crate) fn audit_from_row(row: &SqliteRow) -> Audit {
         findings_count: int(row, "findings_rows").unwrap_or(0),
         screenshots_count: int(row, "screenshot_rows").unwrap_or(0),
         recorded_screenshots_count: int(row, "screenshots_count"),
+        unreadable,
     }
 }
 

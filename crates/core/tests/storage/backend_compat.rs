@@ -432,3 +432,57 @@ async fn a_database_from_a_newer_version_is_refused_untouched() {
         "the file was not rewritten"
     );
 }
+
+#[tokio::test]
+async fn a_score_another_program_stored_as_no_number_is_unreadable_never_zero() {
+    // Issue 16: a stored trust_score of 'abc' was shown as 0.0.
+    let fx = crate::common::fresh().await;
+    let mut c = crate::common::raw(fx.dir.path()).await;
+    for (id, score) in [
+        ("vrts_5c0e0001", "'abc'"),
+        ("vrts_5c0e0002", "'42.5'"),
+        ("vrts_5c0e0003", "x'00ff'"),
+        ("vrts_5c0e0004", "NULL"),
+    ] {
+        sqlx::query(&format!(
+            "INSERT INTO audits (id, url, status, trust_score, project) VALUES ('{id}', 'https://{id}.example', 'completed', {score}, 'default')"
+        ))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    }
+    let rows = fx
+        .store
+        .list_audits(
+            &crate::common::pname("default"),
+            &veritas_core::ListRequest::default(),
+        )
+        .await
+        .unwrap()
+        .audits;
+    let seen = |id: &str| {
+        let r = rows.iter().find(|r| r.id == id).unwrap();
+        (r.trust_score, r.unreadable.clone())
+    };
+    let unreadable = vec!["trust_score".to_string()];
+    assert_eq!(seen("vrts_5c0e0001"), (None, unreadable.clone()));
+    assert_eq!(seen("vrts_5c0e0002"), (Some(42.5), vec![]));
+    assert_eq!(seen("vrts_5c0e0003"), (None, unreadable.clone()));
+    assert_eq!(
+        seen("vrts_5c0e0004"),
+        (None, vec![]),
+        "no score is not an unreadable one"
+    );
+    let detail = fx
+        .store
+        .get_audit(
+            &crate::common::pname("default"),
+            &crate::common::aid("vrts_5c0e0001"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (detail.audit.fields.trust_score, detail.audit.unreadable),
+        (None, unreadable)
+    );
+}
