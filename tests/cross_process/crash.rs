@@ -63,8 +63,9 @@ async fn a_writer_killed_mid_transaction_leaves_committed_data_intact_and_none_o
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    // One event whose transaction writes tens of thousands of rows (findings + index).
-    let findings: Vec<_> = (0..40_000)
+    // One event whose transaction writes thousands of rows (findings + index), as many
+    // findings as one event may carry.
+    let findings: Vec<_> = (0..veritas_core::MAX_FINDINGS_PER_EVENT)
         .map(|j| json!({"id": format!("k{j}"), "pattern_type": "countdown_timer", "severity": "high", "confidence": 0.9,
                         "description": format!("finding number {j} of a very large audit result, with enough text to index")}))
         .collect();

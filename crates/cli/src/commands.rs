@@ -444,6 +444,17 @@ fn doctor_text(r: &veritas_core::DoctorReport) -> String {
             m.table, m.rows
         );
     }
+    s += &format!("not ours          {}\n", r.foreign_objects.len());
+    for o in &r.foreign_objects {
+        s += &format!(
+            "  {} (created by another program; it runs inside writes: drop it if unknown)\n",
+            output::field(o)
+        );
+    }
+    s += &format!("temporary files   {}\n", r.stale_temporary_files.len());
+    for f in &r.stale_temporary_files {
+        s += &format!("  {}\n", output::field(f));
+    }
     s += &format!("abandoned running {}\n", r.stale_running.len());
     for id in &r.stale_running {
         s += &format!("  audit {}\n", output::field(id));

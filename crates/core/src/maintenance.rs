@@ -54,6 +54,14 @@ pub struct DoctorReport {
     pub facet_mismatches: Vec<FacetMismatch>,
     /// Running audits nothing has updated for a long time (their producer is gone).
     pub stale_running: Vec<String>,
+    /// Triggers and views this version of Veritas Viewer did not create (`trigger name on
+    /// table`, `view name`): another program's, or planted in a database from elsewhere. A
+    /// trigger runs inside our writes (one deleted 15 of 16 audits on an ingest). Listed,
+    /// never removed by doctor: that is for a person to decide.
+    pub foreign_objects: Vec<String>,
+    /// Our own temporary files (`.tmp-*`, a write a crash interrupted) older than an hour;
+    /// `--repair` removes them.
+    pub stale_temporary_files: Vec<String>,
     pub repaired: Vec<String>,
 }
 
@@ -68,6 +76,8 @@ impl DoctorReport {
             && self.counter_mismatches.is_empty()
             && self.facet_mismatches.is_empty()
             && self.stale_running.is_empty()
+            && self.foreign_objects.is_empty()
+            && self.stale_temporary_files.is_empty()
     }
 }
 
@@ -150,7 +160,24 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
     .await?;
     report.stale_running = stale.iter().map(|(id, _)| id.clone()).collect();
 
+    report.foreign_objects = foreign_objects(pool).await?;
+    let shots = store.screenshots().clone();
+    report.stale_temporary_files =
+        crate::blocking(move || stale_temporary_files(&shots, Duration::from_secs(3600))).await?;
+
     if repair {
+        if !report.stale_temporary_files.is_empty() {
+            let mut removed = 0;
+            for f in &report.stale_temporary_files {
+                // Only a file of ours, found a moment ago, and never through a link.
+                if crate::paths::refuse_link(Path::new(f)).is_ok() && std::fs::remove_file(f).is_ok() {
+                    removed += 1;
+                }
+            }
+            report.repaired.push(format!(
+                "removed {removed} temporary files left by interrupted writes"
+            ));
+        }
         if !report.search_index_ok {
             store.write(Change::RebuildSearchIndex).await?;
             report.repaired.push("rebuilt the full-text search index".into());
@@ -182,6 +209,62 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
         }
     }
     Ok(report)
+}
+
+/// The triggers and views of `pool`'s database that a database made by this version's
+/// migrations does not have.
+async fn foreign_objects(pool: &sqlx::SqlitePool) -> Result<Vec<String>> {
+    use sqlx::ConnectOptions;
+    let list = "SELECT type || ' ' || name || CASE WHEN type = 'trigger' THEN ' on ' || tbl_name ELSE '' END
+                FROM sqlite_master WHERE type IN ('trigger', 'view') ORDER BY 1";
+    // A private in-memory database (sqlx names each `sqlite::memory:` options apart).
+    let options: sqlx::sqlite::SqliteConnectOptions = "sqlite::memory:".parse()?;
+    let mut ours = options.connect().await?;
+    crate::db::migrate::run(&mut ours).await?;
+    let known: HashSet<String> = sqlx::query_scalar(list)
+        .fetch_all(&mut ours)
+        .await?
+        .into_iter()
+        .collect();
+    let found: Vec<String> = sqlx::query_scalar(list).fetch_all(pool).await?;
+    Ok(found.into_iter().filter(|o| !known.contains(o)).collect())
+}
+
+/// Our temporary files (`.tmp-*`, written then renamed into place) in the screenshot and
+/// cache folders that are older than `age`: what a write left when its process died.
+fn stale_temporary_files(shots: &crate::screenshots::ScreenshotDir, age: Duration) -> Vec<String> {
+    let mut out = Vec::new();
+    let now = std::time::SystemTime::now();
+    let roots = [shots.root().to_path_buf(), shots.cache_root()];
+    for root in roots {
+        let Ok(dirs) = std::fs::read_dir(&root) else {
+            continue;
+        };
+        for dir in dirs.flatten() {
+            // Not into a link: what it points at is not ours to clean.
+            if !dir.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let Ok(files) = std::fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let old = f
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|d| d > age);
+                let ours = f.file_name().to_string_lossy().starts_with(".tmp-")
+                    && f.file_type().is_ok_and(|t| t.is_file());
+                if ours && old {
+                    out.push(f.path().to_string_lossy().into_owned());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// The maintained tables of migrations 7, 8, 10 and 12 against what the rows say they should hold (the

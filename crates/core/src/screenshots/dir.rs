@@ -52,6 +52,11 @@ impl ScreenshotDir {
         &self.root
     }
 
+    /// The folder the audits' cached thumbnails and diffs are in.
+    pub fn cache_root(&self) -> PathBuf {
+        self.base.join(CACHE[0]).join(CACHE[1])
+    }
+
     /// The folder of one audit (checked id; not created).
     pub fn audit_dir(&self, audit_id: &AuditId) -> PathBuf {
         self.root.join(audit_id.as_str())

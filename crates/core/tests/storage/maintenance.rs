@@ -197,3 +197,61 @@ async fn backup_names_and_skips_rows_of_the_wrong_type_and_leaves_nothing_half_w
         .collect();
     assert_eq!(beside, [std::ffi::OsString::from("copy")]);
 }
+
+#[tokio::test]
+async fn doctor_names_triggers_and_views_it_did_not_make_and_clears_stale_temporary_files() {
+    // Issue 16: a planted trigger deleted 15 of 16 audits on one ingest, and `.tmp-*` files a
+    // crash left were reported but never cleaned.
+    let fx = fresh().await;
+    fx.store.insert_audit(&pname("default"), record(1)).await.unwrap();
+    let clean = fx
+        .store
+        .doctor(false, std::time::Duration::from_secs(1 << 30))
+        .await
+        .unwrap();
+    assert!(
+        clean.foreign_objects.is_empty(),
+        "ours are known: {:?}",
+        clean.foreign_objects
+    );
+
+    let mut c = crate::common::raw(fx.dir.path()).await;
+    sqlx::query("CREATE TRIGGER planted AFTER INSERT ON audit_events BEGIN DELETE FROM audits WHERE id <> new.audit_id; END")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    sqlx::query("CREATE VIEW loop_view AS SELECT 1")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    drop(c);
+    let dir = fx.dir.path().join("screenshots").join(record(1).id);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (old, fresh_tmp) = (dir.join(".tmp-crashed"), dir.join(".tmp-writing"));
+    std::fs::write(&old, b"half").unwrap();
+    std::fs::write(&fresh_tmp, b"half").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+
+    let report = fx
+        .store
+        .doctor(true, std::time::Duration::from_secs(1 << 30))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.foreign_objects,
+        ["trigger planted on audit_events", "view loop_view"]
+    );
+    assert!(!report.healthy());
+    assert_eq!(report.stale_temporary_files, [old.to_string_lossy().into_owned()]);
+    assert!(!old.exists(), "repair removes the stale temporary file");
+    assert!(
+        fresh_tmp.exists(),
+        "a temporary file being written now is left alone"
+    );
+}
