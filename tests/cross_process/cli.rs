@@ -533,3 +533,50 @@ fn producer_text_reaches_the_terminal_escaped_never_as_control_sequences() {
         "evil\u{1b}]52;c;cHduZWQ=\u{7}"
     );
 }
+
+#[test]
+fn list_all_streams_every_page_and_json_lines_ends_with_the_next_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(dir.path(), &["demo", "--audits", "16"]).status.success());
+    let all = run_json(dir.path(), &["list", "--all", "--limit", "5", "--json"]);
+    assert_eq!(all.as_array().unwrap().len(), 16, "every audit, over four pages");
+    let lines = |args: &[&str]| -> Vec<Value> {
+        let out = run(dir.path(), args);
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let first = lines(&["list", "--json-lines", "--limit", "5"]);
+    assert_eq!(first.len(), 6, "five audits, then the cursor");
+    let cursor = first[5]["next_cursor"].as_str().unwrap().to_string();
+    let rest = lines(&[
+        "list",
+        "--json-lines",
+        "--all",
+        "--limit",
+        "4",
+        "--after",
+        &cursor,
+    ]);
+    assert_eq!(
+        rest.len(),
+        11,
+        "the other eleven, and no cursor after the last page"
+    );
+    let ids: std::collections::HashSet<&str> = first[..5]
+        .iter()
+        .chain(&rest)
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 16);
+    let table = String::from_utf8(run(dir.path(), &["list", "--all", "--limit", "3"]).stdout).unwrap();
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("ID ")).count(),
+        1,
+        "one header"
+    );
+    assert_eq!(table.lines().count(), 17);
+}

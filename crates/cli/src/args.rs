@@ -195,8 +195,17 @@ pub struct ListArgs {
     /// Also print facet counts (human output only).
     #[arg(long)]
     pub facets: bool,
+    /// Every audit that matches, page after page of --limit (no cap; memory stays that of
+    /// one page).
     #[arg(long)]
+    pub all: bool,
+    /// A JSON array of the audits.
+    #[arg(long, conflicts_with = "json_lines")]
     pub json: bool,
+    /// One JSON object per audit per line, then (when more audits follow the page) a last
+    /// line `{"next_cursor": "..."}` for `--after`.
+    #[arg(long)]
+    pub json_lines: bool,
 }
 
 /// `veritas-db triage`.

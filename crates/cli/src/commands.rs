@@ -380,23 +380,63 @@ async fn list(store: &Store, project: &ProjectName, args: ListArgs) -> Result<()
             SortArg::Screenshots => SortKey::Screenshots,
         },
         direction: if args.asc { Direction::Asc } else { Direction::Desc },
+        // With --all, the page size each round trip reads.
         limit: Some(args.limit),
         after: args.after.clone(),
     };
-    let page = store.list_audits_full(project, &req).await?;
-    if args.json {
-        output::json(&page.audits)?;
-    } else {
-        print(&output::audit_table(&page.audits))?;
-        if args.facets {
-            print(&output::facets(
-                &store.audit_facets(project, &req.filter).await?,
-                req.filter.include_hidden,
-            ))?;
+    // Page after page with --all, each printed as it comes: memory stays that of one page.
+    let mut req = req;
+    let mut first = true;
+    let next = loop {
+        let page = store.list_audits_full(project, &req).await?;
+        if args.json_lines {
+            let mut text = String::new();
+            for a in &page.audits {
+                text += &serde_json::to_string(a).map_err(|e| Error::encoding("an audit as JSON", e))?;
+                text.push('\n');
+            }
+            output::print_raw(&text)?;
+        } else if args.json {
+            // One array across the pages, written as it goes.
+            let mut text = String::from(if first { "[" } else { "" });
+            for (i, a) in page.audits.iter().enumerate() {
+                if !(first && i == 0) {
+                    text.push(',');
+                }
+                text += "\n  ";
+                text += &serde_json::to_string(a).map_err(|e| Error::encoding("an audit as JSON", e))?;
+            }
+            output::print_raw(&text)?;
+        } else {
+            let table = output::audit_table(&page.audits);
+            // The header once.
+            print(if first {
+                &table
+            } else {
+                table.split_once('\n').map_or("", |(_, rows)| rows)
+            })?;
         }
+        first = false;
+        match (args.all, page.next_cursor) {
+            (true, Some(cursor)) => req.after = Some(cursor),
+            (_, next) => break next,
+        }
+    };
+    if args.json {
+        output::print_raw("\n]\n")?;
     }
-    if let Some(cursor) = page.next_cursor {
-        eprintln!("more audits: --after {cursor}");
+    if args.facets && !args.json && !args.json_lines {
+        print(&output::facets(
+            &store.audit_facets(project, &req.filter).await?,
+            req.filter.include_hidden,
+        ))?;
+    }
+    if let Some(cursor) = next {
+        if args.json_lines {
+            output::print_raw(&(serde_json::json!({ "next_cursor": cursor }).to_string() + "\n"))?;
+        } else {
+            eprintln!("more audits: --after {cursor}");
+        }
     }
     Ok(())
 }
