@@ -53,8 +53,12 @@ enum Target {
 }
 
 fn screenshot_number(shot: &str) -> Result<i64, String> {
-    shot.parse::<i64>()
-        .map_err(|_| format!("screenshot id {shot:?} is not a number"))
+    shot.parse::<i64>().map_err(|_| {
+        format!(
+            "screenshot id {:?} is not a number",
+            veritas_core::quote_prefix(shot)
+        )
+    })
 }
 
 fn parse_target(request: &Request<Vec<u8>>) -> Result<Target, String> {
@@ -70,7 +74,7 @@ fn parse_target(request: &Request<Vec<u8>>) -> Result<Target, String> {
     let [project, audit_id, shot] = parts.as_slice() else {
         return Err(format!(
             "expected /<project>/<audit>/<screenshot> or /<project>/diff/<audit>/<screenshot>/<audit>/<screenshot>, got {}",
-            uri.path()
+            veritas_core::quote_prefix(uri.path())
         ));
     };
     let screenshot_id = screenshot_number(shot)?;
@@ -81,7 +85,7 @@ fn parse_target(request: &Request<Vec<u8>>) -> Result<Target, String> {
         None => None,
         Some(w) => Some(
             w.parse::<u32>()
-                .map_err(|_| format!("width {w:?} is not a number"))?,
+                .map_err(|_| format!("width {:?} is not a number", veritas_core::quote_prefix(w)))?,
         ),
     };
     // The URL is the webview's, untrusted: its ids are checked here, once.
@@ -299,5 +303,30 @@ mod tests {
             "shot://localhost/default/diff/vrts_1/7/vrts..2/9",
             "audit id \"vrts..2\"",
         );
+    }
+
+    proptest::proptest! {
+        /// Issue 16's fuzzing: a `shot:` request from the webview, whatever its path, query
+        /// or Range header, is answered or refused, never a panic; a range it grants lies
+        /// within the file; a refusal quotes the request short.
+        #[test]
+        fn fuzz_shot_request(
+            path in proptest::collection::vec(proptest::prop_oneof!["[a-z0-9_]{0,12}", "\\PC{0,16}", proptest::strategy::Just("diff".to_string())], 0..8),
+            query in "\\PC{0,24}",
+            range in "\\PC{0,24}",
+            len in 0u64..1_000_000,
+        ) {
+            let uri = format!("shot://localhost/{}?{}", path.join("/"), query);
+            if let Ok(req) = Request::builder().uri(uri.as_str()).body(Vec::new()) {
+                if let Err(why) = parse_target(&req) {
+                    proptest::prop_assert!(why.len() <= 400, "{why}");
+                }
+            }
+            for header in [range.clone(), format!("bytes={range}")] {
+                if let Ok(Some((start, end))) = parse_range(Some(&header), len) {
+                    proptest::prop_assert!(start <= end && end < len, "{header}: {start}-{end} of {len}");
+                }
+            }
+        }
     }
 }

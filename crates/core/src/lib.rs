@@ -26,6 +26,8 @@ mod demo;
 mod embedding;
 mod error;
 mod export;
+#[cfg(test)]
+mod fuzzing;
 pub mod ids;
 mod ingest;
 mod intel;
@@ -52,7 +54,7 @@ pub use demo::DemoReport;
 pub use embedding::{decode_embedding, encode_embedding};
 pub use error::{Error, ErrorKind, Result};
 pub use export::{markdown_to_safe_html, ExportFormat};
-pub use ids::{AuditId, ProjectName};
+pub use ids::{quote_prefix, AuditId, ProjectName};
 pub use ingest::{
     parse_line, EventIdentity, IngestNotice, IngestOptions, IngestReport, ParsedLine, Pending, Rejection,
     MAX_FINDINGS_PER_EVENT, MAX_LINE_BYTES,

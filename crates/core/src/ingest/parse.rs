@@ -626,4 +626,16 @@ mod tests {
             ("brand_new_thing", &Effect::None)
         );
     }
+
+    proptest::proptest! {
+        /// Issue 16's fuzzing: no line makes the parser panic, and a rejection quotes at
+        /// most a short piece of what it was given.
+        #[test]
+        fn fuzz_parse_line_never_panics_and_quotes_short(line in crate::fuzzing::stream_line()) {
+            if let Err(e) = parse_line(&line) {
+                let said = e.to_string();
+                proptest::prop_assert!(said.len() <= 600, "a {}-byte reason for a {}-byte line: {said}", said.len(), line.len());
+            }
+        }
+    }
 }

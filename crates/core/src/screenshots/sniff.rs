@@ -171,4 +171,28 @@ mod tests {
         let err = inspect(b"<html>not an image</html>").unwrap_err();
         assert!(err.message.contains("not a PNG"), "{}", err.message);
     }
+
+    /// The start of each format the sniffer knows, for inputs that get past the first look.
+    fn magic() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        proptest::sample::select(vec![
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            b"\xff\xd8\xff".to_vec(),
+            b"RIFF\x00\x00\x00\x00WEBPVP8 ".to_vec(),
+            b"GIF89a".to_vec(),
+            test_png(3, 2)[..33].to_vec(),
+        ])
+    }
+
+    proptest::proptest! {
+        /// Issue 16's fuzzing: no bytes make the sniffer panic, and what it accepts has
+        /// dimensions within the limits.
+        #[test]
+        fn fuzz_inspect_never_panics(head in magic(), tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256), raw in proptest::prelude::any::<bool>()) {
+            let bytes = if raw { tail.clone() } else { [head, tail].concat() };
+            if let Ok(info) = inspect(&bytes) {
+                proptest::prop_assert!(info.width > 0 && info.height > 0);
+                proptest::prop_assert!(u64::from(info.width) * u64::from(info.height) <= MAX_PIXELS);
+            }
+        }
+    }
 }
