@@ -53,4 +53,8 @@ npm --prefix tests/e2e test
 
 step "benchmarks, smoke run (figures in BENCHMARKS.md come from a full run)"
 target/release/veritas-bench --quick
+
+# Last: tauri's build rebuilds the app binary without the timing feature the steps above use.
+step "package: the .deb (tauri build), its contents checked with dpkg-deb"
+tests/package.sh
 step "done"
