@@ -45,7 +45,8 @@ impl Cursor {
             // As Rust's shortest text that reads back to the same bits: serde_json's own
             // float parsing is not always exact, and a key one bit off skips or repeats a
             // row at the page boundary (found by fuzz_cursor_decode).
-            Key::Number(n) => json!(n.to_string()),
+            // (Tagged, so that a text sort's cursor is never read as a number's.)
+            Key::Number(n) => json!({ "f": n.to_string() }),
             Key::Text(t) => json!(t),
         };
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!([key, self.id]).to_string())
@@ -67,9 +68,13 @@ impl Cursor {
             return Err(bad());
         };
         let key = match key {
-            Value::String(t) if sort.numeric() => {
-                Key::Number(t.parse::<f64>().ok().filter(|n| n.is_finite()).ok_or_else(bad)?)
-            }
+            Value::Object(o) if sort.numeric() => Key::Number(
+                o.get("f")
+                    .and_then(Value::as_str)
+                    .and_then(|t| t.parse::<f64>().ok())
+                    .filter(|n| n.is_finite())
+                    .ok_or_else(bad)?,
+            ),
             // Cursors handed out before the number was written as text.
             Value::Number(n) if sort.numeric() => Key::Number(n.as_f64().ok_or_else(bad)?),
             Value::String(t) if !sort.numeric() => Key::Text(t.clone()),
