@@ -1,9 +1,10 @@
 //! `ingest`: reading the Veritas event stream (NDJSON, docs/EVENT_STREAM.md) into a store.
 //!
 //! Each line is validated on its own; a bad line is reported with its number and reason and
-//! every other line is still ingested. A full disk is no bad line: the ingest stops there. Each event is one atomic change (its effect and its
-//! timeline row together), so a running audit's progress is visible as it arrives and an
-//! interrupted stream leaves the audit `running` with what arrived.
+//! every other line is still ingested (a full disk is no bad line: the ingest stops there).
+//! Each event is one atomic change (its effect and its timeline row together), so a running
+//! audit's progress is visible as it arrives and an interrupted stream leaves the audit
+//! `running` with what arrived.
 
 mod base64;
 mod fields;
