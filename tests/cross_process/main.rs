@@ -7,4 +7,5 @@ mod common;
 mod crash;
 mod current_backend;
 mod full_disk;
+mod hostile_database;
 mod multi_writer;

@@ -234,6 +234,17 @@ impl From<sqlx::Error> for Error {
             // Queries that may find nothing ask with fetch_optional and name what they
             // looked for; this is the fallback for one that did not.
             sqlx::Error::RowNotFound => Error::new(ErrorKind::NotFound, "the row asked for was not found"),
+            // Only our progress handler interrupts (db/time_limit.rs).
+            sqlx::Error::Database(ref db) if db.code().as_deref() == Some("9") => Error::caused(
+                ErrorKind::Database,
+                format!(
+                    "a database statement ran past its time limit and was stopped (a view or \
+                     trigger in the file that does not end? `veritas-db doctor` lists those this \
+                     program did not create; {} sets the limit in seconds)",
+                    crate::db::time_limit::TIME_LIMIT_VARIABLE
+                ),
+                err,
+            ),
             other => Error::caused(ErrorKind::Database, "database error", other),
         }
     }

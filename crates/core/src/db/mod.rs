@@ -2,6 +2,7 @@
 //! file in WAL mode. Opened once and shared by clone; there is no lock around it.
 
 pub mod migrate;
+pub mod time_limit;
 mod writer;
 
 use std::path::Path;
@@ -98,7 +99,15 @@ impl Database {
                 Box::pin(async move {
                     // Searches read the full-text indexes' vocabularies (query/matching.rs).
                     conn.execute(crate::query::VOCABULARIES).await?;
-                    Ok(())
+                    time_limit::arm(conn, Some(time_limit::limit(time_limit::Use::Read))).await
+                })
+            })
+            // Each read takes a connection for its statement or short transaction: its
+            // time starts when it takes one.
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    time_limit::arm(conn, Some(time_limit::limit(time_limit::Use::Read))).await?;
+                    Ok(true)
                 })
             })
             .connect_with(options)

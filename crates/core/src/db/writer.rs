@@ -7,6 +7,7 @@
 use sqlx::{Connection, SqliteConnection};
 use tokio::sync::{mpsc, oneshot};
 
+use super::time_limit;
 use crate::error::{Error, ErrorKind, Result};
 use crate::write::{apply, Change, Framing, Outcome};
 
@@ -74,6 +75,12 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> sqlx::Result<()
 async fn commit_batch(conn: &mut SqliteConnection, batch: &mut [Job]) -> Vec<Result<Outcome>> {
     // The change is moved out; a placeholder stays behind in the finished job.
     let take = |job: &mut Job| std::mem::replace(&mut job.change, Change::Nothing);
+    let limit = (!batch.iter().any(|job| job.change.is_maintenance()))
+        .then(|| time_limit::limit(time_limit::Use::Write));
+    if let Err(e) = time_limit::arm(conn, limit).await {
+        let err = Error::from(e).context("could not prepare the write connection");
+        return batch.iter().map(|_| Err(err.clone())).collect();
+    }
     if let [job] = batch {
         let outcome = apply(conn, take(job), Framing::Transaction).await;
         if outcome.is_err() {

@@ -85,6 +85,20 @@ pub enum Change {
     CheckSearchIndex,
 }
 
+impl Change {
+    /// Whether the change rebuilds or checks whole tables (doctor's repairs), and so may
+    /// take as long as the database is large: the writer's time limit is not for these.
+    pub(crate) fn is_maintenance(&self) -> bool {
+        matches!(
+            self,
+            Change::RepairCounters
+                | Change::RebuildSearchIndex
+                | Change::RebuildFacetCounts
+                | Change::CheckSearchIndex
+        )
+    }
+}
+
 /// What a change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Outcome {

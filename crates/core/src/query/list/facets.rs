@@ -19,6 +19,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use super::counts::{self, fact_kind, green, shown_kind, sorted, stored_kinds, FACETS};
 use super::filter::{AuditFilter, Conditions, Facet};
+use crate::db::time_limit;
 use crate::error::{Error, ErrorKind, Result};
 use crate::query::matching;
 use crate::search::{self, Term};
@@ -120,11 +121,14 @@ pub async fn facets_with(
     let _inactive = ClearOnDrop(active.clone());
     {
         let (enforce, cancel, active) = (enforce.clone(), cancel.clone(), active.clone());
+        // This handler replaces the pool's (db/time_limit.rs), so it keeps its limit too.
+        let limit = Instant::now() + time_limit::limit(time_limit::Use::Read);
         conn.lock_handle()
             .await?
             .set_progress_handler(CHECK_EVERY, move || {
                 !(active.load(Ordering::Relaxed)
                     && (cancel.load(Ordering::Relaxed)
+                        || Instant::now() >= limit
                         || (enforce.load(Ordering::Relaxed)
                             && deadline.is_some_and(|d| Instant::now() >= d))))
             });
