@@ -23,6 +23,9 @@ pub struct AppInfo {
     pub database: String,
     /// Set when the data folder held a choice of databases: which one is open, and why.
     pub database_notice: Option<String>,
+    /// Set when the data folder or its database cannot be written: why. The app then reads
+    /// everything and every write (triage, delete, export, demo) is refused with that reason.
+    pub read_only: Option<String>,
     pub version: String,
     /// Whether the UI should report start-up and IPC timing (the `timing` feature's
     /// `src/timing.rs`).
@@ -46,6 +49,7 @@ pub async fn app_info(store: State<'_, Store>) -> Result<AppInfo> {
             |f| f.to_string_lossy().into_owned(),
         ),
         database_notice: store.database_notice().map(str::to_string),
+        read_only: store.read_only().map(str::to_string),
         version: env!("CARGO_PKG_VERSION").to_string(),
         timing: timing_enabled(),
     })

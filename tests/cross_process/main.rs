@@ -9,3 +9,4 @@ mod current_backend;
 mod full_disk;
 mod hostile_database;
 mod multi_writer;
+mod read_only;

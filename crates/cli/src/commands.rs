@@ -30,6 +30,12 @@ async fn open(cli: &Cli) -> Result<Store> {
     if let Some(notice) = store.database_notice() {
         eprintln!("veritas-db: {}", output::field(notice));
     }
+    if let Some(reason) = store.read_only() {
+        eprintln!(
+            "veritas-db: opened read-only because {}: reading works, writing is refused",
+            output::field(reason)
+        );
+    }
     Ok(store)
 }
 
@@ -446,7 +452,13 @@ fn doctor_text(r: &veritas_core::DoctorReport) -> String {
     s += &format!("foreign keys      {} violations\n", r.foreign_key_violations);
     s += &format!(
         "search index      {}\n",
-        if r.search_index_ok { "ok" } else { "OUT OF DATE" }
+        if r.not_checked.iter().any(|c| c.starts_with("search index")) {
+            "not checked"
+        } else if r.search_index_ok {
+            "ok"
+        } else {
+            "OUT OF DATE"
+        }
     );
     s += &format!("missing files     {}\n", r.missing_files.len());
     for m in &r.missing_files {
@@ -494,6 +506,9 @@ fn doctor_text(r: &veritas_core::DoctorReport) -> String {
     s += &format!("temporary files   {}\n", r.stale_temporary_files.len());
     for f in &r.stale_temporary_files {
         s += &format!("  {}\n", output::field(f));
+    }
+    for c in &r.not_checked {
+        s += &format!("not checked       {}\n", output::field(c));
     }
     s += &format!("abandoned running {}\n", r.stale_running.len());
     for id in &r.stale_running {

@@ -22,6 +22,9 @@ pub enum ErrorKind {
     Conflict,
     /// The database was written by a newer Veritas Viewer; it is refused, never rewritten.
     SchemaTooNew,
+    /// The data folder or its database cannot be written (a read-only folder, file or
+    /// file system): it was opened for reading only, and this write was refused.
+    ReadOnly,
     /// The database reported an error.
     Database,
     /// Reading or writing a file (or a stream: standard output, the event stream) failed.
@@ -41,6 +44,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::Conflict => "conflict",
             ErrorKind::SchemaTooNew => "schema_too_new",
+            ErrorKind::ReadOnly => "read_only",
             ErrorKind::Database => "database",
             ErrorKind::Io => "io",
             ErrorKind::Cancelled => "cancelled",
@@ -125,6 +129,18 @@ impl Error {
         }
     }
 
+    /// A write refused because the data folder was opened read-only, for `reason` (as
+    /// [`crate::Store::open`] found it: which folder or file cannot be written, and why).
+    pub fn read_only(reason: &str) -> Self {
+        Error::new(
+            ErrorKind::ReadOnly,
+            format!(
+                "the data folder is open read-only because {reason}; nothing can be written to \
+                 it, and nothing was changed"
+            ),
+        )
+    }
+
     /// An I/O error about `path`.
     pub fn io(path: &std::path::Path, err: std::io::Error) -> Self {
         Error::caused(ErrorKind::Io, path.display(), err)
@@ -181,6 +197,25 @@ impl Error {
             cause = c.source();
         }
         None
+    }
+
+    /// Whether the error is a write refused for want of permission to write: ours (a store
+    /// opened read-only), SQLite's SQLITE_READONLY (a file that became read-only after it was
+    /// opened), or the file system's EROFS. Like a full disk, every next write fails the same.
+    pub fn is_read_only(&self) -> bool {
+        if self.kind == ErrorKind::ReadOnly {
+            return true;
+        }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = self.cause.as_deref().map(|c| c as _);
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::ReadOnlyFilesystem || io.raw_os_error() == Some(30) {
+                    return true;
+                }
+            }
+            cause = c.source();
+        }
+        self.sqlite_code().is_some_and(|c| c & 0xff == 8)
     }
 
     /// Whether the error is a full disk (or an exhausted quota), from the file system
@@ -329,6 +364,7 @@ mod tests {
             ErrorKind::NotFound,
             ErrorKind::Conflict,
             ErrorKind::SchemaTooNew,
+            ErrorKind::ReadOnly,
             ErrorKind::Database,
             ErrorKind::Io,
             ErrorKind::Internal,

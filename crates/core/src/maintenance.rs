@@ -63,6 +63,9 @@ pub struct DoctorReport {
     /// `--repair` removes them.
     pub stale_temporary_files: Vec<String>,
     pub repaired: Vec<String>,
+    /// Checks that could not run, each with the reason (the search index's check is a
+    /// write, refused in a data folder opened read-only).
+    pub not_checked: Vec<String>,
 }
 
 impl DoctorReport {
@@ -104,9 +107,15 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
             .fetch_all(pool)
             .await?
             .len() as i64,
-        search_index_ok: search_index_ok(store).await?,
+        // Reported as ok unless a check finds it is not; `not_checked` says when none could.
+        search_index_ok: store.read_only().is_some() || search_index_ok(store).await?,
         ..DoctorReport::default()
     };
+    if let Some(reason) = store.read_only() {
+        report.not_checked.push(format!(
+            "search index (its check is a write, and the data folder is read-only because {reason})"
+        ));
+    }
 
     let rows = sqlx::query("SELECT id, audit_id, file_path FROM audit_screenshots ORDER BY audit_id, id")
         .fetch_all(pool)
@@ -504,7 +513,12 @@ fn copy_files(
         let dir: PathBuf = target.join(AuditId::parse(audit_id)?.as_str());
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let to = dir.join(from.file_name().unwrap_or_default());
-        std::fs::copy(&from, &to).map_err(|e| Error::io(&to, e))?;
+        // Not `fs::copy`: it gives the copy the original's permissions, and a backup of a
+        // read-only folder is one its owner must be able to change (and restore from; two
+        // rows naming one file copy onto it twice).
+        let mut reader = std::fs::File::open(&from).map_err(|e| Error::io(&from, e))?;
+        let mut writer = std::fs::File::create(&to).map_err(|e| Error::io(&to, e))?;
+        std::io::copy(&mut reader, &mut writer).map_err(|e| Error::io(&to, e))?;
         copied += 1;
     }
     Ok((copied, missing))

@@ -30,6 +30,8 @@ pub struct Store {
     notice: Option<String>,
     /// Keeps an ephemeral store's temporary folder alive as long as the store.
     _ephemeral: Option<Arc<tempfile::TempDir>>,
+    /// A read-only store's thumbnail cache, outside the folder it may not write.
+    _cache: Option<Arc<tempfile::TempDir>>,
     /// The facet request in progress per caller (a window), stopped by the next one.
     pub(crate) facet_requests: crate::api::Superseding,
 }
@@ -43,12 +45,42 @@ impl Store {
         }
     }
 
-    /// Open the data directory `root` (created on first use), migrating its database.
+    /// Open the data directory `root` (created on first use), migrating its database. A
+    /// folder or database file that cannot be written (a read-only mount, an archive
+    /// unpacked without write permission, another user's folder) is opened read-only:
+    /// everything reads, every write is refused with one error saying why
+    /// ([`Store::read_only`]), and thumbnails are cached in a temporary folder instead.
     pub async fn open(root: &Path) -> Result<Store> {
-        std::fs::create_dir_all(root.join(SCREENSHOTS_DIR)).map_err(|e| Error::io(root, e))?;
+        if !root.exists() {
+            std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+        }
         let (file, notice) = choose_database(root);
-        let db = Database::open(&file).await?;
+        let read_only = unwritable(root, &file);
+        let db = match &read_only {
+            None => {
+                std::fs::create_dir_all(root.join(SCREENSHOTS_DIR)).map_err(|e| Error::io(root, e))?;
+                Database::open(&file).await?
+            }
+            Some(reason) if !file.is_file() => {
+                return Err(Error::new(
+                    crate::ErrorKind::ReadOnly,
+                    format!(
+                        "{} holds no database, and none can be made there because {reason}",
+                        root.display()
+                    ),
+                ))
+            }
+            Some(reason) => Database::open_read_only(&file, reason).await?,
+        };
         let mut store = Store::assemble(db, root.to_path_buf(), None);
+        if store.db.read_only().is_some() {
+            let cache = tempfile::Builder::new()
+                .prefix("veritas-thumbnails-")
+                .tempdir()
+                .map_err(|e| Error::io_of("creating a temporary folder for thumbnails", e))?;
+            store.shots = ScreenshotDir::in_data_dir(root.to_path_buf()).with_cache_in(cache.path());
+            store._cache = Some(Arc::new(cache));
+        }
         store.db_file = Some(file);
         store.notice = notice;
         Ok(store)
@@ -76,6 +108,7 @@ impl Store {
             db_file: None,
             notice: None,
             _ephemeral: tmp,
+            _cache: None,
             facet_requests: Default::default(),
         }
     }
@@ -109,6 +142,21 @@ impl Store {
         self.notice.as_deref()
     }
 
+    /// Why the store was opened read-only (which folder or file cannot be written, and
+    /// why), if it was: every write is then refused with [`crate::ErrorKind::ReadOnly`].
+    pub fn read_only(&self) -> Option<&str> {
+        self.db.read_only()
+    }
+
+    /// Refuse `what` (a write that is not a database change, such as writing an export
+    /// into the data folder) when the store is read-only.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        match self.read_only() {
+            Some(reason) => Err(Error::read_only(reason)),
+            None => Ok(()),
+        }
+    }
+
     /// Whether this store keeps nothing (an in-memory database).
     pub fn is_ephemeral(&self) -> bool {
         self._ephemeral.is_some()
@@ -124,6 +172,35 @@ impl Store {
 
     pub(crate) async fn write(&self, change: Change) -> Result<Outcome> {
         self.db.write(change).await
+    }
+}
+
+/// Why data folder `root` or its database `file` cannot be written, if that is so: a
+/// temporary file is made and removed in the folder, and an existing database file is
+/// opened for writing (not written). Only a refusal counts (no permission, a read-only
+/// file system); other failures, such as a full disk, are left for the write that meets
+/// them to report.
+fn unwritable(root: &Path, file: &Path) -> Option<String> {
+    use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+    let why = |e: &std::io::Error| match e.kind() {
+        PermissionDenied => Some("permission denied"),
+        ReadOnlyFilesystem => Some("a read-only file system"),
+        _ => None,
+    };
+    // (The error's own text would name the probe's random file name.)
+    if let Err(e) = tempfile::Builder::new()
+        .prefix(".tmp-veritas-probe-")
+        .tempfile_in(root)
+    {
+        if let Some(why) = why(&e) {
+            return Some(format!("the folder {} cannot be written ({why})", root.display()));
+        }
+    }
+    match std::fs::OpenOptions::new().write(true).open(file) {
+        Err(e) => {
+            why(&e).map(|why| format!("the database file {} cannot be written ({why})", file.display()))
+        }
+        Ok(_) => None,
     }
 }
 

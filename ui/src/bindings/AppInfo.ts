@@ -7,7 +7,12 @@ export type AppInfo = { data_dir: string, database: string,
 /**
  * Set when the data folder held a choice of databases: which one is open, and why.
  */
-database_notice: string | null, version: string, 
+database_notice: string | null, 
+/**
+ * Set when the data folder or its database cannot be written: why. The app then reads
+ * everything and every write (triage, delete, export, demo) is refused with that reason.
+ */
+read_only: string | null, version: string, 
 /**
  * Whether the UI should report start-up and IPC timing (the `timing` feature's
  * `src/timing.rs`).

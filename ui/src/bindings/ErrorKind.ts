@@ -4,4 +4,4 @@
  * What went wrong, coarsely enough that a caller can branch on it. Codes grow only when a
  * caller really branches on one.
  */
-export type ErrorKind = "invalid_input" | "not_found" | "conflict" | "schema_too_new" | "database" | "io" | "cancelled" | "internal";
+export type ErrorKind = "invalid_input" | "not_found" | "conflict" | "schema_too_new" | "read_only" | "database" | "io" | "cancelled" | "internal";

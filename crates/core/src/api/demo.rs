@@ -14,6 +14,7 @@ impl Store {
         count: usize,
         progress: &mut (dyn FnMut(usize, usize) + Send),
     ) -> Result<DemoReport> {
+        self.check_writable()?;
         demo::load_demo(self, project, count, progress).await
     }
 }

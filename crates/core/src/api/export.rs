@@ -45,6 +45,7 @@ impl Store {
         format: ExportFormat,
         include_hidden: bool,
     ) -> Result<PathBuf> {
+        self.check_writable()?;
         // The id is checked (an AuditId), so it is a safe file name.
         let text = export::render(self, project, id, format, include_hidden).await?;
         let (base, name) = (

@@ -18,6 +18,8 @@ impl Store {
         reader: R,
         notify: &mut (dyn FnMut(IngestNotice<'_>) + Send),
     ) -> Result<IngestReport> {
+        // One error for the whole stream, not one "bad line" per line.
+        self.check_writable()?;
         ingest::ingest(self, project, options, reader, notify).await
     }
 }

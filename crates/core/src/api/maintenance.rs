@@ -14,6 +14,9 @@ impl Store {
     /// idle for longer than `stale_after` as disconnected. Missing and orphan files are only
     /// reported.
     pub async fn doctor(&self, repair: bool, stale_after: Duration) -> Result<DoctorReport> {
+        if repair {
+            self.check_writable()?;
+        }
         maintenance::doctor(self, repair, stale_after).await
     }
 

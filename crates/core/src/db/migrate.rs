@@ -100,6 +100,27 @@ fn refuse_newer(found: i64) -> Error {
     )
 }
 
+/// Check that a database opened read-only (because `reason`) needs no migration: one this
+/// build would have to upgrade cannot be upgraded without writing, and one from a newer
+/// version is refused as always.
+pub async fn check_read_only(conn: &mut SqliteConnection, reason: &str) -> Result<()> {
+    let found = current_version(conn).await?;
+    if found > LATEST_VERSION {
+        return Err(refuse_newer(found));
+    }
+    if found < LATEST_VERSION {
+        return Err(Error::new(
+            ErrorKind::ReadOnly,
+            format!(
+                "the database has schema version {found} and this program needs version \
+                 {LATEST_VERSION}, an upgrade it cannot make because {reason}. Open it once \
+                 where it can be written (or make it writable); it was left untouched"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Bring the schema up to date, or refuse a database from a newer version untouched.
 pub async fn run(conn: &mut SqliteConnection) -> Result<()> {
     let found = current_version(conn).await?;

@@ -7,14 +7,15 @@ mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Executor};
+use sqlx::{ConnectOptions, Connection, Executor};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::write::{Change, Outcome};
 pub use writer::Writer;
 
@@ -66,11 +67,13 @@ async fn connect_when_free(options: &SqliteConnectOptions) -> Result<sqlx::Sqlit
     }
 }
 
-/// An open, migrated database.
+/// An open, migrated database: read-write, or read-only with the reason it is.
 #[derive(Clone)]
 pub struct Database {
     read: SqlitePool,
-    writer: Writer,
+    /// `None` when opened read-only: every write is refused with `read_only`'s reason.
+    writer: Option<Writer>,
+    read_only: Option<Arc<str>>,
 }
 
 impl Database {
@@ -89,10 +92,57 @@ impl Database {
         Self::open_with(common_pragmas(options)).await
     }
 
+    /// Open the database file at `path` for reading only, because `reason` (the folder or
+    /// the file cannot be written): nothing is created, migrated or written, and every write
+    /// is refused naming `reason`. A schema this build would have to upgrade is refused too.
+    pub async fn open_read_only(path: &Path, reason: &str) -> Result<Database> {
+        Self::open_read_only_with(path, reason)
+            .await
+            .map_err(|e| e.context(path.display()))
+    }
+
+    async fn open_read_only_with(path: &Path, reason: &str) -> Result<Database> {
+        // No journal mode is set (that is a write). A WAL file whose `-shm` index is absent
+        // and cannot be made in a read-only folder cannot be opened plainly; SQLite opens it
+        // as immutable then, which is what a folder nobody can write is.
+        let plain = common_pragmas(SqliteConnectOptions::new().filename(path).read_only(true));
+        let (options, mut conn) = match plain.connect().await {
+            Ok(mut conn) => match migrate::current_version(&mut conn).await {
+                Ok(_) => (plain, conn),
+                Err(_) => {
+                    let _ = conn.close().await;
+                    let immutable = plain.immutable(true);
+                    let conn = immutable.connect().await?;
+                    (immutable, conn)
+                }
+            },
+            Err(_) => {
+                let immutable = plain.immutable(true);
+                let conn = immutable.connect().await?;
+                (immutable, conn)
+            }
+        };
+        migrate::check_read_only(&mut conn, reason).await?;
+        let _ = conn.close().await;
+        Ok(Database {
+            read: Self::read_pool(options).await?,
+            writer: None,
+            read_only: Some(reason.into()),
+        })
+    }
+
     async fn open_with(options: SqliteConnectOptions) -> Result<Database> {
         let mut conn = connect_when_free(&options).await?;
         migrate::run(&mut conn).await?;
-        let read = SqlitePoolOptions::new()
+        Ok(Database {
+            read: Self::read_pool(options).await?,
+            writer: Some(Writer::spawn(conn)),
+            read_only: None,
+        })
+    }
+
+    async fn read_pool(options: SqliteConnectOptions) -> Result<SqlitePool> {
+        Ok(SqlitePoolOptions::new()
             .max_connections(READERS)
             .min_connections(1)
             .after_connect(|conn, _| {
@@ -111,11 +161,7 @@ impl Database {
                 })
             })
             .connect_with(options)
-            .await?;
-        Ok(Database {
-            read,
-            writer: Writer::spawn(conn),
-        })
+            .await?)
     }
 
     /// The read pool. Queries take a connection for one statement or one short
@@ -126,7 +172,15 @@ impl Database {
 
     /// Apply one change atomically through the writer.
     pub(crate) async fn write(&self, change: Change) -> Result<Outcome> {
-        self.writer.submit(change).await
+        match &self.writer {
+            Some(writer) => writer.submit(change).await,
+            None => Err(Error::read_only(self.read_only.as_deref().unwrap_or_default())),
+        }
+    }
+
+    /// Why the database was opened for reading only, if it was.
+    pub fn read_only(&self) -> Option<&str> {
+        self.read_only.as_deref()
     }
 
     /// The journal mode in effect (`wal` for a file).
@@ -148,4 +202,51 @@ pub async fn integrity_check(pool: &SqlitePool) -> Result<Vec<String>> {
         .fetch_all(pool)
         .await?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[tokio::test]
+    async fn a_read_only_database_reads_refuses_writes_and_refuses_to_need_an_upgrade() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("x.db");
+        Database::open(&path).await.unwrap().close().await;
+        let db = Database::open_read_only(&path, "the test says so").await.unwrap();
+        assert_eq!(db.read_only(), Some("the test says so"));
+        let audits: i64 = sqlx::query_scalar("SELECT count(*) FROM audits")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        assert_eq!(audits, 0);
+        let e = db.write(Change::RepairCounters).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::ReadOnly);
+        assert!(e.to_string().contains("the test says so"), "{e}");
+        assert!(e.is_read_only());
+
+        // A database this build would have to migrate cannot be, without writing.
+        let old = tmp.path().join("old.db");
+        let mut conn = connect_options(&old).connect().await.unwrap();
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let e = Database::open_read_only(&old, "the test says so")
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.kind, ErrorKind::ReadOnly);
+        assert!(
+            e.to_string().contains("schema version 0") && e.to_string().contains("left untouched"),
+            "{e}"
+        );
+        let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master")
+            .fetch_all(&mut connect_options(&old).connect().await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(tables, ["t"], "nothing was added");
+    }
 }

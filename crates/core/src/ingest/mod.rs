@@ -128,6 +128,16 @@ pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
             Ok(false) => {}
             // A full disk is no bad line: every line after it would fail the same way (and a
             // screenshot lost to it would leave its audit complete without it). Stop here.
+            // Nor is a file or folder that refuses writes (made read-only after it was opened).
+            Err(Rejection::Store(e)) if e.is_read_only() => {
+                return Err(Error::new(
+                    e.kind,
+                    format!(
+                        "line {line}: the data folder cannot be written ({e}); ingest stopped \
+                         there and read no further line"
+                    ),
+                ));
+            }
             Err(Rejection::Store(e)) if e.is_storage_full() => {
                 return Err(Error::new(
                     e.kind,

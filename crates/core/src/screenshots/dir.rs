@@ -29,6 +29,9 @@ pub struct ScreenshotDir {
     /// The data directory.
     base: PathBuf,
     root: PathBuf,
+    /// The folder holding `cache/thumbnails/`: the data directory, or a temporary folder
+    /// for a data directory opened read-only.
+    cache_base: PathBuf,
 }
 
 impl ScreenshotDir {
@@ -37,15 +40,23 @@ impl ScreenshotDir {
     pub fn in_data_dir(base: PathBuf) -> ScreenshotDir {
         ScreenshotDir {
             root: base.join(SHOTS),
+            cache_base: base.clone(),
             base,
         }
+    }
+
+    /// The same screenshots, with thumbnails and diffs cached under `cache_base` instead
+    /// (a data directory that may not be written).
+    pub fn with_cache_in(mut self, cache_base: &Path) -> ScreenshotDir {
+        self.cache_base = cache_base.to_path_buf();
+        self
     }
 
     /// The cache folder of an audit's thumbnails and diffs, made if missing; refused if a
     /// link is on the way to it.
     pub(super) fn cache_dir(&self, audit_id: &AuditId) -> Result<PathBuf> {
         let parts = [CACHE[0], CACHE[1], audit_id.as_str()];
-        Ok(crate::paths::own_folder(&self.base, &parts, true)?.unwrap_or_default())
+        Ok(crate::paths::own_folder(&self.cache_base, &parts, true)?.unwrap_or_default())
     }
 
     pub fn root(&self) -> &Path {
@@ -54,7 +65,7 @@ impl ScreenshotDir {
 
     /// The folder the audits' cached thumbnails and diffs are in.
     pub fn cache_root(&self) -> PathBuf {
-        self.base.join(CACHE[0]).join(CACHE[1])
+        self.cache_base.join(CACHE[0]).join(CACHE[1])
     }
 
     /// The folder of one audit (checked id; not created).
@@ -103,8 +114,11 @@ impl ScreenshotDir {
     /// `Documents` would otherwise delete `home/Documents`).
     pub fn remove_audit(&self, id: &AuditId) -> Result<()> {
         let id = id.as_str();
-        for parts in [vec![SHOTS, id], vec![CACHE[0], CACHE[1], id]] {
-            let Some(dir) = crate::paths::own_folder(&self.base, &parts, false)? else {
+        for (base, parts) in [
+            (&self.base, vec![SHOTS, id]),
+            (&self.cache_base, vec![CACHE[0], CACHE[1], id]),
+        ] {
+            let Some(dir) = crate::paths::own_folder(base, &parts, false)? else {
                 continue;
             };
             match fs::remove_dir_all(&dir) {
@@ -120,10 +134,14 @@ impl ScreenshotDir {
 /// Write to a temporary file beside `path`, fsync it, rename it into place, fsync the
 /// folder: a crash leaves either no file or the whole file, never a torn one.
 pub(crate) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    // As any file a program creates (0666 less the umask), not a temporary file's 0600: a
+    // data folder shared with a group, or read as another user, must be able to read it
+    // as it reads the database beside it.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
@@ -138,6 +156,30 @@ pub(crate) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<
 mod tests {
     use super::super::sniff::test_png as png;
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_saved_screenshot_is_readable_as_any_file_made_here_and_thumbnails_go_to_the_cache_folder() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let dir = ScreenshotDir::in_data_dir(tmp.path().to_path_buf()).with_cache_in(cache.path());
+        let id = AuditId::parse("vrts_00000001").unwrap();
+        let saved = dir.save(&id, 0, &png(64, 32)).unwrap();
+        // A file made the ordinary way gets the umask's permissions; a screenshot must too
+        // (a temporary file's 0600 hid screenshots from a folder's other readers).
+        let ordinary = tmp.path().join("ordinary");
+        fs::File::create(&ordinary).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&saved.path), mode(&ordinary));
+
+        let thumb = dir.thumbnail(&id, &saved.path, 16).unwrap();
+        assert!(thumb.starts_with(cache.path()), "{}", thumb.display());
+        assert!(
+            !tmp.path().join("cache").exists(),
+            "nothing cached in the data folder"
+        );
+    }
 
     #[test]
     fn saves_atomically_resolves_by_name_and_stays_inside() {
