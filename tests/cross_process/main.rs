@@ -10,3 +10,4 @@ mod full_disk;
 mod hostile_database;
 mod multi_writer;
 mod read_only;
+mod soak;

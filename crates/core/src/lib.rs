@@ -40,6 +40,7 @@ mod runs;
 mod screenshots;
 mod search;
 mod store;
+mod temp_files;
 pub mod time;
 mod timeline;
 pub mod triage;

@@ -10,6 +10,7 @@ use sqlx::Row;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::AuditId;
+use crate::temp_files;
 use crate::write::Change;
 use crate::{Store, DB_FILE, SCREENSHOTS_DIR};
 
@@ -59,8 +60,8 @@ pub struct DoctorReport {
     /// trigger runs inside our writes (one deleted 15 of 16 audits on an ingest). Listed,
     /// never removed by doctor: that is for a person to decide.
     pub foreign_objects: Vec<String>,
-    /// Our own temporary files (`.tmp-*`, a write a crash interrupted) older than an hour;
-    /// `--repair` removes them.
+    /// Our own temporary files (`.tmp-*`, a write a crash interrupted) whose writer is gone
+    /// (or, where that cannot be told, older than an hour); `--repair` removes them.
     pub stale_temporary_files: Vec<String>,
     pub repaired: Vec<String>,
     /// Checks that could not run, each with the reason (the search index's check is a
@@ -171,8 +172,7 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
 
     report.foreign_objects = foreign_objects(pool).await?;
     let shots = store.screenshots().clone();
-    report.stale_temporary_files =
-        crate::blocking(move || stale_temporary_files(&shots, Duration::from_secs(3600))).await?;
+    report.stale_temporary_files = crate::blocking(move || stale_temporary_files(&shots)).await?;
 
     if repair {
         if !report.stale_temporary_files.is_empty() {
@@ -240,8 +240,9 @@ async fn foreign_objects(pool: &sqlx::SqlitePool) -> Result<Vec<String>> {
 }
 
 /// Our temporary files (`.tmp-*`, written then renamed into place) in the screenshot and
-/// cache folders that are older than `age`: what a write left when its process died.
-fn stale_temporary_files(shots: &crate::screenshots::ScreenshotDir, age: Duration) -> Vec<String> {
+/// cache folders that their writer left behind: it is gone, or they are over an hour old
+/// (see [`temp_files`]).
+fn stale_temporary_files(shots: &crate::screenshots::ScreenshotDir) -> Vec<String> {
     let mut out = Vec::new();
     let now = std::time::SystemTime::now();
     let roots = [shots.root().to_path_buf(), shots.cache_root()];
@@ -258,15 +259,15 @@ fn stale_temporary_files(shots: &crate::screenshots::ScreenshotDir, age: Duratio
                 continue;
             };
             for f in files.flatten() {
-                let old = f
+                let name = f.file_name().to_string_lossy().into_owned();
+                if !temp_files::is_ours(&name) || !f.file_type().is_ok_and(|t| t.is_file()) {
+                    continue;
+                }
+                let left = f
                     .metadata()
                     .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|m| now.duration_since(m).ok())
-                    .is_some_and(|d| d > age);
-                let ours = f.file_name().to_string_lossy().starts_with(".tmp-")
-                    && f.file_type().is_ok_and(|t| t.is_file());
-                if ours && old {
+                    .is_ok_and(|m| temp_files::is_left_behind(&name, m, now));
+                if left {
                     out.push(f.path().to_string_lossy().into_owned());
                 }
             }

@@ -143,8 +143,9 @@ pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
                     e.kind,
                     format!(
                         "line {line}: the disk is full ({e}); ingest stopped there and read no \
-                         further line. Free some space and ingest the stream again: events \
-                         already stored are recognised and kept once"
+                         further line. Free some space and ingest the stream again: numbered \
+                         events (event_id or sequence) already stored are recognised and kept \
+                         once"
                     ),
                 ));
             }

@@ -135,7 +135,9 @@ impl ScreenshotDir {
 /// folder: a crash leaves either no file or the whole file, never a torn one.
 pub(crate) fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".tmp-");
+    // Named for the process writing it, so that `doctor --repair` can tell when it is gone.
+    let (prefix, suffix) = crate::temp_files::name_parts();
+    builder.prefix(&prefix).suffix(suffix);
     // As any file a program creates (0666 less the umask), not a temporary file's 0600: a
     // data folder shared with a group, or read as another user, must be able to read it
     // as it reads the database beside it.

@@ -90,6 +90,20 @@ pub(super) async fn apply_event(
             audit_tier,
             verdict_mode,
         } => {
+            // The same audit_start received again (a stream ingested again after a crash or
+            // a full disk, its events numbered): a replay, not a second audit.
+            if arrival.identity.is_some() && owner(conn, audit_id).await?.as_deref() == Some(project) {
+                let placed =
+                    super::runs::run_of(conn, audit_id, arrival.identity.as_ref(), arrival.stream_run)
+                        .await?;
+                if let super::runs::Placement::Replay(run) = placed {
+                    return Ok(Outcome {
+                        duplicate: true,
+                        run,
+                        ..Outcome::default()
+                    });
+                }
+            }
             let mut record = running_audit(audit_id, url, &now);
             record.fields.audit_tier = audit_tier.clone();
             record.fields.verdict_mode = verdict_mode.clone();

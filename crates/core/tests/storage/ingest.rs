@@ -410,3 +410,55 @@ async fn what_one_line_and_one_audit_may_carry_is_limited_and_the_limit_is_named
     let security = stored.audit.fields.security_results.unwrap();
     assert_eq!(security["m7"]["ok"], false);
 }
+
+/// A numbered stream (`sequence` on each event) cut short, by a crash or a full disk, is
+/// ingested again whole: its `audit_start` is a replay, not a second audit ("already
+/// exists" stopped the whole audit), and nothing is stored twice. An unnumbered stream
+/// cannot tell a replay from a new audit of the same id, and is still refused.
+#[tokio::test]
+async fn a_numbered_stream_cut_short_is_ingested_again_whole_and_stored_once() {
+    let fx = fresh().await;
+    let png = image_bytes(64, 48, ImageFormat::Png);
+    let events = [
+        json!({"type": "audit_start", "audit_id": "vrts_cut00001", "url": "https://cut.example/"}),
+        json!({"type": "phase_start", "phase": "scout", "message": "Scouting", "pct": 10}),
+        json!({"type": "screenshot", "label": "t0", "index": 0, "data": base64(&png)}),
+        json!({"type": "audit_result", "result": {"trust_score": 40.0, "findings": [
+            {"id": "f1", "pattern_type": "countdown_timer", "severity": "high", "confidence": 0.9, "description": "A timer"}]}}),
+        json!({"type": "audit_complete", "audit_id": "vrts_cut00001"}),
+    ];
+    let numbered: Vec<String> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut e = e.clone();
+            e["sequence"] = json!(i + 1);
+            line(e)
+        })
+        .collect();
+    let (first, rejected) = ingest_lines(&fx.store, &numbered[..3], &IngestOptions::default()).await;
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!(first.events, 3);
+    let (again, rejected) = ingest_lines(&fx.store, &numbered, &IngestOptions::default()).await;
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert_eq!((again.events, again.duplicates), (2, 3));
+    let audit = fx
+        .store
+        .get_audit(&pname("default"), &aid("vrts_cut00001"))
+        .await
+        .unwrap();
+    assert_eq!(audit.audit.status, "completed");
+    assert_eq!(
+        (audit.findings.len(), audit.screenshots.len(), audit.events.len()),
+        (1, 1, 5)
+    );
+
+    let plain: Vec<String> = events.iter().map(|e| line(e.clone())).collect();
+    let (_, rejected) = ingest_lines(&fx.store, &plain[..1], &IngestOptions::default()).await;
+    assert_eq!(
+        rejected.len(),
+        1,
+        "an unnumbered audit_start of a stored audit is refused"
+    );
+    assert!(rejected[0].1.contains("already exists"), "{rejected:?}");
+}
