@@ -33,7 +33,7 @@ for t in soak::ingest_killed_at_random_moments_leaves_every_audit_absent_complet
     result=FAILED
     status=1
   fi
-  grep -E '^(crash soak|producers soak):' "$log" || true
+  grep -oE '(crash soak|producers soak): .*' "$log" || true
   [ "$result" = ok ] || tail -30 "$log"
   echo "${t#soak::}: $result in $(( $(date +%s) - start )) s, peak memory of the largest process $(( $(tail -1 "$log.mem") / 1024 )) MB"
   rm -f "$log" "$log.mem"

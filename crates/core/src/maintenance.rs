@@ -483,6 +483,12 @@ fn check_files(
     };
     for dir in dirs.flatten() {
         let dir_name = dir.file_name().to_string_lossy().into_owned();
+        // Not into a link (an audit folder unpacked as a link to elsewhere): what it points
+        // at is not the folder's to list. The link itself is what no row refers to.
+        if !dir.file_type().is_ok_and(|t| t.is_dir()) {
+            orphans.push(dir.path().to_string_lossy().into_owned());
+            continue;
+        }
         let known = audit_ids.contains(&dir_name);
         let Ok(files) = std::fs::read_dir(dir.path()) else {
             continue;

@@ -139,6 +139,14 @@ impl ScreenshotDir {
                 return Ok((summary, image));
             }
         }
+        // Both images and the heat map (as large as the larger of them) at once.
+        let larger = [&before, &after]
+            .iter()
+            .filter_map(|p| super::inspect_file(p))
+            .map(|i| u64::from(i.width) * u64::from(i.height))
+            .max()
+            .unwrap_or(0);
+        let _memory = super::budget::reserve(super::budget::estimate(&[&before, &after], larger), &after)?;
         let (a, b) = (decode_rgb(&before)?, decode_rgb(&after)?);
         let (summary, heat) = diff_images(&a, &b);
         let mut jpeg = Vec::new();

@@ -104,9 +104,20 @@ impl ScreenshotDir {
         self.confine(&candidate)
     }
 
-    /// `path` after following links, if it is a file inside the screenshot directory.
+    /// `path` after following links, if it is a file inside the screenshot directory with
+    /// no other name: a hard link shares the file of another name, which may lie outside
+    /// the folder (a `screenshots/<id>/a.png` linked to `~/.ssh/id_rsa` by an archive), and
+    /// nothing tells where; so such a file is neither served, exported nor backed up.
     pub(super) fn confine(&self, path: &Path) -> Option<PathBuf> {
-        crate::paths::canonical_inside(&self.root, path).filter(|real| real.is_file())
+        crate::paths::canonical_inside(&self.root, path).filter(|real| {
+            fs::metadata(real).is_ok_and(|m| {
+                #[cfg(unix)]
+                let single = std::os::unix::fs::MetadataExt::nlink(&m) == 1;
+                #[cfg(not(unix))]
+                let single = true;
+                m.is_file() && single
+            })
+        })
     }
 
     /// Remove an audit's files and cached thumbnails. A link on the way to either folder
@@ -210,6 +221,23 @@ mod tests {
             })
             .collect();
         assert!(leftovers.is_empty(), "no temporary file is left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_hard_link_to_a_file_outside_is_not_resolved() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = ScreenshotDir::in_data_dir(tmp.path().to_path_buf());
+        fs::create_dir_all(tmp.path().join("screenshots/vrts_1")).unwrap();
+        fs::write(tmp.path().join("secret.png"), png(1, 1)).unwrap();
+        fs::hard_link(
+            tmp.path().join("secret.png"),
+            tmp.path().join("screenshots/vrts_1/a.png"),
+        )
+        .unwrap();
+        fs::write(tmp.path().join("screenshots/vrts_1/b.png"), png(1, 1)).unwrap();
+        assert_eq!(dir.resolve("vrts_1", "a.png"), None);
+        assert!(dir.resolve("vrts_1", "b.png").is_some(), "a file of one name is");
     }
 
     #[cfg(unix)]

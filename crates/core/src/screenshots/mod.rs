@@ -10,8 +10,10 @@
 //! - [`sniff`]: what bytes are (format, dimensions, limits);
 //! - [`dir`]: the folder, saving and resolving files;
 //! - [`thumbnail`]: cached thumbnails;
+//! - [`budget`]: the decoded memory thumbnails and diffs may hold at once;
 //! - [`diff`]: the difference of two screenshots, cached like thumbnails.
 
+mod budget;
 mod diff;
 mod dir;
 mod sniff;

@@ -50,6 +50,8 @@ fn is_fresh(cached: &Path, source: &Path) -> bool {
 
 /// Decode `source` (within the limits) and scale it to `width`, as JPEG bytes.
 pub fn make_thumbnail(source: &Path, width: u32) -> Result<Vec<u8>> {
+    // Held until the thumbnail is encoded: the decoded image lives until then.
+    let _memory = super::budget::reserve(super::budget::estimate(&[source], 0), source)?;
     let file = fs::File::open(source).map_err(|e| Error::io(source, e))?;
     let reader = ImageReader::new(BufReader::new(file))
         .with_guessed_format()

@@ -132,3 +132,63 @@ async fn an_export_replaces_a_planted_link_instead_of_writing_through_it() {
         "{e}"
     );
 }
+
+/// A hard link shares a file outside the folder with no sign of where: neither served nor
+/// exported. A symbolic link in place of an audit's folder: doctor names the link as what
+/// no row refers to, and never lists the files it points at as the folder's orphans.
+#[tokio::test]
+async fn hard_links_are_not_served_and_doctor_does_not_list_through_a_linked_audit_folder() {
+    let fx = fresh().await;
+    let outside = tempfile::tempdir().unwrap();
+    let id = audit_with_shot(&fx.store).await;
+    let detail = fx.store.get_audit(&pname("default"), &aid(&id)).await.unwrap();
+    let shot = &detail.screenshots[0];
+    let stored = std::path::PathBuf::from(shot.resolved_path.clone().unwrap());
+    let before = fx
+        .store
+        .export_audit(&pname("default"), &aid(&id), ExportFormat::Html)
+        .await
+        .unwrap();
+    assert!(before.contains("data:image/png;base64"), "a file of one name is embedded");
+    // The stored file replaced by a hard link to a "secret" outside, of the same format.
+    let secret = outside.path().join("secret.png");
+    std::fs::copy(&stored, &secret).unwrap();
+    std::fs::remove_file(&stored).unwrap();
+    std::fs::hard_link(&secret, &stored).unwrap();
+    let served = fx
+        .store
+        .screenshot_file(&pname("default"), &aid(&id), shot.id)
+        .await;
+    assert!(served.is_err(), "a hard-linked file is not served");
+    let html = fx
+        .store
+        .export_audit(&pname("default"), &aid(&id), ExportFormat::Html)
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("data:image/png;base64"),
+        "nor embedded in an export"
+    );
+
+    // screenshots/vrts_elsewhere -> a folder outside holding files.
+    std::fs::write(outside.path().join("letter.txt"), "private").unwrap();
+    symlink(outside.path(), fx.dir.path().join("screenshots/vrts_elsewhere")).unwrap();
+    let report = fx
+        .store
+        .doctor(false, std::time::Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert!(
+        report.orphan_files.iter().any(|o| o.ends_with("vrts_elsewhere")),
+        "{:?}",
+        report.orphan_files
+    );
+    assert!(
+        !report
+            .orphan_files
+            .iter()
+            .any(|o| o.contains("letter.txt") || o.contains("secret.png")),
+        "nothing outside is listed: {:?}",
+        report.orphan_files
+    );
+}
