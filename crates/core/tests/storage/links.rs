@@ -149,7 +149,10 @@ async fn hard_links_are_not_served_and_doctor_does_not_list_through_a_linked_aud
         .export_audit(&pname("default"), &aid(&id), ExportFormat::Html)
         .await
         .unwrap();
-    assert!(before.contains("data:image/png;base64"), "a file of one name is embedded");
+    assert!(
+        before.contains("data:image/png;base64"),
+        "a file of one name is embedded"
+    );
     // The stored file replaced by a hard link to a "secret" outside, of the same format.
     let secret = outside.path().join("secret.png");
     std::fs::copy(&stored, &secret).unwrap();
