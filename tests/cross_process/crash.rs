@@ -108,3 +108,52 @@ async fn a_writer_killed_mid_transaction_leaves_committed_data_intact_and_none_o
     assert_eq!(doctor["search_index_ok"], true);
     assert_eq!(doctor["foreign_key_violations"], 0);
 }
+
+/// Issue 16, bug 2: a producer that met a write lock held past the busy timeout gave up with
+/// "database is locked" and lost its line. Another program holds the lock 4 times as long as
+/// the busy timeout (lowered to 1 s through `VERITAS_BUSY_TIMEOUT`): `veritas-db ingest`
+/// waits it out and stores everything, with no lock error on the way.
+#[tokio::test]
+async fn ingest_waits_out_a_lock_held_past_the_busy_timeout_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    assert!(run(data, &["init"]).status.success());
+    let db = data.join(veritas_core::DB_FILE);
+    let mut holder = SqliteConnectOptions::new().filename(&db).connect().await.unwrap();
+    let tx = holder.begin_with("BEGIN IMMEDIATE").await.unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veritas-db"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["ingest", "-"])
+        .env("VERITAS_BUSY_TIMEOUT", "1")
+        .env_remove("USE_DB_PERSISTENCE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines =
+        crate::common::audit_stream("vrts_wa170001", "https://waits.example/", 3, false).join("\n") + "\n";
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(lines.as_bytes()).unwrap();
+    drop(stdin);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "ingest gave up while the lock was held"
+    );
+    tx.rollback().await.unwrap();
+    holder.close().await.unwrap();
+
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("rejected 0 lines") && !err.contains("locked"),
+        "{err}"
+    );
+    let audit = run_json(data, &["show", "vrts_wa170001", "--json"]);
+    assert_eq!(audit["status"], "completed");
+    assert_eq!(audit["findings"].as_array().unwrap().len(), 3);
+}

@@ -20,8 +20,22 @@ use crate::write::{Change, Outcome};
 pub use writer::Writer;
 
 /// How long a connection waits for another process's write lock before giving up.
-/// Long, because the alternative is handing SQLITE_BUSY to a person.
+/// Long, because the alternative is handing SQLITE_BUSY to a person (and ingest, meeting
+/// it, waits on rather than drop a line). [`BUSY_TIMEOUT_VARIABLE`] changes it.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The environment variable that sets the busy timeout in seconds (a positive number).
+pub const BUSY_TIMEOUT_VARIABLE: &str = "VERITAS_BUSY_TIMEOUT";
+
+/// The busy timeout in effect: [`BUSY_TIMEOUT_VARIABLE`] if it holds a positive number of
+/// seconds, else [`BUSY_TIMEOUT`].
+pub fn busy_timeout() -> Duration {
+    std::env::var(BUSY_TIMEOUT_VARIABLE)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e6)
+        .map_or(BUSY_TIMEOUT, Duration::from_secs_f64)
+}
 
 /// How many read connections run queries at once.
 const READERS: u32 = 4;
@@ -42,7 +56,7 @@ fn common_pragmas(options: SqliteConnectOptions) -> SqliteConnectOptions {
     options
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT)
+        .busy_timeout(busy_timeout())
         .pragma("cache_size", "-64000")
         .pragma("temp_store", "MEMORY")
         .pragma("wal_autocheckpoint", "1000")
@@ -58,7 +72,7 @@ async fn connect_when_free(options: &SqliteConnectOptions) -> Result<sqlx::Sqlit
     loop {
         match options.connect().await {
             Err(sqlx::Error::Database(e))
-                if e.code().as_deref() == Some("5") && start.elapsed() < BUSY_TIMEOUT =>
+                if e.code().as_deref() == Some("5") && start.elapsed() < busy_timeout() =>
             {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
