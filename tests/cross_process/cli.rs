@@ -12,12 +12,9 @@ use serde_json::{json, Value};
 use crate::common::{run, run_json};
 
 fn ingest_stdin(dir: &std::path::Path, text: &str, extra: &[&str]) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_veritas-db"))
-        .arg("--data-dir")
-        .arg(dir)
+    let mut child = crate::common::veritas_db(dir)
         .args(["ingest", "-"])
         .args(extra)
-        .env_remove("USE_DB_PERSISTENCE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

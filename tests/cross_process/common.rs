@@ -5,13 +5,21 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
-/// `veritas-db --data-dir DIR ARGS…`, run to completion.
-pub fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_veritas-db"))
+/// `veritas-db --data-dir DIR`, to add arguments and pipes to: every test's way to start one
+/// (the backend's own switch, `USE_DB_PERSISTENCE`, is not inherited from the test's shell).
+pub fn veritas_db(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_veritas-db"));
+    command
         .arg("--data-dir")
         .arg(dir)
+        .env_remove("USE_DB_PERSISTENCE");
+    command
+}
+
+/// `veritas-db --data-dir DIR ARGS…`, run to completion.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    veritas_db(dir)
         .args(args)
-        .env_remove("USE_DB_PERSISTENCE")
         .stdin(Stdio::null())
         .output()
         .expect("veritas-db runs")

@@ -1,7 +1,7 @@
 //! A writer killed with SIGKILL in the middle of a multi-row transaction.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -43,11 +43,8 @@ async fn a_writer_killed_mid_transaction_leaves_committed_data_intact_and_none_o
     assert!(run(data, &["demo", "--audits", "3"]).status.success());
     let before = run_json(data, &["list", "--json"]);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_veritas-db"))
-        .arg("--data-dir")
-        .arg(data)
+    let mut child = crate::common::veritas_db(data)
         .args(["ingest", "-"])
-        .env_remove("USE_DB_PERSISTENCE")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -122,12 +119,9 @@ async fn ingest_waits_out_a_lock_held_past_the_busy_timeout_and_loses_nothing() 
     let mut holder = SqliteConnectOptions::new().filename(&db).connect().await.unwrap();
     let tx = holder.begin_with("BEGIN IMMEDIATE").await.unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_veritas-db"))
-        .arg("--data-dir")
-        .arg(data)
+    let mut child = crate::common::veritas_db(data)
         .args(["ingest", "-"])
         .env("VERITAS_BUSY_TIMEOUT", "1")
-        .env_remove("USE_DB_PERSISTENCE")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

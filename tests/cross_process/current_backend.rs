@@ -4,7 +4,7 @@
 //! search finds what the backend wrote.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection};
@@ -94,12 +94,9 @@ fn the_backend_and_an_ingest_write_its_database_at_once() {
 
     // Opened once first, as a user would, so the upgrade is done before both write.
     run_json(&data, &["projects", "--json"]);
-    let ingest = Command::new(env!("CARGO_BIN_EXE_veritas-db"))
-        .arg("--data-dir")
-        .arg(&data)
+    let ingest = crate::common::veritas_db(&data)
         .arg("ingest")
         .arg(&file)
-        .env_remove("USE_DB_PERSISTENCE")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -27,12 +27,9 @@ async fn plant(db: &Path, sql: &str) {
 fn run_limited(data: &Path, args: &[&str], stdin: &str) -> (Output, Duration) {
     use std::io::Write;
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_veritas-db"))
-        .arg("--data-dir")
-        .arg(data)
+    let mut child = crate::common::veritas_db(data)
         .args(args)
         .env("VERITAS_QUERY_TIME_LIMIT", "1")
-        .env_remove("USE_DB_PERSISTENCE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

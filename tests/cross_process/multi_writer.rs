@@ -1,6 +1,6 @@
 //! Three `veritas-db ingest` processes write one file at once while a fourth reads.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use crate::common::{audit_stream, run, run_json};
 
@@ -27,12 +27,9 @@ fn three_processes_ingest_100_audits_each_and_a_reader_never_sees_half_an_audit(
     let writers: Vec<_> = files
         .iter()
         .map(|f| {
-            Command::new(env!("CARGO_BIN_EXE_veritas-db"))
-                .arg("--data-dir")
-                .arg(&data)
+            crate::common::veritas_db(&data)
                 .arg("ingest")
                 .arg(f)
-                .env_remove("USE_DB_PERSISTENCE")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

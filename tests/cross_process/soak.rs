@@ -11,7 +11,7 @@
 
 use std::io::Cursor;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -152,12 +152,9 @@ fn temporary_files(dir: &Path) -> Vec<String> {
 }
 
 fn ingest_child(data: &Path, file: &Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_veritas-db"))
-        .arg("--data-dir")
-        .arg(data)
+    crate::common::veritas_db(data)
         .arg("ingest")
         .arg(file)
-        .env_remove("USE_DB_PERSISTENCE")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -274,12 +271,9 @@ fn producers_ingest_at_once_with_two_readers_and_exactly_every_audit_arrives() {
     let writers: Vec<_> = files
         .iter()
         .map(|f| {
-            Command::new(env!("CARGO_BIN_EXE_veritas-db"))
-                .arg("--data-dir")
-                .arg(&data)
+            crate::common::veritas_db(&data)
                 .arg("ingest")
                 .arg(f)
-                .env_remove("USE_DB_PERSISTENCE")
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

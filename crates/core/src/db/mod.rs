@@ -120,17 +120,9 @@ impl Database {
         // and cannot be made in a read-only folder cannot be opened plainly; SQLite opens it
         // as immutable then, which is what a folder nobody can write is.
         let plain = common_pragmas(SqliteConnectOptions::new().filename(path).read_only(true));
-        let (options, mut conn) = match plain.connect().await {
-            Ok(mut conn) => match migrate::current_version(&mut conn).await {
-                Ok(_) => (plain, conn),
-                Err(_) => {
-                    let _ = conn.close().await;
-                    let immutable = plain.immutable(true);
-                    let conn = immutable.connect().await?;
-                    (immutable, conn)
-                }
-            },
-            Err(_) => {
+        let (options, mut conn) = match Self::read_plainly(&plain).await {
+            Some(conn) => (plain, conn),
+            None => {
                 let immutable = plain.immutable(true);
                 let conn = immutable.connect().await?;
                 (immutable, conn)
@@ -143,6 +135,18 @@ impl Database {
             writer: None,
             read_only: Some(reason.into()),
         })
+    }
+
+    /// A connection that opened and could read the schema's version, else `None`
+    /// (a WAL database without its `-shm` fails at one or the other).
+    async fn read_plainly(options: &SqliteConnectOptions) -> Option<sqlx::SqliteConnection> {
+        let mut conn = options.connect().await.ok()?;
+        if migrate::current_version(&mut conn).await.is_ok() {
+            Some(conn)
+        } else {
+            let _ = conn.close().await;
+            None
+        }
     }
 
     async fn open_with(options: SqliteConnectOptions) -> Result<Database> {

@@ -31,15 +31,15 @@ impl Drop for Reservation {
     }
 }
 
-/// The bytes decoding `sources` whole (and making an image of `extra_pixels`) will take,
-/// from their headers.
-pub fn estimate(sources: &[&Path], extra_pixels: u64) -> u64 {
-    let pixels: u64 = sources
-        .iter()
-        .filter_map(|p| inspect_file(p))
-        .map(|i| u64::from(i.width) * u64::from(i.height))
-        .sum();
-    (pixels + extra_pixels) * BYTES_PER_PIXEL
+/// The pixels of the image in `source`, from its header (0 when it cannot be read: the
+/// decode that follows fails on it, named).
+pub fn pixels_of(source: &Path) -> u64 {
+    inspect_file(source).map_or(0, |i| u64::from(i.width) * u64::from(i.height))
+}
+
+/// The bytes holding `pixels` decoded takes.
+pub fn bytes_for(pixels: u64) -> u64 {
+    pixels * BYTES_PER_PIXEL
 }
 
 /// Reserve `bytes` for decoding `what`, waiting (a blocking thread's wait) while other

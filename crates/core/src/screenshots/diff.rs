@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use image::{ImageReader, Limits, Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
 
+use super::budget;
 use super::dir::{write_atomically, ScreenshotDir};
 use super::sniff::{MAX_PIXELS, MAX_SIDE};
 use crate::error::{Error, Result};
@@ -140,13 +141,8 @@ impl ScreenshotDir {
             }
         }
         // Both images and the heat map (as large as the larger of them) at once.
-        let larger = [&before, &after]
-            .iter()
-            .filter_map(|p| super::inspect_file(p))
-            .map(|i| u64::from(i.width) * u64::from(i.height))
-            .max()
-            .unwrap_or(0);
-        let _memory = super::budget::reserve(super::budget::estimate(&[&before, &after], larger), &after)?;
+        let (pa, pb) = (budget::pixels_of(&before), budget::pixels_of(&after));
+        let _memory = budget::reserve(budget::bytes_for(pa + pb + pa.max(pb)), &after)?;
         let (a, b) = (decode_rgb(&before)?, decode_rgb(&after)?);
         let (summary, heat) = diff_images(&a, &b);
         let mut jpeg = Vec::new();

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, GrayImage, ImageFormat, ImageReader, Limits, RgbImage};
 
+use super::budget;
 use super::dir::{write_atomically, ScreenshotDir};
 use super::sniff::{MAX_PIXELS, MAX_SIDE};
 use crate::error::{Error, Result};
@@ -51,7 +52,7 @@ fn is_fresh(cached: &Path, source: &Path) -> bool {
 /// Decode `source` (within the limits) and scale it to `width`, as JPEG bytes.
 pub fn make_thumbnail(source: &Path, width: u32) -> Result<Vec<u8>> {
     // Held until the thumbnail is encoded: the decoded image lives until then.
-    let _memory = super::budget::reserve(super::budget::estimate(&[source], 0), source)?;
+    let _memory = budget::reserve(budget::bytes_for(budget::pixels_of(source)), source)?;
     let file = fs::File::open(source).map_err(|e| Error::io(source, e))?;
     let reader = ImageReader::new(BufReader::new(file))
         .with_guessed_format()
