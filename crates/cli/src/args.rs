@@ -110,6 +110,22 @@ pub enum Command {
     /// Copy the database and its screenshots to DEST (a new or empty folder), consistently,
     /// while other processes keep writing.
     Backup { dest: PathBuf },
+    /// Copy the project (its audits, findings, events, screenshots and triage) into a team
+    /// database and object store; pushing again changes nothing.
+    Push {
+        /// Every project of the data folder, not only --project.
+        #[arg(long)]
+        all_projects: bool,
+        /// The team database: postgres://user[:password]@host[:port]/database.
+        #[arg(long = "to", value_name = "URL", env = "VERITAS_DATABASE_URL")]
+        to: String,
+        /// The team's screenshot store: s3://bucket/prefix (endpoint and credentials from the
+        /// usual AWS_* variables) or file:///folder.
+        #[arg(long, value_name = "URL", env = "VERITAS_OBJECTS_URL")]
+        objects: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Load realistic sample audits with real screenshots.
     Demo {
         #[arg(long, default_value_t = 16)]

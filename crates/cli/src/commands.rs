@@ -165,6 +165,29 @@ pub async fn run(cli: Cli) -> Result<Finish> {
                 print(&format!("  not copied: {}\n", output::field(row)))?;
             }
         }
+        Command::Push {
+            all_projects,
+            to,
+            objects,
+            json,
+        } => {
+            let team = veritas_core::team::TeamStore::open(&to, &objects).await?;
+            let r = store.push_to(&team, (!all_projects).then_some(project)).await?;
+            if json {
+                output::json(&r)?;
+            } else {
+                print(&push_text(&r))?;
+            }
+            if !r.refused.is_empty() {
+                return Err(veritas_core::Error::new(
+                    veritas_core::ErrorKind::InvalidInput,
+                    format!(
+                        "{} audits were not pushed (listed above); the rest were",
+                        r.refused.len()
+                    ),
+                ));
+            }
+        }
         Command::Demo { audits } => {
             let bar = progress_bar(audits as u64, "{bar:30} {pos}/{len} demo audits");
             let r = store
@@ -445,6 +468,30 @@ async fn list(store: &Store, project: &ProjectName, args: ListArgs) -> Result<()
         }
     }
     Ok(())
+}
+
+fn push_text(r: &veritas_core::team::PushReport) -> String {
+    let mut out = format!(
+        "pushed {} audits ({} new to it) of {} projects to {}: {} findings, {} events, {} screenshots \
+         ({} objects sent, {} already in {}, {} files missing here); triage: {} decisions added, {} known\n",
+        r.audits,
+        r.new_audits,
+        r.projects,
+        output::field(&r.database),
+        r.findings,
+        r.events,
+        r.screenshots,
+        r.objects_uploaded,
+        r.objects_reused,
+        output::field(&r.objects),
+        r.screenshots_missing,
+        r.triage_added,
+        r.triage_known,
+    );
+    for refused in &r.refused {
+        out.push_str(&format!("  not pushed: {}\n", output::field(refused)));
+    }
+    out
 }
 
 fn doctor_text(r: &veritas_core::DoctorReport) -> String {

@@ -40,6 +40,7 @@ mod runs;
 mod screenshots;
 mod search;
 mod store;
+pub mod team;
 mod temp_files;
 pub mod time;
 mod timeline;

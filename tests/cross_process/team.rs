@@ -1,0 +1,314 @@
+//! Team mode (issue 15): `veritas-db push` into the PostgreSQL and SeaweedFS that
+//! tests/services.sh starts (the test command starts them; these tests fail, never skip,
+//! without them). Each test has a database and an object prefix of its own.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::Value;
+use sqlx::{Connection, PgConnection};
+use veritas_core::team::ObjectShots;
+
+use crate::common::{run, run_json};
+
+/// A fresh team: (database URL, objects URL), both empty.
+async fn fresh_team() -> (String, String) {
+    let need = |var: &str| {
+        std::env::var(var).unwrap_or_else(|_| {
+            panic!(
+                "{var} is not set: team mode's tests need PostgreSQL and SeaweedFS. Run them through \
+                 tests/all.sh, or: source tests/services.sh && services_start && cargo test"
+            )
+        })
+    };
+    let admin = need("VERITAS_TEST_DATABASE_URL");
+    let objects = need("VERITAS_TEST_OBJECTS_URL");
+    let name = format!("veritas_t_{:016x}", fastrand::u64(..));
+    let mut conn = PgConnection::connect(&admin)
+        .await
+        .expect("the test PostgreSQL answers");
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    (
+        format!("{base}/{name}"),
+        format!("{}/{name}", objects.trim_end_matches('/')),
+    )
+}
+
+fn push(data: &Path, team: &(String, String), extra: &[&str]) -> Value {
+    let mut args = vec!["push", "--to", &team.0, "--objects", &team.1, "--json"];
+    args.extend_from_slice(extra);
+    run_json(data, &args)
+}
+
+fn ingest(data: &Path, project: &str, lines: &[String]) {
+    let mut child = crate::common::veritas_db(data)
+        .args(["--project", project, "ingest", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all((lines.join("\n") + "\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "ingest failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn count(db: &str, sql: &str) -> i64 {
+    let mut conn = PgConnection::connect(db).await.unwrap();
+    sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn two_folders_push_into_one_team_database_and_pushing_again_changes_nothing() {
+    let team = fresh_team().await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    assert!(run(a.path(), &["demo", "--audits", "4"]).status.success());
+    for i in 0..2 {
+        let id = format!("vrts_b000000{i}");
+        ingest(
+            b.path(),
+            "default",
+            &crate::common::audit_stream(&id, "https://b.example/", 3, false),
+        );
+    }
+    let local = |dir: &Path| run_json(dir, &["list", "--json"]).as_array().unwrap().clone();
+    let (la, lb) = (local(a.path()), local(b.path()));
+    let local_findings: i64 = la
+        .iter()
+        .chain(&lb)
+        .map(|x| x["findings_count"].as_i64().unwrap())
+        .sum();
+
+    let first = push(a.path(), &team, &[]);
+    assert_eq!(first["audits"], 4);
+    assert_eq!(first["new_audits"], 4);
+    assert!(first["objects_uploaded"].as_u64().unwrap() > 0, "{first}");
+    let second = push(b.path(), &team, &[]);
+    assert_eq!(
+        (second["audits"].as_u64(), second["new_audits"].as_u64()),
+        (Some(2), Some(2))
+    );
+
+    assert_eq!(count(&team.0, "SELECT count(*) FROM audits").await, 6);
+    assert_eq!(
+        count(&team.0, "SELECT count(*) FROM audit_findings").await,
+        local_findings
+    );
+    let ids_before: Vec<i64> = {
+        let mut conn = PgConnection::connect(&team.0).await.unwrap();
+        sqlx::query_scalar("SELECT id FROM audit_findings ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+    };
+
+    // Again: nothing new, no object sent twice, every finding keeps its id.
+    let again = push(a.path(), &team, &[]);
+    assert_eq!(again["new_audits"], 0, "{again}");
+    assert_eq!(again["objects_uploaded"], 0, "{again}");
+    let present = |r: &Value| r["objects_uploaded"].as_u64().unwrap() + r["objects_reused"].as_u64().unwrap();
+    assert_eq!(
+        again["objects_reused"].as_u64().unwrap(),
+        present(&first),
+        "{again}"
+    );
+    assert_eq!(count(&team.0, "SELECT count(*) FROM audits").await, 6);
+    let ids_after: Vec<i64> = {
+        let mut conn = PgConnection::connect(&team.0).await.unwrap();
+        sqlx::query_scalar("SELECT id FROM audit_findings ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(ids_before, ids_after);
+}
+
+#[tokio::test]
+async fn pushed_screenshots_are_the_local_bytes_stored_once_by_content() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    assert!(run(a.path(), &["demo", "--audits", "3"]).status.success());
+    let report = push(a.path(), &team, &[]);
+
+    let mut conn = PgConnection::connect(&team.0).await.unwrap();
+    let rows: Vec<(String, i32, Option<String>)> =
+        sqlx::query_as("SELECT audit_id, seq, object_key FROM audit_screenshots ORDER BY audit_id, seq")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert!(!rows.is_empty());
+    let objects = ObjectShots::open(&team.1).unwrap();
+    let mut distinct = std::collections::BTreeSet::new();
+    for (audit_id, seq, key) in &rows {
+        let detail = run_json(a.path(), &["show", audit_id, "--json"]);
+        let shot = &detail["screenshots"][*seq as usize];
+        match key {
+            Some(key) => {
+                let local = std::fs::read(shot["resolved_path"].as_str().unwrap()).unwrap();
+                assert_eq!(objects.get(key).await.unwrap(), local, "{audit_id} #{seq}");
+                distinct.insert(key.clone());
+            }
+            None => assert_eq!(shot["exists"], false, "{audit_id} #{seq} has its file here"),
+        }
+    }
+    // The store holds each content once, and nothing else.
+    let stored: std::collections::BTreeSet<_> = objects.keys().await.unwrap().into_iter().collect();
+    assert_eq!(stored, distinct);
+    assert_eq!(
+        report["objects_uploaded"].as_u64().unwrap() as usize,
+        distinct.len()
+    );
+}
+
+#[tokio::test]
+async fn projects_stay_apart_and_an_audit_of_another_project_is_refused_by_name() {
+    let team = fresh_team().await;
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let stream = crate::common::audit_stream("vrts_5a3e0001", "https://same.example/", 2, false);
+    ingest(a.path(), "shop", &stream);
+    ingest(b.path(), "news", &stream);
+    ingest(
+        b.path(),
+        "news",
+        &crate::common::audit_stream("vrts_5a3e0002", "https://other.example/", 1, false),
+    );
+    push(a.path(), &team, &["--project", "shop"]);
+
+    let out = run(
+        b.path(),
+        &["--project", "news", "push", "--to", &team.0, "--objects", &team.1],
+    );
+    assert!(!out.status.success(), "a refused audit fails the push");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("not pushed: vrts_5a3e0001") && text.contains("\"shop\""),
+        "{text}"
+    );
+    assert_eq!(
+        count(&team.0, "SELECT count(*) FROM audits WHERE project = 'shop'").await,
+        1
+    );
+    // The other audit of the push went in.
+    assert_eq!(
+        count(&team.0, "SELECT count(*) FROM audits WHERE project = 'news'").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn triage_decisions_arrive_once_pointing_at_the_team_databases_finding() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    ingest(
+        a.path(),
+        "default",
+        &crate::common::audit_stream("vrts_7a1a0001", "https://t.example/", 3, false),
+    );
+    let detail = run_json(a.path(), &["show", "vrts_7a1a0001", "--json"]);
+    let second = detail["findings"][1]["id"].as_i64().unwrap();
+    let verdict = run(
+        a.path(),
+        &[
+            "triage",
+            &second.to_string(),
+            "--verdict",
+            "false_positive",
+            "--note",
+            "a banner",
+            "--author",
+            "ana",
+        ],
+    );
+    assert!(
+        verdict.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verdict.stderr)
+    );
+
+    let first = push(a.path(), &team, &[]);
+    assert_eq!(
+        (first["triage_added"].as_u64(), first["triage_known"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let again = push(a.path(), &team, &[]);
+    assert_eq!(
+        (again["triage_added"].as_u64(), again["triage_known"].as_u64()),
+        (Some(0), Some(1))
+    );
+
+    let mut conn = PgConnection::connect(&team.0).await.unwrap();
+    let (verdict, author, seq): (String, String, i32) = sqlx::query_as(
+        "SELECT t.verdict, t.author, f.seq FROM triage t JOIN audit_findings f ON f.id = t.origin_finding_id",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        (verdict.as_str(), author.as_str(), seq),
+        ("false_positive", "ana", 1)
+    );
+}
+
+#[tokio::test]
+async fn a_team_database_of_a_newer_schema_is_refused_and_left_untouched() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    assert!(run(a.path(), &["demo", "--audits", "1"]).status.success());
+    push(a.path(), &team, &[]);
+    {
+        let mut conn = PgConnection::connect(&team.0).await.unwrap();
+        sqlx::query(
+            "INSERT INTO veritas_viewer_migrations (version, description) VALUES (999, 'from the future')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let out = run(a.path(), &["push", "--to", &team.0, "--objects", &team.1]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("schema version 999"), "{err}");
+    assert_eq!(
+        count(&team.0, "SELECT max(version) FROM veritas_viewer_migrations").await,
+        999
+    );
+}
+
+#[test]
+fn a_team_database_that_cannot_be_reached_is_named_without_its_password() {
+    let a = tempfile::tempdir().unwrap();
+    let objects = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", objects.path().display());
+    // A closed port on loopback: refused at once.
+    let out = run(
+        a.path(),
+        &[
+            "push",
+            "--to",
+            "postgres://ana:s3cret@127.0.0.1:9/veritas",
+            "--objects",
+            &url,
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to postgres://ana:***@127.0.0.1:9/veritas"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+}
