@@ -312,3 +312,160 @@ fn a_team_database_that_cannot_be_reached_is_named_without_its_password() {
     );
     assert!(!err.contains("s3cret"), "{err}");
 }
+
+/// Every audit's id in list order, page after page (`--json-lines` and its cursor line),
+/// from the data folder or, with `team`, from the team database.
+fn walk(data: &Path, team: Option<&(String, String)>, args: &[&str]) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut a: Vec<String> = Vec::new();
+        if let Some((db, objects)) = team {
+            a.extend([
+                "--database".into(),
+                db.clone(),
+                "--objects".into(),
+                objects.clone(),
+            ]);
+        }
+        a.extend(["list", "--json-lines", "--limit", "7"].map(String::from));
+        a.extend(args.iter().map(|s| s.to_string()));
+        if let Some(c) = &after {
+            a.extend(["--after".into(), c.clone()]);
+        }
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        let out = run(data, &refs);
+        assert!(
+            out.status.success(),
+            "{refs:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        after = None;
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            match v.get("next_cursor") {
+                Some(c) => after = Some(c.as_str().unwrap().to_string()),
+                None => ids.push(v["id"].as_str().unwrap().to_string()),
+            }
+        }
+        if after.is_none() {
+            return ids;
+        }
+    }
+}
+
+/// What of an audit's detail must read the same from either engine: everything but the
+/// rows' own ids, where a file is, and what is derived on SQLite only so far (finding
+/// fingerprints).
+fn comparable(mut detail: Value) -> Value {
+    for f in detail["findings"].as_array_mut().unwrap() {
+        let o = f.as_object_mut().unwrap();
+        o.remove("id");
+        o.remove("fingerprint");
+    }
+    for s in detail["screenshots"].as_array_mut().unwrap() {
+        let o = s.as_object_mut().unwrap();
+        o.remove("id");
+        o.remove("resolved_path");
+    }
+    for e in detail["events"].as_array_mut().unwrap() {
+        e.as_object_mut().unwrap().remove("id");
+    }
+    detail
+}
+
+/// Where two JSON values first differ, as a path and both values.
+fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<_> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| {
+                first_difference(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    &format!("{path}.{k}"),
+                )
+            })
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(format!("{path}: team {a} / local {b}")),
+    }
+}
+
+#[tokio::test]
+async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_pushed() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    assert!(run(a.path(), &["demo", "--audits", "24"]).status.success());
+    for i in 0..3 {
+        let id = format!("vrts_9a0000{i:02}");
+        ingest(
+            a.path(),
+            "default",
+            &crate::common::audit_stream(&id, "https://parity.example/", i + 1, i == 1),
+        );
+    }
+    push(a.path(), &team, &[]);
+
+    let sorts = [
+        "created",
+        "score",
+        "url",
+        "status",
+        "risk",
+        "tier",
+        "site-type",
+        "findings",
+        "screenshots",
+    ];
+    for sort in sorts {
+        for asc in [false, true] {
+            let mut args = vec!["--sort", sort];
+            if asc {
+                args.push("--asc");
+            }
+            let local = walk(a.path(), None, &args);
+            assert_eq!(local.len(), 27, "{args:?}");
+            assert_eq!(walk(a.path(), Some(&team), &args), local, "{args:?}");
+        }
+    }
+    for filter in [
+        vec!["--status", "completed"],
+        vec!["--risk", "high_risk", "--risk", "suspicious"],
+        vec!["--min-score", "40", "--max-score", "75"],
+        vec!["--severity", "high"],
+        vec!["--url-contains", "SHOP"],
+        vec!["--from", "2026-01-01", "--sort", "url"],
+    ] {
+        let local = walk(a.path(), None, &filter);
+        assert!(!local.is_empty(), "{filter:?} matches something");
+        assert_eq!(walk(a.path(), Some(&team), &filter), local, "{filter:?}");
+    }
+
+    for id in walk(a.path(), None, &[]) {
+        let local = run_json(a.path(), &["show", &id, "--json"]);
+        let remote = run_json(
+            a.path(),
+            &["--database", &team.0, "--objects", &team.1, "show", &id, "--json"],
+        );
+        let (remote, local) = (comparable(remote), comparable(local));
+        assert!(
+            remote == local,
+            "{id}: {}",
+            first_difference(&remote, &local, "").unwrap_or_default()
+        );
+    }
+
+    // What the team engine cannot do yet is refused by name, not answered wrongly.
+    let out = run(
+        a.path(),
+        &["--database", &team.0, "--objects", &team.1, "list", "--untriaged"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("filter untriaged: not available"));
+}

@@ -26,6 +26,17 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub ephemeral: bool,
 
+    /// Read a team database instead of the data directory: postgres://user@host/database
+    /// (team mode; `projects`, `list` and `show` so far). Not read from VERITAS_DATABASE_URL
+    /// here, so that `push` (which reads it for --to) still reads the data directory.
+    #[arg(long, global = true, value_name = "URL", requires = "objects")]
+    pub database: Option<String>,
+
+    /// With --database: the team's screenshot store, s3://bucket/prefix or file:///folder
+    /// (default: VERITAS_OBJECTS_URL).
+    #[arg(long, global = true, value_name = "URL", env = "VERITAS_OBJECTS_URL")]
+    pub objects: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -111,7 +122,9 @@ pub enum Command {
     /// while other processes keep writing.
     Backup { dest: PathBuf },
     /// Copy the project (its audits, findings, events, screenshots and triage) into a team
-    /// database and object store; pushing again changes nothing.
+    /// database, and its screenshots into the team's store (--objects: s3://bucket/prefix,
+    /// endpoint and credentials from the usual AWS_* variables, or file:///folder); pushing
+    /// again changes nothing.
     Push {
         /// Every project of the data folder, not only --project.
         #[arg(long)]
@@ -119,10 +132,6 @@ pub enum Command {
         /// The team database: postgres://user[:password]@host[:port]/database.
         #[arg(long = "to", value_name = "URL", env = "VERITAS_DATABASE_URL")]
         to: String,
-        /// The team's screenshot store: s3://bucket/prefix (endpoint and credentials from the
-        /// usual AWS_* variables) or file:///folder.
-        #[arg(long, value_name = "URL", env = "VERITAS_OBJECTS_URL")]
-        objects: String,
         #[arg(long)]
         json: bool,
     },
@@ -131,6 +140,30 @@ pub enum Command {
         #[arg(long, default_value_t = 16)]
         audits: usize,
     },
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Init => "init",
+            Command::Ingest(_) => "ingest",
+            Command::List(_) => "list",
+            Command::Show { .. } => "show",
+            Command::History { .. } => "history",
+            Command::Compare { .. } => "compare",
+            Command::Changes { .. } => "changes",
+            Command::Similar { .. } => "similar",
+            Command::Projects { .. } => "projects",
+            Command::Delete { .. } => "delete",
+            Command::Export { .. } => "export",
+            Command::Triage(_) => "triage",
+            Command::Doctor { .. } => "doctor",
+            Command::Backup { .. } => "backup",
+            Command::Push { .. } => "push",
+            Command::Demo { .. } => "demo",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

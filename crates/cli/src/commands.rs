@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::{AsyncBufRead, BufReader};
+use veritas_core::team::TeamStore;
 use veritas_core::{
-    AuditFilter, AuditStatus, Direction, EphemeralReason, Error, IngestNotice, IngestOptions, ListRequest,
-    Location, ProjectName, Result, SortKey, Store,
+    AuditFilter, AuditStatus, Backend, Direction, EphemeralReason, Error, IngestNotice, IngestOptions,
+    ListRequest, Location, ProjectName, Result, SortKey, Store,
 };
 
 use crate::args::{Cli, Command, ExportFormat, IngestArgs, ListArgs, SortArg, TriageArgs, TriageExchange};
@@ -40,25 +41,64 @@ async fn open(cli: &Cli) -> Result<Store> {
 }
 
 pub async fn run(cli: Cli) -> Result<Finish> {
-    let store = open(&cli).await?;
-    let project = &cli.project;
-    match cli.command {
-        Command::Init => {
-            let file = store
-                .database_file()
-                .map_or_else(|| "in memory".to_string(), |f| f.display().to_string());
-            print(&format!("database ready: {file}\n"))?;
+    let backend = match (&cli.database, &cli.objects) {
+        (Some(database), Some(objects)) => Backend::Team(TeamStore::open(database, objects).await?),
+        (Some(_), None) => {
+            return Err(Error::invalid(
+                "--database",
+                "needs --objects (or VERITAS_OBJECTS_URL) as well",
+            ))
         }
-        Command::Ingest(args) => return ingest(&store, project, args).await,
-        Command::List(args) => list(&store, project, *args).await?,
+        (None, _) => Backend::Local(open(&cli).await?),
+    };
+    let project = &cli.project;
+    // What both engines do; the rest needs a local data folder for now.
+    match cli.command {
+        Command::List(args) => list(&backend, project, *args).await?,
         Command::Show { id, json } => {
-            let detail = store.get_audit(project, &id).await?;
+            let detail = backend.get_audit(project, &id).await?;
             if json {
                 output::json(&detail)?;
             } else {
                 print(&output::audit_detail(&detail))?;
             }
         }
+        Command::Projects { json } => {
+            let projects = backend.projects().await?;
+            if json {
+                output::json(&projects)?;
+            } else {
+                for p in projects {
+                    print(&format!("{:<24} {} audits\n", p.name, p.audits))?;
+                }
+            }
+        }
+        command => {
+            let store = backend.local(&format!("veritas-db {}", command.name()))?;
+            return run_local(store, project, &cli.objects, command).await;
+        }
+    }
+    Ok(Finish::Success)
+}
+
+/// The commands that work on a local data folder only (so far).
+async fn run_local(
+    store: &Store,
+    project: &ProjectName,
+    objects: &Option<String>,
+    command: Command,
+) -> Result<Finish> {
+    match command {
+        Command::List(_) | Command::Show { .. } | Command::Projects { .. } => {
+            unreachable!("run() answers these on either engine")
+        }
+        Command::Init => {
+            let file = store
+                .database_file()
+                .map_or_else(|| "in memory".to_string(), |f| f.display().to_string());
+            print(&format!("database ready: {file}\n"))?;
+        }
+        Command::Ingest(args) => return ingest(store, project, args).await,
         Command::History { url, json } => {
             let audits = store.audit_history(project, &url).await?;
             if json {
@@ -101,21 +141,11 @@ pub async fn run(cli: Cli) -> Result<Finish> {
                 }
             }
         }
-        Command::Projects { json } => {
-            let projects = store.projects().await?;
-            if json {
-                output::json(&projects)?;
-            } else {
-                for p in projects {
-                    print(&format!("{:<24} {} audits\n", p.name, p.audits))?;
-                }
-            }
-        }
         Command::Delete { id } => {
             store.delete_audit(project, &id).await?;
             print(&format!("deleted audit {id}\n"))?;
         }
-        Command::Triage(args) => triage(&store, project, args).await?,
+        Command::Triage(args) => triage(store, project, args).await?,
         Command::Export {
             id,
             format,
@@ -168,10 +198,15 @@ pub async fn run(cli: Cli) -> Result<Finish> {
         Command::Push {
             all_projects,
             to,
-            objects,
             json,
         } => {
-            let team = veritas_core::team::TeamStore::open(&to, &objects).await?;
+            let objects = objects.as_deref().ok_or_else(|| {
+                Error::invalid(
+                    "push",
+                    "needs --objects (or VERITAS_OBJECTS_URL): where the screenshots go",
+                )
+            })?;
+            let team = TeamStore::open(&to, objects).await?;
             let r = store.push_to(&team, (!all_projects).then_some(project)).await?;
             if json {
                 output::json(&r)?;
@@ -394,7 +429,7 @@ async fn triage(store: &Store, project: &ProjectName, args: TriageArgs) -> Resul
     Ok(())
 }
 
-async fn list(store: &Store, project: &ProjectName, args: ListArgs) -> Result<()> {
+async fn list(store: &Backend, project: &ProjectName, args: ListArgs) -> Result<()> {
     let req = ListRequest {
         filter: filter_from(&args)?,
         sort: match args.sort {

@@ -35,7 +35,13 @@ CREATE TABLE audits (
   created_at TEXT,
   updated_at TEXT
 );
-CREATE INDEX audits_project_created ON audits (project, created_at DESC, id DESC);
+-- The list's orders, as the list sorts (text in byte order, "C", as SQLite compares it):
+-- keyset paging walks these in either direction.
+CREATE INDEX audits_list_created ON audits (project, (COALESCE(created_at, '') COLLATE "C"), (id COLLATE "C"));
+CREATE INDEX audits_list_score ON audits (project, (COALESCE(trust_score, -1.0)), (id COLLATE "C"));
+CREATE INDEX audits_list_url ON audits (project, (url COLLATE "C"), (id COLLATE "C"));
+-- Full-text search, PostgreSQL's own (team/read.rs): the same expressions as the queries.
+CREATE INDEX audits_search ON audits USING GIN (to_tsvector('simple', url || ' ' || COALESCE(narrative, '')));
 
 CREATE TABLE audit_findings (
   id BIGSERIAL PRIMARY KEY,
@@ -58,6 +64,8 @@ CREATE TABLE audit_findings (
   run BIGINT NOT NULL,
   UNIQUE (audit_id, seq)
 );
+CREATE INDEX audit_findings_search ON audit_findings
+  USING GIN (to_tsvector('simple', pattern_type || ' ' || description || ' ' || COALESCE(plain_english, '')));
 
 -- A screenshot's bytes live in the object store under `object_key` (content-addressed:
 -- sha256 of the bytes), written before this row is committed; NULL when the producer's file
@@ -67,6 +75,10 @@ CREATE TABLE audit_screenshots (
   audit_id TEXT NOT NULL REFERENCES audits (id) ON DELETE CASCADE,
   seq INTEGER NOT NULL,
   object_key TEXT,
+  -- What the bytes are, read from them when they were stored (the store is not asked again).
+  format TEXT,
+  width INTEGER,
+  height INTEGER,
   file_path TEXT NOT NULL,
   label TEXT NOT NULL,
   index_num BIGINT NOT NULL,

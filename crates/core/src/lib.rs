@@ -21,6 +21,7 @@
 //! ```
 
 pub mod api;
+mod backend;
 pub mod db;
 mod demo;
 mod embedding;
@@ -51,6 +52,7 @@ mod write;
 
 pub use api::export::EXPORTS_DIR;
 pub use api::triage::TriageRequest;
+pub use backend::Backend;
 pub use db::Database;
 pub use demo::DemoReport;
 pub use embedding::{decode_embedding, encode_embedding};

@@ -71,21 +71,13 @@ impl Store {
         let mut rows = query::get_audit_rows(self.database().reader(), project, id).await?;
         let runs = crate::runs::assign(&mut rows.findings, &mut rows.screenshots, &rows.events);
         let screenshots = self.describe_files(rows.screenshots).await?;
-        // The views show the last run; the others' rows are there, marked with their run.
-        let last = runs.last().map_or(1, |r| r.number);
-        let last_events: Vec<_> = rows.events.iter().filter(|e| e.run == last).cloned().collect();
-        Ok(AuditDetail {
-            timeline: crate::timeline::timeline(&last_events),
-            intelligence: crate::intel::intelligence(
-                &last_events,
-                rows.audit.fields.security_results.as_ref(),
-            ),
-            audit: rows.audit,
-            findings: rows.findings,
+        Ok(assemble_detail(
+            rows.audit,
+            rows.findings,
             screenshots,
-            events: rows.events,
+            rows.events,
             runs,
-        })
+        ))
     }
 
     /// The audits of one url, oldest first (`audit_history`; `veritas-db history`).
@@ -184,5 +176,28 @@ impl Store {
             })
             .await?;
         Ok(out.rows)
+    }
+}
+
+/// An audit read whole, its runs assigned: with the last run's timeline and intelligence
+/// (the views show the last run; the others' rows are there, marked with their run). The
+/// same for every storage engine.
+pub(crate) fn assemble_detail(
+    audit: Audit,
+    findings: Vec<crate::model::Finding>,
+    screenshots: Vec<crate::model::Screenshot>,
+    events: Vec<crate::model::AuditEvent>,
+    runs: Vec<crate::model::AuditRun>,
+) -> AuditDetail {
+    let last = runs.last().map_or(1, |r| r.number);
+    let last_events: Vec<_> = events.iter().filter(|e| e.run == last).cloned().collect();
+    AuditDetail {
+        timeline: crate::timeline::timeline(&last_events),
+        intelligence: crate::intel::intelligence(&last_events, audit.fields.security_results.as_ref()),
+        audit,
+        findings,
+        screenshots,
+        events,
+        runs,
     }
 }

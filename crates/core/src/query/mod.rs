@@ -4,7 +4,7 @@
 
 mod changes;
 mod detail;
-mod list;
+pub(crate) mod list;
 mod matching;
 mod related;
 pub(crate) mod triage;
@@ -202,7 +202,7 @@ pub(crate) fn finding_from_row(row: &SqliteRow) -> Finding {
 }
 
 impl Finding {
-    fn with_unrecorded_flag(mut self) -> Finding {
+    pub(crate) fn with_unrecorded_flag(mut self) -> Finding {
         self.pattern_unrecorded = matches!(self.pattern_type.trim(), "" | "unknown")
             && self.description.trim().is_empty()
             && self.plain_english.as_deref().is_none_or(|p| p.trim().is_empty());

@@ -10,6 +10,7 @@
 pub mod database;
 pub mod objects;
 pub mod push;
+pub mod read;
 
 pub use database::{redact, TeamDatabase, DATABASE_URL_ENV};
 pub use objects::{content_key, ObjectShots, Stored, OBJECTS_URL_ENV};

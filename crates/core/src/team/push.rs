@@ -18,6 +18,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::ids::ProjectName;
 use crate::model::AuditDetail;
 use crate::query::ListRequest;
+use crate::screenshots::ImageInfo;
 use crate::Store;
 
 /// Rows one statement inserts at most (PostgreSQL takes up to 65,535 parameters).
@@ -169,14 +170,14 @@ async fn push_audit(
                 let path = std::path::PathBuf::from(path);
                 let bytes = tokio::fs::read(&path).await.map_err(|e| Error::io(&path, e))?;
                 // Validated at the edge: only images go to the team's store.
-                crate::screenshots::inspect(&bytes).map_err(|e| e.context(path.display()))?;
+                let info = crate::screenshots::inspect(&bytes).map_err(|e| e.context(path.display()))?;
                 let stored = team.objects().put(&bytes).await?;
                 if stored.uploaded {
                     report.objects_uploaded += 1;
                 } else {
                     report.objects_reused += 1;
                 }
-                Some(stored.key)
+                Some((stored.key, info))
             }
             _ => {
                 report.screenshots_missing += 1;
@@ -198,6 +199,16 @@ async fn push_audit(
     report.screenshots += detail.screenshots.len();
     report.events += detail.events.len();
     Ok(())
+}
+
+/// A time as the model shows it (ISO) back in the stored form, as SQLite holds it, so that
+/// the same date bounds compare the same way; text that is no time is kept as it is.
+fn stored_time(shown: &Option<String>) -> Option<String> {
+    shown.as_deref().map(|t| {
+        crate::time::parse(t)
+            .map(crate::time::to_text)
+            .unwrap_or_else(|| t.to_string())
+    })
 }
 
 /// PostgreSQL's refusal of a value (SQLSTATE class 22: a NUL in text, a number out of
@@ -258,14 +269,14 @@ async fn write_audit_row(
     .bind(f.site_type_confidence)
     .bind(f.security_results.as_ref().map(Json))
     .bind(f.pages_scanned)
-    .bind(a.screenshots_count)
+    .bind(a.recorded_screenshots_count)
     .bind(f.elapsed_seconds)
     .bind(f.errors.as_ref().map(Json))
     .bind(&f.error_message)
-    .bind(&f.started_at)
-    .bind(&f.completed_at)
-    .bind(&f.created_at)
-    .bind(&f.updated_at)
+    .bind(stored_time(&f.started_at))
+    .bind(stored_time(&f.completed_at))
+    .bind(stored_time(&f.created_at))
+    .bind(stored_time(&f.updated_at))
     .fetch_optional(&mut *conn)
     .await
     .map_err(data_or_database)?;
@@ -315,7 +326,7 @@ async fn write_findings(conn: &mut PgConnection, detail: &AuditDetail) -> Result
                 .push_bind(&f.description)
                 .push_bind(&f.plain_english)
                 .push_bind(f.screenshot_index)
-                .push_bind(&f.created_at)
+                .push_bind(stored_time(&f.created_at))
                 .push_bind(&f.finding_key)
                 .push_bind(&f.embedding)
                 .push_bind(&f.embedding_model)
@@ -342,28 +353,32 @@ async fn write_findings(conn: &mut PgConnection, detail: &AuditDetail) -> Result
 async fn write_screenshots(
     conn: &mut PgConnection,
     detail: &AuditDetail,
-    keys: &[Option<String>],
+    keys: &[Option<(String, ImageInfo)>],
 ) -> Result<()> {
     let id = &detail.audit.id;
     let rows: Vec<_> = detail.screenshots.iter().zip(keys).enumerate().collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let mut q = QueryBuilder::new(
-            "INSERT INTO audit_screenshots (audit_id, seq, object_key, file_path, label, index_num,
-                 file_size_bytes, created_at, run) ",
+            "INSERT INTO audit_screenshots (audit_id, seq, object_key, format, width, height, file_path,
+                 label, index_num, file_size_bytes, created_at, run) ",
         );
         q.push_values(chunk, |mut b, (seq, (s, key))| {
             b.push_bind(id)
                 .push_bind(*seq as i32)
-                .push_bind(*key)
+                .push_bind(key.as_ref().map(|(k, _)| k))
+                .push_bind(key.as_ref().map(|(_, i)| i.format.name()))
+                .push_bind(key.as_ref().map(|(_, i)| i.width as i32))
+                .push_bind(key.as_ref().map(|(_, i)| i.height as i32))
                 .push_bind(&s.file_path)
                 .push_bind(&s.label)
                 .push_bind(s.index)
                 .push_bind(s.file_size_bytes)
-                .push_bind(&s.created_at)
+                .push_bind(stored_time(&s.created_at))
                 .push_bind(s.run);
         });
         q.push(
             " ON CONFLICT (audit_id, seq) DO UPDATE SET object_key = EXCLUDED.object_key,
+                 format = EXCLUDED.format, width = EXCLUDED.width, height = EXCLUDED.height,
                  file_path = EXCLUDED.file_path, label = EXCLUDED.label, index_num = EXCLUDED.index_num,
                  file_size_bytes = EXCLUDED.file_size_bytes, created_at = EXCLUDED.created_at,
                  run = EXCLUDED.run",
@@ -383,7 +398,7 @@ async fn write_events(conn: &mut PgConnection, detail: &AuditDetail) -> Result<(
                 .push_bind((chunk_no * ROWS_PER_STATEMENT + i) as i32)
                 .push_bind(&e.event_type)
                 .push_bind(e.data.as_ref().map(Json))
-                .push_bind(&e.timestamp)
+                .push_bind(stored_time(&e.timestamp))
                 .push_bind(e.run);
         });
         q.push(

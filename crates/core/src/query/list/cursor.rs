@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 
 /// Where a page ends: the sort key of its last audit and that audit's id.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Cursor {
+pub(crate) struct Cursor {
     key: Key,
     id: String,
 }
@@ -40,7 +40,26 @@ impl Cursor {
     }
 
     /// The opaque text handed out as `next_cursor`.
-    pub(super) fn encode(&self) -> String {
+    /// The cursor after a row whose sort key is `number` (numeric sorts) or `text`, and
+    /// whose id is `id`: for engines whose rows are not SQLite's.
+    pub(crate) fn of(sort: SortKey, number: Option<f64>, text: Option<String>, id: String) -> Cursor {
+        let key = if sort.numeric() {
+            Key::Number(number.unwrap_or(-1.0))
+        } else {
+            Key::Text(text.unwrap_or_default())
+        };
+        Cursor { key, id }
+    }
+
+    /// The sort key (a number, or else text) and the id it is after.
+    pub(crate) fn parts(&self) -> (Option<f64>, Option<&str>, &str) {
+        match &self.key {
+            Key::Number(n) => (Some(*n), None, &self.id),
+            Key::Text(t) => (None, Some(t), &self.id),
+        }
+    }
+
+    pub(crate) fn encode(&self) -> String {
         let key = match &self.key {
             // As Rust's shortest text that reads back to the same bits: serde_json's own
             // float parsing is not always exact, and a key one bit off skips or repeats a
@@ -53,7 +72,7 @@ impl Cursor {
     }
 
     /// A cursor handed out by a list sorted by `sort`.
-    pub(super) fn decode(cursor: &str, sort: SortKey) -> Result<Cursor> {
+    pub(crate) fn decode(cursor: &str, sort: SortKey) -> Result<Cursor> {
         let bad = || {
             Error::invalid(
                 format!("cursor {:?}", crate::ids::quote_prefix(cursor)),

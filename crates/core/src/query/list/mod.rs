@@ -7,7 +7,7 @@
 //! - here: the page itself, and the search walk.
 
 mod counts;
-mod cursor;
+pub(crate) mod cursor;
 mod facets;
 mod filter;
 
@@ -61,7 +61,7 @@ impl SortKey {
     }
 
     /// Whether the sort key is a number (else text); cursors carry it typed.
-    fn numeric(self) -> bool {
+    pub(crate) fn numeric(self) -> bool {
         matches!(self, SortKey::Score | SortKey::Findings | SortKey::Screenshots)
     }
 }

@@ -1,0 +1,91 @@
+//! The storage boundary: where the audits live, a local data folder ([`Store`]: SQLite and a
+//! screenshot folder) or a team store ([`TeamStore`]: PostgreSQL and an object store), behind
+//! one type whose methods give the same shapes from either. The app and `veritas-db` choose
+//! one by configuration and call these.
+//!
+//! The team engine grows capability by capability (issue 15); what it cannot do yet is
+//! refused with an error naming the capability, never answered from the wrong place.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ids::{AuditId, ProjectName};
+use crate::model::{AuditDetail, ProjectInfo};
+use crate::query::{AuditFilter, AuditPage, AuditRowPage, Facets, ListRequest};
+use crate::team::TeamStore;
+use crate::Store;
+
+/// Where the audits are.
+#[derive(Clone)]
+pub enum Backend {
+    /// A local data folder.
+    Local(Store),
+    /// A team's PostgreSQL database and object store.
+    Team(TeamStore),
+}
+
+impl Backend {
+    /// What it is, for a person: the data folder, or the team database and object store
+    /// (never a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Backend::Local(store) => format!("data folder {}", store.data_dir().display()),
+            Backend::Team(team) => format!(
+                "team database {} with screenshots in {}",
+                team.database().url(),
+                team.objects().url()
+            ),
+        }
+    }
+
+    /// The local store, for a capability only it has so far; `capability` names it in the
+    /// error a team store gives.
+    pub fn local(&self, capability: &str) -> Result<&Store> {
+        match self {
+            Backend::Local(store) => Ok(store),
+            Backend::Team(_) => Err(not_on_team(capability)),
+        }
+    }
+
+    /// The projects with their audit counts.
+    pub async fn projects(&self) -> Result<Vec<ProjectInfo>> {
+        match self {
+            Backend::Local(s) => s.projects().await,
+            Backend::Team(t) => t.projects().await,
+        }
+    }
+
+    /// One page of the audit list as the list view's rows.
+    pub async fn list_audits(&self, project: &ProjectName, req: &ListRequest) -> Result<AuditRowPage> {
+        match self {
+            Backend::Local(s) => s.list_audits(project, req).await,
+            Backend::Team(t) => t.list_audits(project, req).await,
+        }
+    }
+
+    /// One page of the audit list, every column of each audit.
+    pub async fn list_audits_full(&self, project: &ProjectName, req: &ListRequest) -> Result<AuditPage> {
+        match self {
+            Backend::Local(s) => s.list_audits_full(project, req).await,
+            Backend::Team(t) => t.list_audits_full(project, req).await,
+        }
+    }
+
+    /// Exact facet counts under a filter.
+    pub async fn audit_facets(&self, project: &ProjectName, filter: &AuditFilter) -> Result<Facets> {
+        self.local("facet counts")?.audit_facets(project, filter).await
+    }
+
+    /// An audit with its findings, screenshots and events.
+    pub async fn get_audit(&self, project: &ProjectName, id: &AuditId) -> Result<AuditDetail> {
+        match self {
+            Backend::Local(s) => s.get_audit(project, id).await,
+            Backend::Team(t) => t.get_audit(project, id).await,
+        }
+    }
+}
+
+fn not_on_team(capability: &str) -> Error {
+    Error::new(
+        ErrorKind::InvalidInput,
+        format!("{capability}: not available on a team (PostgreSQL) database yet; it works on a local data folder"),
+    )
+}

@@ -1,0 +1,417 @@
+//! Reading a team database: the projects, a page of the audit list (filters, every sort,
+//! keyset paging with the same cursors as on SQLite) and one audit in full, in the same
+//! shapes as the local store gives them ([`AuditRow`], [`Audit`], [`AuditDetail`]).
+//!
+//! Not yet on PostgreSQL (refused by name, never ignored): the filters read from facts the
+//! SQLite schema derives (MITRE, CWE, green flags, changes, untriaged); and severity and
+//! pattern filters count every finding, triaged away or not.
+
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
+
+use super::TeamStore;
+use crate::error::{Error, Result};
+use crate::ids::{AuditId, ProjectName};
+use crate::model::{
+    derived_risk_level, Audit, AuditDetail, AuditEvent, AuditFields, AuditRow, Finding, ProjectInfo,
+    Screenshot,
+};
+use crate::query::list::cursor::Cursor;
+use crate::query::{AuditFilter, AuditPage, AuditRowPage, Direction, ListRequest, SortKey};
+
+/// Page size when the request names none, and the most a page may hold (as on SQLite).
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 500;
+
+/// The columns of an audit, with its counted children.
+const AUDIT_COLUMNS: &str = "a.id, a.project, a.url, a.status, a.audit_tier, a.verdict_mode, a.trust_score,
+    a.risk_level, a.signal_scores, a.narrative, a.site_type, a.site_type_confidence, a.security_results,
+    a.pages_scanned, a.screenshots_count, a.elapsed_seconds, a.errors, a.error_message, a.started_at,
+    a.completed_at, a.created_at, a.updated_at,
+    (SELECT count(*) FROM audit_findings f WHERE f.audit_id = a.id) AS findings_rows,
+    (SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id) AS screenshot_rows";
+
+/// Each sort's expression, as the indexes of migration 1 have it: text in byte order ("C"),
+/// which is how SQLite compares, so both engines list in the same order.
+fn sort_expr(sort: SortKey) -> &'static str {
+    match sort {
+        SortKey::Created => "(COALESCE(a.created_at, '') COLLATE \"C\")",
+        SortKey::Score => "COALESCE(a.trust_score, -1.0)",
+        SortKey::Url => "(a.url COLLATE \"C\")",
+        SortKey::Status => "(lower(a.status) COLLATE \"C\")",
+        SortKey::RiskLevel => "(COALESCE(a.risk_level, '') COLLATE \"C\")",
+        SortKey::AuditTier => "(COALESCE(a.audit_tier, '') COLLATE \"C\")",
+        SortKey::SiteType => "(COALESCE(a.site_type, '') COLLATE \"C\")",
+        SortKey::Findings => "(SELECT count(*) FROM audit_findings f WHERE f.audit_id = a.id)::float8",
+        SortKey::Screenshots => "(SELECT count(*) FROM audit_screenshots s WHERE s.audit_id = a.id)::float8",
+    }
+}
+
+/// The stored form of a time in the model's (ISO) form.
+fn shown_time(stored: Option<String>) -> Option<String> {
+    stored.map(|t| crate::time::parse(&t).map(crate::time::to_iso).unwrap_or(t))
+}
+
+fn audit_from_row(row: &PgRow) -> Result<Audit> {
+    let trust_score: Option<f64> = row.try_get("trust_score")?;
+    let json = |col: &str| -> Result<Option<serde_json::Value>> {
+        Ok(row
+            .try_get::<Option<sqlx::types::Json<serde_json::Value>>, _>(col)?
+            .map(|j| j.0))
+    };
+    Ok(Audit {
+        id: row.try_get("id")?,
+        project: row.try_get("project")?,
+        url: row.try_get("url")?,
+        status: row.try_get::<String, _>("status")?.to_lowercase(),
+        fields: AuditFields {
+            audit_tier: row.try_get("audit_tier")?,
+            verdict_mode: row.try_get("verdict_mode")?,
+            trust_score,
+            risk_level: derived_risk_level(
+                row.try_get::<Option<String>, _>("risk_level")?.as_deref(),
+                trust_score,
+            ),
+            signal_scores: json("signal_scores")?,
+            narrative: row.try_get("narrative")?,
+            site_type: row.try_get("site_type")?,
+            site_type_confidence: row.try_get("site_type_confidence")?,
+            security_results: json("security_results")?,
+            pages_scanned: row.try_get("pages_scanned")?,
+            elapsed_seconds: row.try_get("elapsed_seconds")?,
+            errors: json("errors")?,
+            error_message: row.try_get("error_message")?,
+            started_at: shown_time(row.try_get("started_at")?),
+            completed_at: shown_time(row.try_get("completed_at")?),
+            created_at: shown_time(row.try_get("created_at")?),
+            updated_at: shown_time(row.try_get("updated_at")?),
+        },
+        findings_count: row.try_get("findings_rows")?,
+        screenshots_count: row.try_get("screenshot_rows")?,
+        recorded_screenshots_count: row.try_get("screenshots_count")?,
+        unreadable: Vec::new(),
+    })
+}
+
+fn row_from_audit(a: Audit) -> AuditRow {
+    AuditRow {
+        id: a.id,
+        url: a.url,
+        status: a.status,
+        audit_tier: a.fields.audit_tier,
+        trust_score: a.fields.trust_score,
+        risk_level: a.fields.risk_level,
+        site_type: a.fields.site_type,
+        created_at: a.fields.created_at,
+        findings_count: a.findings_count,
+        screenshots_count: a.screenshots_count,
+        // Changes across a site's audits are derived on SQLite (migration 10); not yet here.
+        changes: Vec::new(),
+        unreadable: a.unreadable,
+    }
+}
+
+/// Refuse what this engine cannot filter on yet, by name: a filter is never ignored.
+fn refuse_unsupported(filter: &AuditFilter) -> Result<()> {
+    let unsupported = [
+        ("mitre", !filter.mitre.is_empty()),
+        ("cwe", !filter.cwe.is_empty()),
+        ("green_flags", filter.green_flags.is_some()),
+        ("changes", !filter.changes.is_empty()),
+        ("untriaged", filter.untriaged),
+    ];
+    match unsupported.iter().find(|(_, set)| *set) {
+        Some((name, _)) => Err(Error::invalid(
+            format!("filter {name}"),
+            "not available on a team (PostgreSQL) database yet",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// ` AND <expr> = ANY(<values>)`, nothing for no values.
+fn any_of(q: &mut QueryBuilder<'_, Postgres>, expr: &str, values: Vec<String>) {
+    if !values.is_empty() {
+        q.push(format!(" AND {expr} = ANY(")).push_bind(values).push(")");
+    }
+}
+
+/// The filter's conditions, checked as on SQLite (a bound that is no number or no date is
+/// refused and named).
+fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &AuditFilter) -> Result<()> {
+    refuse_unsupported(filter)?;
+    for (name, bound) in [("min_score", filter.min_score), ("max_score", filter.max_score)] {
+        if bound.is_some_and(|v| !v.is_finite()) {
+            return Err(Error::invalid(format!("score bound {name}"), "must be a number"));
+        }
+    }
+    any_of(
+        q,
+        "lower(a.status)",
+        filter.status.iter().map(|s| s.as_str().to_string()).collect(),
+    );
+    any_of(q, "a.risk_level", filter.risk_level.clone());
+    any_of(q, "a.audit_tier", filter.audit_tier.clone());
+    any_of(q, "a.site_type", filter.site_type.clone());
+    for (column, values) in [
+        (
+            "lower(f.severity)",
+            filter
+                .severity
+                .iter()
+                .map(|s| s.to_lowercase())
+                .collect::<Vec<_>>(),
+        ),
+        ("f.pattern_type", filter.pattern_type.clone()),
+    ] {
+        if !values.is_empty() {
+            q.push(format!(
+                " AND EXISTS (SELECT 1 FROM audit_findings f WHERE f.audit_id = a.id AND {column} = ANY("
+            ))
+            .push_bind(values)
+            .push("))");
+        }
+    }
+    if let Some(v) = filter.min_score {
+        q.push(" AND a.trust_score >= ").push_bind(v);
+    }
+    if let Some(v) = filter.max_score {
+        q.push(" AND a.trust_score <= ").push_bind(v);
+    }
+    if let Some(from) = filter.created_from.as_deref() {
+        let t = crate::time::bound_text(from)
+            .ok_or_else(|| Error::invalid(format!("created_from {from:?}"), "not a date or time"))?;
+        q.push(" AND (COALESCE(a.created_at, '') COLLATE \"C\") >= ")
+            .push_bind(t);
+    }
+    if let Some(to) = filter.created_to.as_deref() {
+        let mut t = crate::time::parse(to)
+            .ok_or_else(|| Error::invalid(format!("created_to {to:?}"), "not a date or time"))?;
+        if to.trim().len() <= 10 {
+            // A bare date means up to the end of that day.
+            t += chrono::Duration::days(1);
+        }
+        q.push(" AND (COALESCE(a.created_at, '') COLLATE \"C\") < ")
+            .push_bind(crate::time::to_text(t));
+    }
+    if let Some(sub) = filter.url_contains.as_deref().filter(|s| !s.is_empty()) {
+        let escaped = sub.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        q.push(" AND a.url ILIKE ")
+            .push_bind(format!("%{escaped}%"))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(text) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
+        // websearch_to_tsquery reads any text (words, "phrases", -not) without a syntax
+        // error, so a person's search text is never SQL and never fails the query.
+        q.push(" AND (to_tsvector('simple', a.url || ' ' || COALESCE(a.narrative, '')) @@ websearch_to_tsquery('simple', ")
+            .push_bind(text.to_string())
+            .push(") OR EXISTS (SELECT 1 FROM audit_findings f WHERE f.audit_id = a.id AND to_tsvector('simple', f.pattern_type || ' ' || f.description || ' ' || COALESCE(f.plain_english, '')) @@ websearch_to_tsquery('simple', ")
+            .push_bind(text.to_string())
+            .push(")))");
+    }
+    Ok(())
+}
+
+impl TeamStore {
+    /// The projects with their audit counts (`projects`).
+    pub async fn projects(&self) -> Result<Vec<ProjectInfo>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT p.name, (SELECT count(*) FROM audits a WHERE a.project = p.name) FROM projects p ORDER BY p.name",
+        )
+        .fetch_all(self.database().pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, audits)| ProjectInfo { name, audits })
+            .collect())
+    }
+
+    /// One page of the audit list as the list view's rows (`list_audits`).
+    pub async fn list_audits(&self, project: &ProjectName, req: &ListRequest) -> Result<AuditRowPage> {
+        let (audits, next_cursor) = self.list_page(project, req).await?;
+        Ok(AuditRowPage {
+            audits: audits.into_iter().map(row_from_audit).collect(),
+            next_cursor,
+        })
+    }
+
+    /// The same page with every column of each audit (`veritas-db list --json`).
+    pub async fn list_audits_full(&self, project: &ProjectName, req: &ListRequest) -> Result<AuditPage> {
+        let (audits, next_cursor) = self.list_page(project, req).await?;
+        Ok(AuditPage { audits, next_cursor })
+    }
+
+    async fn list_page(
+        &self,
+        project: &ProjectName,
+        req: &ListRequest,
+    ) -> Result<(Vec<Audit>, Option<String>)> {
+        let limit = req.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(Error::invalid(
+                format!("limit {limit}"),
+                format!("must be 1 to {MAX_LIMIT}"),
+            ));
+        }
+        let after = req
+            .after
+            .as_deref()
+            .map(|c| Cursor::decode(c, req.sort))
+            .transpose()?;
+        let expr = sort_expr(req.sort);
+        let (dir, cmp) = match req.direction {
+            Direction::Desc => ("DESC", "<"),
+            Direction::Asc => ("ASC", ">"),
+        };
+        let mut q = QueryBuilder::new(format!(
+            "SELECT {AUDIT_COLUMNS}, {expr} AS sort_key FROM audits a WHERE a.project = "
+        ));
+        q.push_bind(project.as_str().to_string());
+        push_conditions(&mut q, &req.filter)?;
+        if let Some(c) = &after {
+            let (number, text, id) = c.parts();
+            q.push(format!(" AND ({expr}, (a.id COLLATE \"C\")) {cmp} ("));
+            match (number, text) {
+                (Some(n), _) => q.push_bind(n),
+                (None, t) => q.push_bind(t.unwrap_or_default().to_string()),
+            };
+            q.push(", ").push_bind(id.to_string()).push(")");
+        }
+        q.push(format!(
+            " ORDER BY {expr} {dir}, (a.id COLLATE \"C\") {dir} LIMIT "
+        ))
+        .push_bind(i64::from(limit) + 1);
+        let rows = q.build().fetch_all(self.database().pool()).await?;
+        let more = rows.len() > limit as usize;
+        let mut audits = Vec::with_capacity(rows.len().min(limit as usize));
+        let mut next = None;
+        for (i, row) in rows.iter().take(limit as usize).enumerate() {
+            audits.push(audit_from_row(row)?);
+            if more && i + 1 == limit as usize {
+                let (number, text) = if req.sort.numeric() {
+                    (row.try_get::<Option<f64>, _>("sort_key")?, None)
+                } else {
+                    (None, row.try_get::<Option<String>, _>("sort_key")?)
+                };
+                next = Some(Cursor::of(req.sort, number, text, row.try_get("id")?).encode());
+            }
+        }
+        Ok((audits, next))
+    }
+
+    /// An audit with its findings, screenshots and events (`get_audit`).
+    pub async fn get_audit(&self, project: &ProjectName, id: &AuditId) -> Result<AuditDetail> {
+        let pool = self.database().pool();
+        let row = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audits a WHERE a.id = $1 AND a.project = $2"
+        ))
+        .bind(id.as_str())
+        .bind(project.as_str())
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("audit {id} in project {}", project.as_str())))?;
+        let audit = audit_from_row(&row)?;
+
+        let mut findings = sqlx::query(
+            "SELECT id, pattern_type, category, severity, confidence, description, plain_english,
+                 screenshot_index, created_at, finding_key, embedding, embedding_model,
+                 embedding_model_version, cwe_id, cvss_score, run
+             FROM audit_findings WHERE audit_id = $1 ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Finding {
+                id: r.try_get("id")?,
+                audit_id: id.as_str().to_string(),
+                pattern_type: r.try_get("pattern_type")?,
+                category: r.try_get("category")?,
+                severity: r.try_get::<String, _>("severity")?.to_lowercase(),
+                confidence: r.try_get("confidence")?,
+                description: r.try_get("description")?,
+                plain_english: r.try_get("plain_english")?,
+                screenshot_index: r
+                    .try_get::<Option<i64>, _>("screenshot_index")?
+                    .filter(|i| *i >= 0),
+                created_at: shown_time(r.try_get("created_at")?),
+                finding_key: r.try_get("finding_key")?,
+                embedding: r.try_get("embedding")?,
+                embedding_model: r.try_get("embedding_model")?,
+                embedding_model_version: r.try_get("embedding_model_version")?,
+                cwe_id: r.try_get("cwe_id")?,
+                cvss_score: r.try_get("cvss_score")?,
+                run: r.try_get("run")?,
+                pattern_unrecorded: false,
+                // Fingerprints are derived on SQLite (migration 10); not yet here.
+                fingerprint: None,
+            }
+            .with_unrecorded_flag())
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+        let mut screenshots = sqlx::query(
+            "SELECT id, object_key, format, width, height, file_path, label, index_num, file_size_bytes,
+                 created_at, run
+             FROM audit_screenshots WHERE audit_id = $1 ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let key: Option<String> = r.try_get("object_key")?;
+            let side = |col: &str| -> Result<Option<u32>> {
+                Ok(r.try_get::<Option<i32>, _>(col)?
+                    .and_then(|v| u32::try_from(v).ok()))
+            };
+            Ok(Screenshot {
+                id: r.try_get("id")?,
+                audit_id: id.as_str().to_string(),
+                label: r.try_get("label")?,
+                index: r.try_get("index_num")?,
+                file_path: r.try_get("file_path")?,
+                file_size_bytes: r.try_get("file_size_bytes")?,
+                created_at: shown_time(r.try_get("created_at")?),
+                // Its bytes are in the object store, read through the core; no local path.
+                resolved_path: None,
+                exists: key.is_some(),
+                format: r.try_get("format")?,
+                width: side("width")?,
+                height: side("height")?,
+                run: r.try_get("run")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+        let events = sqlx::query(
+            "SELECT id, event_type, data, timestamp, run FROM audit_events WHERE audit_id = $1 ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuditEvent {
+                id: r.try_get("id")?,
+                event_type: r.try_get("event_type")?,
+                data: r
+                    .try_get::<Option<sqlx::types::Json<serde_json::Value>>, _>("data")?
+                    .map(|j| j.0),
+                timestamp: shown_time(r.try_get("timestamp")?),
+                run: r.try_get("run")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+        let runs = crate::runs::assign(&mut findings, &mut screenshots, &events);
+        Ok(crate::api::audits::assemble_detail(
+            audit,
+            findings,
+            screenshots,
+            events,
+            runs,
+        ))
+    }
+}
