@@ -469,3 +469,57 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("filter untriaged: not available"));
 }
+
+#[tokio::test]
+async fn screenshots_are_served_from_the_object_store_through_the_core_with_thumbnails() {
+    use veritas_core::{AuditId, Backend, ProjectName};
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    assert!(run(a.path(), &["demo", "--audits", "2"]).status.success());
+    push(a.path(), &team, &[]);
+
+    let backend = Backend::Team(
+        veritas_core::team::TeamStore::open(&team.0, &team.1)
+            .await
+            .unwrap(),
+    );
+    let project = ProjectName::parse("default").unwrap();
+    let mut served = 0;
+    for listed in walk(a.path(), None, &[]) {
+        let id = AuditId::parse(&listed).unwrap();
+        let local = run_json(a.path(), &["show", &listed, "--json"]);
+        let detail = backend.get_audit(&project, &id).await.unwrap();
+        for (shot, here) in detail
+            .screenshots
+            .iter()
+            .zip(local["screenshots"].as_array().unwrap())
+        {
+            let result = backend.screenshot_file(&project, &id, shot.id).await;
+            if here["exists"] == false {
+                let err = result.unwrap_err();
+                assert_eq!(err.kind, veritas_core::ErrorKind::NotFound, "{err}");
+                continue;
+            }
+            let (path, info) = result.unwrap();
+            let original = std::fs::read(here["resolved_path"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                original,
+                "{listed} #{}",
+                shot.index
+            );
+            assert_eq!(Some(info.width), shot.width);
+            let thumb = backend.thumbnail(&project, &id, shot.id, 320).await.unwrap();
+            let thumb = image::open(thumb).unwrap();
+            assert_eq!(thumb.width(), 320.min(info.width));
+            served += 1;
+        }
+        // A screenshot id of another audit is not found through this one.
+        let other = backend
+            .screenshot_file(&project, &id, i64::MAX)
+            .await
+            .unwrap_err();
+        assert_eq!(other.kind, veritas_core::ErrorKind::NotFound);
+    }
+    assert!(served > 0);
+}

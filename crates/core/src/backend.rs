@@ -6,10 +6,13 @@
 //! The team engine grows capability by capability (issue 15); what it cannot do yet is
 //! refused with an error naming the capability, never answered from the wrong place.
 
+use std::path::PathBuf;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::{AuditId, ProjectName};
 use crate::model::{AuditDetail, ProjectInfo};
 use crate::query::{AuditFilter, AuditPage, AuditRowPage, Facets, ListRequest};
+use crate::screenshots::{DiffSummary, ImageInfo};
 use crate::team::TeamStore;
 use crate::Store;
 
@@ -79,6 +82,57 @@ impl Backend {
         match self {
             Backend::Local(s) => s.get_audit(project, id).await,
             Backend::Team(t) => t.get_audit(project, id).await,
+        }
+    }
+}
+
+impl Backend {
+    /// The file of a screenshot (for a team store, a local copy of its object), with its
+    /// sniffed format: what the `shot:` scheme serves.
+    pub async fn screenshot_file(
+        &self,
+        project: &ProjectName,
+        audit_id: &AuditId,
+        screenshot_id: i64,
+    ) -> Result<(PathBuf, ImageInfo)> {
+        match self {
+            Backend::Local(s) => s.screenshot_file(project, audit_id, screenshot_id).await,
+            Backend::Team(t) => t.screenshot_file(project, audit_id, screenshot_id).await,
+        }
+    }
+
+    /// A cached JPEG thumbnail of a screenshot, `width` pixels wide.
+    pub async fn thumbnail(
+        &self,
+        project: &ProjectName,
+        audit_id: &AuditId,
+        screenshot_id: i64,
+        width: u32,
+    ) -> Result<PathBuf> {
+        match self {
+            Backend::Local(s) => s.thumbnail(project, audit_id, screenshot_id, width).await,
+            Backend::Team(t) => t.thumbnail(project, audit_id, screenshot_id, width).await,
+        }
+    }
+
+    /// The difference of two screenshots and its cached heat map.
+    pub async fn screenshot_diff(
+        &self,
+        project: &ProjectName,
+        before_audit: &AuditId,
+        before: i64,
+        after_audit: &AuditId,
+        after: i64,
+    ) -> Result<(DiffSummary, PathBuf)> {
+        match self {
+            Backend::Local(s) => {
+                s.screenshot_diff(project, before_audit, before, after_audit, after)
+                    .await
+            }
+            Backend::Team(t) => {
+                t.screenshot_diff(project, before_audit, before, after_audit, after)
+                    .await
+            }
         }
     }
 }

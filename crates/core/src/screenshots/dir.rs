@@ -73,6 +73,23 @@ impl ScreenshotDir {
         self.root.join(audit_id.as_str())
     }
 
+    /// The file `name` of audit `audit_id`, written from `bytes` (checked to be an image)
+    /// if it is not there yet: a local copy of a screenshot kept elsewhere (a team's object
+    /// store), so that it is served, thumbnailed and diffed as a stored file is.
+    pub fn keep_copy(&self, audit_id: &AuditId, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        if !crate::ids::is_plain_identifier(name) {
+            return Err(Error::invalid(format!("file name {name:?}"), "not a plain name"));
+        }
+        let dir =
+            crate::paths::own_folder(&self.base, &[SHOTS, audit_id.as_str()], true)?.unwrap_or_default();
+        let path = dir.join(name);
+        if self.confine(&path).is_none() {
+            inspect(bytes)?;
+            write_atomically(&dir, &path, bytes)?;
+        }
+        Ok(path)
+    }
+
     /// Check `bytes` and store them as screenshot `index` of `audit_id`.
     pub fn save(&self, audit_id: &AuditId, index: i64, bytes: &[u8]) -> Result<SavedFile> {
         let info = inspect(bytes)?;

@@ -11,6 +11,7 @@ pub mod database;
 pub mod objects;
 pub mod push;
 pub mod read;
+pub mod shots;
 
 pub use database::{redact, TeamDatabase, DATABASE_URL_ENV};
 pub use objects::{content_key, ObjectShots, Stored, OBJECTS_URL_ENV};
@@ -23,6 +24,11 @@ use crate::error::Result;
 pub struct TeamStore {
     db: TeamDatabase,
     objects: ObjectShots,
+    /// Local copies of the screenshots read (by content key), with their thumbnails and
+    /// diffs: in a temporary folder of this process, so nothing of the team's is left
+    /// behind on the machine.
+    cache: crate::ScreenshotDir,
+    _cache_dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 impl TeamStore {
@@ -31,7 +37,16 @@ impl TeamStore {
     pub async fn open(database_url: &str, objects_url: &str) -> Result<TeamStore> {
         let objects = ObjectShots::open(objects_url)?;
         let db = TeamDatabase::connect(database_url).await?;
-        Ok(TeamStore { db, objects })
+        let dir = tempfile::Builder::new()
+            .prefix("veritas-team-cache-")
+            .tempdir()
+            .map_err(|e| crate::Error::io(&std::env::temp_dir(), e))?;
+        Ok(TeamStore {
+            db,
+            objects,
+            cache: crate::ScreenshotDir::in_data_dir(dir.path().to_path_buf()),
+            _cache_dir: std::sync::Arc::new(dir),
+        })
     }
 
     /// The team database.
