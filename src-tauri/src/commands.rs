@@ -10,8 +10,9 @@ use tauri::State;
 use veritas_core::{
     Audit, AuditChanges, AuditDetail, AuditFilter, AuditId, AuditRowPage, AuditTriage, Comparison,
     DemoReport, DiffSummary, Error, ErrorKind, ExportFormat, Facets, FindingTriage, ListRequest, ProjectInfo,
-    ProjectName, Store, TriageDecision, TriageRequest, TriageVerdict,
+    ProjectName, TriageDecision, TriageRequest, TriageVerdict,
 };
+use veritas_core::{Backend, Store};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -26,6 +27,11 @@ pub struct AppInfo {
     /// Set when the data folder or its database cannot be written: why. The app then reads
     /// everything and every write (triage, delete, export, demo) is refused with that reason.
     pub read_only: Option<String>,
+    /// Whether the audits are a team's (PostgreSQL and an object store; `data_dir` is then
+    /// the object store and `database` the team database, without password).
+    pub team: bool,
+    /// Where the audits are, for a person: the data folder, or the team database and store.
+    pub storage: String,
     pub version: String,
     /// Whether the UI should report start-up and IPC timing (the `timing` feature's
     /// `src/timing.rs`).
@@ -41,22 +47,43 @@ pub struct Progress {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn app_info(store: State<'_, Store>) -> Result<AppInfo> {
-    Ok(AppInfo {
-        data_dir: store.data_dir().to_string_lossy().into_owned(),
-        database: store.database_file().map_or_else(
-            || "in memory (ephemeral: nothing is saved)".to_string(),
-            |f| f.to_string_lossy().into_owned(),
+pub async fn app_info(store: State<'_, Backend>) -> Result<AppInfo> {
+    let (data_dir, database, database_notice, read_only) = match store.inner() {
+        Backend::Local(store) => (
+            store.data_dir().to_string_lossy().into_owned(),
+            store.database_file().map_or_else(
+                || "in memory (ephemeral: nothing is saved)".to_string(),
+                |f| f.to_string_lossy().into_owned(),
+            ),
+            store.database_notice().map(str::to_string),
+            store.read_only().map(str::to_string),
         ),
-        database_notice: store.database_notice().map(str::to_string),
-        read_only: store.read_only().map(str::to_string),
+        Backend::Team(team) => (
+            team.objects().url().to_string(),
+            team.database().url().to_string(),
+            None,
+            None,
+        ),
+    };
+    Ok(AppInfo {
+        data_dir,
+        database,
+        database_notice,
+        read_only,
+        team: matches!(store.inner(), Backend::Team(_)),
+        storage: store.describe(),
         version: env!("CARGO_PKG_VERSION").to_string(),
         timing: timing_enabled(),
     })
 }
 
+/// The local store, for a command the team engine does not have yet (named in its error).
+fn local<'a>(store: &'a State<'_, Backend>, command: &str) -> Result<&'a Store> {
+    store.inner().local(command)
+}
+
 #[tauri::command(rename_all = "snake_case")]
-pub async fn projects(store: State<'_, Store>) -> Result<Vec<ProjectInfo>> {
+pub async fn projects(store: State<'_, Backend>) -> Result<Vec<ProjectInfo>> {
     store.projects().await
 }
 
@@ -64,7 +91,7 @@ pub async fn projects(store: State<'_, Store>) -> Result<Vec<ProjectInfo>> {
 /// are not sent.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn list_audits(
-    store: State<'_, Store>,
+    store: State<'_, Backend>,
     project: String,
     request: ListRequest,
 ) -> Result<AuditRowPage> {
@@ -76,7 +103,7 @@ pub async fn list_audits(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn audit_facets<R: tauri::Runtime>(
     window: tauri::Window<R>,
-    store: State<'_, Store>,
+    store: State<'_, Backend>,
     project: String,
     filter: AuditFilter,
     exact: Option<bool>,
@@ -92,26 +119,28 @@ pub async fn audit_facets<R: tauri::Runtime>(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn get_audit(store: State<'_, Store>, project: String, id: String) -> Result<AuditDetail> {
+pub async fn get_audit(store: State<'_, Backend>, project: String, id: String) -> Result<AuditDetail> {
     store
         .get_audit(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn audit_history(store: State<'_, Store>, project: String, url: String) -> Result<Vec<Audit>> {
-    store.audit_history(&ProjectName::parse(&project)?, &url).await
+pub async fn audit_history(store: State<'_, Backend>, project: String, url: String) -> Result<Vec<Audit>> {
+    local(&store, "audit history")?
+        .audit_history(&ProjectName::parse(&project)?, &url)
+        .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn compare_audits(
-    store: State<'_, Store>,
+    store: State<'_, Backend>,
     project: String,
     base: String,
     other: String,
 ) -> Result<Comparison> {
     let (base, other) = (AuditId::parse(&base)?, AuditId::parse(&other)?);
-    store
+    local(&store, "comparing audits")?
         .compare_audits(&ProjectName::parse(&project)?, &base, &other)
         .await
 }
@@ -119,7 +148,7 @@ pub async fn compare_audits(
 /// How much changed between two screenshots (the heat map itself comes through `shot:`).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn screenshot_diff(
-    store: State<'_, Store>,
+    store: State<'_, Backend>,
     project: String,
     before_audit: String,
     before: i64,
@@ -135,16 +164,16 @@ pub async fn screenshot_diff(
 
 /// An audit's findings against the previous audit of its site.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn audit_changes(store: State<'_, Store>, project: String, id: String) -> Result<AuditChanges> {
-    store
+pub async fn audit_changes(store: State<'_, Backend>, project: String, id: String) -> Result<AuditChanges> {
+    local(&store, "changes across audits")?
         .audit_changes(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
 }
 
 /// Each finding of an audit under its site's triage decisions.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn audit_triage(store: State<'_, Store>, project: String, id: String) -> Result<AuditTriage> {
-    store
+pub async fn audit_triage(store: State<'_, Backend>, project: String, id: String) -> Result<AuditTriage> {
+    local(&store, "triage")?
         .audit_triage(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
 }
@@ -152,7 +181,7 @@ pub async fn audit_triage(store: State<'_, Store>, project: String, id: String) 
 /// Record a verdict on a finding; `author` is the name set in the app, else the OS user's.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn triage_finding(
-    store: State<'_, Store>,
+    store: State<'_, Backend>,
     project: String,
     finding_id: i64,
     verdict: String,
@@ -167,7 +196,7 @@ pub async fn triage_finding(
         author: author.filter(|a| !a.trim().is_empty()),
         only_this_audit,
     };
-    store
+    local(&store, "triage")?
         .triage_finding(&ProjectName::parse(&project)?, request)
         .await
 }
@@ -175,18 +204,18 @@ pub async fn triage_finding(
 /// Every decision about a finding's problem on its site, newest first.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn triage_history(
-    store: State<'_, Store>,
+    store: State<'_, Backend>,
     project: String,
     finding_id: i64,
 ) -> Result<Vec<TriageDecision>> {
-    store
+    local(&store, "triage history")?
         .triage_history(&ProjectName::parse(&project)?, finding_id)
         .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn delete_audit(store: State<'_, Store>, project: String, id: String) -> Result<()> {
-    store
+pub async fn delete_audit(store: State<'_, Backend>, project: String, id: String) -> Result<()> {
+    local(&store, "deleting an audit")?
         .delete_audit(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
 }
@@ -195,13 +224,13 @@ pub async fn delete_audit(store: State<'_, Store>, project: String, id: String) 
 /// away are left out (and counted in it) unless `include_hidden`.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn export_audit(
-    store: State<'_, Store>,
+    store: State<'_, Backend>,
     project: String,
     id: String,
     format: ExportFormat,
     include_hidden: Option<bool>,
 ) -> Result<String> {
-    let path = store
+    let path = local(&store, "exports")?
         .export_audit_to_folder(
             &ProjectName::parse(&project)?,
             &AuditId::parse(&id)?,
@@ -214,12 +243,12 @@ pub async fn export_audit(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn load_demo(
-    store: State<'_, Store>,
+    store: State<'_, Backend>,
     project: String,
     count: usize,
     on_progress: Channel<Progress>,
 ) -> Result<DemoReport> {
-    store
+    local(&store, "loading demo audits")?
         .load_demo(&ProjectName::parse(&project)?, count, &mut |done, total| {
             let _ = on_progress.send(Progress { done, total });
         })
@@ -229,8 +258,9 @@ pub async fn load_demo(
 /// Show the data folder, or a file the app wrote into it, in the file manager. Only paths
 /// inside the data directory: the UI cannot make the app reveal anything else.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn reveal_path(store: State<'_, Store>, path: Option<String>) -> Result<()> {
-    let target = store.path_in_data_dir(path.as_deref().map(std::path::Path::new))?;
+pub async fn reveal_path(store: State<'_, Backend>, path: Option<String>) -> Result<()> {
+    let target = local(&store, "showing the data folder")?
+        .path_in_data_dir(path.as_deref().map(std::path::Path::new))?;
     tauri_plugin_opener::reveal_item_in_dir(&target).map_err(|e| {
         Error::new(
             ErrorKind::Io,

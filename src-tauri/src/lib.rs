@@ -1,4 +1,5 @@
-//! The Veritas Viewer app: a Tauri 2 window over `veritas_core::Store`. Commands are thin
+//! The Veritas Viewer app: a Tauri 2 window over a `veritas_core::Backend` (a local data
+//! folder, or a team's PostgreSQL database and object store). Commands are thin
 //! (see [`commands`]); screenshots reach the webview through the `shot:` scheme served
 //! by [`protocol`]; writes by any process are pushed to the UI as an event.
 
@@ -11,7 +12,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tauri::{Emitter, Manager, Runtime};
-use veritas_core::{Location, Store};
+use veritas_core::team::TeamStore;
+use veritas_core::{Backend, Location, Store};
 
 /// The event the UI listens to: something was committed to the database.
 pub const CHANGED_EVENT: &str = "veritas://changed";
@@ -21,7 +23,7 @@ const WATCH_EVERY: Duration = Duration::from_millis(300);
 
 /// The app's state, commands and protocol on `builder`: generic over the runtime so that
 /// tests can build the same app on Tauri's mock runtime.
-pub fn configure<R: Runtime>(builder: tauri::Builder<R>, store: Store) -> tauri::Builder<R> {
+pub fn configure<R: Runtime>(builder: tauri::Builder<R>, store: Backend) -> tauri::Builder<R> {
     builder
         .manage(store)
         .register_asynchronous_uri_scheme_protocol(protocol::SCHEME, protocol::handle)
@@ -47,29 +49,55 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>, store: Store) -> tauri:
         ])
 }
 
+/// A team's database and object store to open instead of a data folder (team mode).
+#[derive(Debug, Clone)]
+pub struct Team {
+    /// `postgres://user[:password]@host/database`.
+    pub database: String,
+    /// `s3://bucket/prefix` or `file:///folder`.
+    pub objects: String,
+}
+
 /// Open the data directory (chosen as `veritas-db` chooses it: see
-/// [`Location::choose`]) and run the app until its window closes.
-pub fn run(data_dir: Option<PathBuf>, ephemeral: bool) -> Result<(), veritas_core::Error> {
-    let location = Location::choose(data_dir, ephemeral)?;
-    if let Location::Ephemeral(_) = location {
-        eprintln!("veritas-viewer: ephemeral mode: an in-memory database; nothing is saved");
-    }
-    let store = tauri::async_runtime::block_on(Store::open_at(&location))?;
-    configure(tauri::Builder::default(), store)
+/// [`Location::choose`]), or the team store when `team` is given, and run the app until its
+/// window closes.
+pub fn run(
+    data_dir: Option<PathBuf>,
+    ephemeral: bool,
+    team: Option<Team>,
+) -> Result<(), veritas_core::Error> {
+    let backend = match team {
+        Some(team) => Backend::Team(tauri::async_runtime::block_on(TeamStore::open(
+            &team.database,
+            &team.objects,
+        ))?),
+        None => {
+            let location = Location::choose(data_dir, ephemeral)?;
+            if let Location::Ephemeral(_) = location {
+                eprintln!("veritas-viewer: ephemeral mode: an in-memory database; nothing is saved");
+            }
+            Backend::Local(tauri::async_runtime::block_on(Store::open_at(&location))?)
+        }
+    };
+    eprintln!("veritas-viewer: audits from the {}", backend.describe());
+    configure(tauri::Builder::default(), backend)
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(|app| {
             let handle = app.handle().clone();
-            let store = app.state::<Store>().inner().clone();
-            tauri::async_runtime::spawn(async move {
-                let watching = store
-                    .watch_changes(WATCH_EVERY, move || {
-                        let _ = handle.emit(CHANGED_EVENT, ());
-                    })
-                    .await;
-                if let Err(e) = watching {
-                    eprintln!("veritas-viewer: live updates are off: {e}");
-                }
-            });
+            // Live updates watch a local database; a team database's come with
+            // LISTEN/NOTIFY (not yet: its views refresh when opened).
+            if let Backend::Local(store) = app.state::<Backend>().inner().clone() {
+                tauri::async_runtime::spawn(async move {
+                    let watching = store
+                        .watch_changes(WATCH_EVERY, move || {
+                            let _ = handle.emit(CHANGED_EVENT, ());
+                        })
+                        .await;
+                    if let Err(e) = watching {
+                        eprintln!("veritas-viewer: live updates are off: {e}");
+                    }
+                });
+            }
             Ok(())
         })
         .run(tauri::generate_context!())

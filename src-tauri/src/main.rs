@@ -1,4 +1,4 @@
-//! `veritas-viewer [--data-dir DIR] [--ephemeral]`: the desktop app.
+//! `veritas-viewer [--data-dir DIR] [--ephemeral] [--database URL --objects URL]`: the desktop app.
 
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -21,11 +21,25 @@ struct Args {
     /// on when USE_DB_PERSISTENCE is set to anything but "true" (the Veritas backend's flag).
     #[arg(long)]
     ephemeral: bool,
+
+    /// Open a team's database instead of a data directory (team mode):
+    /// postgres://user[:password]@host/database.
+    #[arg(long, env = "VERITAS_DATABASE_URL", value_name = "URL", requires = "objects")]
+    database: Option<String>,
+
+    /// With --database: the team's screenshot store, s3://bucket/prefix (endpoint and
+    /// credentials from the usual AWS_* variables) or file:///folder.
+    #[arg(long, env = "VERITAS_OBJECTS_URL", value_name = "URL")]
+    objects: Option<String>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match veritas_viewer::run(args.data_dir, args.ephemeral) {
+    let team = args
+        .database
+        .zip(args.objects)
+        .map(|(database, objects)| veritas_viewer::Team { database, objects });
+    match veritas_viewer::run(args.data_dir, args.ephemeral, team) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("veritas-viewer: error: {e}");

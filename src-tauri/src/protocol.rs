@@ -13,7 +13,7 @@ use std::io::SeekFrom;
 use tauri::http::{header, Request, Response, StatusCode};
 use tauri::{Manager, Runtime, UriSchemeContext, UriSchemeResponder};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use veritas_core::{AuditId, ErrorKind, ProjectName, Store};
+use veritas_core::{AuditId, Backend, ErrorKind, ProjectName};
 
 /// The scheme's name: `shot://localhost/…` (WebKitGTK, macOS) or `http://shot.localhost/…`
 /// (Windows).
@@ -28,7 +28,7 @@ pub fn handle<R: Runtime>(
     request: Request<Vec<u8>>,
     responder: UriSchemeResponder,
 ) {
-    let store = ctx.app_handle().state::<Store>().inner().clone();
+    let store = ctx.app_handle().state::<Backend>().inner().clone();
     tauri::async_runtime::spawn(async move {
         responder.respond(serve(&store, &request).await);
     });
@@ -136,7 +136,7 @@ fn plain(status: StatusCode, text: String) -> Response<Vec<u8>> {
 }
 
 /// Answer one request (no Tauri needed: tests call this directly).
-pub async fn serve(store: &Store, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+pub async fn serve(store: &Backend, request: &Request<Vec<u8>>) -> Response<Vec<u8>> {
     if request.method() != tauri::http::Method::GET && request.method() != tauri::http::Method::HEAD {
         return plain(StatusCode::METHOD_NOT_ALLOWED, "only GET".into());
     }

@@ -26,7 +26,7 @@ async fn harness(demo: usize) -> Harness {
             .await
             .unwrap();
     }
-    let app = veritas_viewer::configure(mock_builder(), store.clone())
+    let app = veritas_viewer::configure(mock_builder(), veritas_core::Backend::Local(store.clone()))
         .build(tauri::generate_context!())
         .unwrap();
     let main = WebviewWindowBuilder::new(&app, "main", Default::default())

@@ -42,7 +42,7 @@ async fn serves_screenshots_by_id_with_their_real_type_ranges_and_thumbnails() {
         .unwrap();
     let base = format!("shot://localhost/default/{}/{}", cozy.id, legacy.id);
 
-    let full = serve(&store, &get(&base, None)).await;
+    let full = serve(&veritas_core::Backend::Local(store.clone()), &get(&base, None)).await;
     assert_eq!(full.status(), StatusCode::OK);
     assert_eq!(
         full.headers()[header::CONTENT_TYPE],
@@ -56,23 +56,39 @@ async fn serves_screenshots_by_id_with_their_real_type_ranges_and_thumbnails() {
     let bytes = full.body().clone();
     assert_eq!(bytes.len(), legacy.file_size_bytes.unwrap() as usize);
 
-    let part = serve(&store, &get(&base, Some("bytes=10-19"))).await;
+    let part = serve(
+        &veritas_core::Backend::Local(store.clone()),
+        &get(&base, Some("bytes=10-19")),
+    )
+    .await;
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(part.body().as_slice(), &bytes[10..20]);
     assert_eq!(
         part.headers()[header::CONTENT_RANGE],
         format!("bytes 10-19/{}", bytes.len()).as_str()
     );
-    let multi = serve(&store, &get(&base, Some("bytes=0-1,5-6"))).await;
+    let multi = serve(
+        &veritas_core::Backend::Local(store.clone()),
+        &get(&base, Some("bytes=0-1,5-6")),
+    )
+    .await;
     assert_eq!(
         (multi.status(), multi.body().len()),
         (StatusCode::OK, bytes.len()),
         "multi-range gets the whole file"
     );
-    let beyond = serve(&store, &get(&base, Some(&format!("bytes={}-", bytes.len())))).await;
+    let beyond = serve(
+        &veritas_core::Backend::Local(store.clone()),
+        &get(&base, Some(&format!("bytes={}-", bytes.len()))),
+    )
+    .await;
     assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
 
-    let thumb = serve(&store, &get(&format!("{base}?w=200"), None)).await;
+    let thumb = serve(
+        &veritas_core::Backend::Local(store.clone()),
+        &get(&format!("{base}?w=200"), None),
+    )
+    .await;
     assert_eq!(
         (
             thumb.status(),
@@ -132,6 +148,12 @@ async fn refuses_what_is_not_a_stored_screenshot_of_the_project() {
             StatusCode::BAD_REQUEST,
         ),
     ] {
-        assert_eq!(serve(&store, &get(&uri, None)).await.status(), status, "{uri}");
+        assert_eq!(
+            serve(&veritas_core::Backend::Local(store.clone()), &get(&uri, None))
+                .await
+                .status(),
+            status,
+            "{uri}"
+        );
     }
 }

@@ -74,7 +74,26 @@ impl Backend {
 
     /// Exact facet counts under a filter.
     pub async fn audit_facets(&self, project: &ProjectName, filter: &AuditFilter) -> Result<Facets> {
-        self.local("facet counts")?.audit_facets(project, filter).await
+        match self {
+            Backend::Local(s) => s.audit_facets(project, filter).await,
+            Backend::Team(t) => t.audit_facets(project, filter).await,
+        }
+    }
+
+    /// Facet counts for a window's sidebar: locally, `caller`'s previous request is stopped
+    /// and counts past the sidebar's budget are estimated unless `exact` (see
+    /// [`Store::audit_facets_superseding`]); a team database counts them exactly.
+    pub async fn audit_facets_superseding(
+        &self,
+        caller: &str,
+        project: &ProjectName,
+        filter: &AuditFilter,
+        exact: bool,
+    ) -> Result<Facets> {
+        match self {
+            Backend::Local(s) => s.audit_facets_superseding(caller, project, filter, exact).await,
+            Backend::Team(t) => t.audit_facets(project, filter).await,
+        }
     }
 
     /// An audit with its findings, screenshots and events.

@@ -12,7 +12,16 @@ database_notice: string | null,
  * Set when the data folder or its database cannot be written: why. The app then reads
  * everything and every write (triage, delete, export, demo) is refused with that reason.
  */
-read_only: string | null, version: string, 
+read_only: string | null, 
+/**
+ * Whether the audits are a team's (PostgreSQL and an object store; `data_dir` is then
+ * the object store and `database` the team database, without password).
+ */
+team: boolean, 
+/**
+ * Where the audits are, for a person: the data folder, or the team database and store.
+ */
+storage: string, version: string, 
 /**
  * Whether the UI should report start-up and IPC timing (the `timing` feature's
  * `src/timing.rs`).

@@ -439,7 +439,7 @@ async fn pairs(
 }
 
 /// Counts most frequent first, values without a name (NULL) and empty counts left out.
-pub(super) fn sorted(t: BTreeMap<Option<String>, i64>) -> Vec<FacetCount> {
+pub(crate) fn sorted(t: BTreeMap<Option<String>, i64>) -> Vec<FacetCount> {
     let mut v: Vec<FacetCount> = t
         .into_iter()
         .filter_map(|(value, count)| Some(FacetCount { value: value?, count }).filter(|f| f.count > 0))

@@ -6,7 +6,7 @@
 //! - [`facets`]: the sidebar's counts, from [`counts`] (the maintained ones) where they answer;
 //! - here: the page itself, and the search walk.
 
-mod counts;
+pub(crate) mod counts;
 pub(crate) mod cursor;
 mod facets;
 mod filter;
