@@ -84,20 +84,18 @@ pub fn run(
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .setup(|app| {
             let handle = app.handle().clone();
-            // Live updates watch a local database; a team database's come with
-            // LISTEN/NOTIFY (not yet: its views refresh when opened).
-            if let Backend::Local(store) = app.state::<Backend>().inner().clone() {
-                tauri::async_runtime::spawn(async move {
-                    let watching = store
-                        .watch_changes(WATCH_EVERY, move || {
-                            let _ = handle.emit(CHANGED_EVENT, ());
-                        })
-                        .await;
-                    if let Err(e) = watching {
-                        eprintln!("veritas-viewer: live updates are off: {e}");
-                    }
-                });
-            }
+            let backend = app.state::<Backend>().inner().clone();
+            tauri::async_runtime::spawn(async move {
+                // A local database is asked every WATCH_EVERY; a team database notifies.
+                let watching = backend
+                    .watch_changes(WATCH_EVERY, move || {
+                        let _ = handle.emit(CHANGED_EVENT, ());
+                    })
+                    .await;
+                if let Err(e) = watching {
+                    eprintln!("veritas-viewer: live updates are off: {e}");
+                }
+            });
             Ok(())
         })
         .run(tauri::generate_context!())

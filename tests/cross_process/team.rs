@@ -355,13 +355,11 @@ fn walk(data: &Path, team: Option<&(String, String)>, args: &[&str]) -> Vec<Stri
 }
 
 /// What of an audit's detail must read the same from either engine: everything but the
-/// rows' own ids, where a file is, and what is derived on SQLite only so far (finding
-/// fingerprints).
+/// rows' own ids and where a file is.
 fn comparable(mut detail: Value) -> Value {
     for f in detail["findings"].as_array_mut().unwrap() {
         let o = f.as_object_mut().unwrap();
         o.remove("id");
-        o.remove("fingerprint");
     }
     for s in detail["screenshots"].as_array_mut().unwrap() {
         let o = s.as_object_mut().unwrap();
@@ -567,4 +565,39 @@ async fn screenshots_are_served_from_the_object_store_through_the_core_with_thum
         assert_eq!(other.kind, veritas_core::ErrorKind::NotFound);
     }
     assert!(served > 0);
+}
+
+#[tokio::test]
+async fn a_push_by_another_process_is_noticed_through_listen_notify() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let team = fresh_team().await;
+    let store = veritas_core::team::TeamStore::open(&team.0, &team.1)
+        .await
+        .unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let watch = store
+        .watch_changes(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .await
+        .unwrap();
+
+    let a = tempfile::tempdir().unwrap();
+    ingest(
+        a.path(),
+        "default",
+        &crate::common::audit_stream("vrts_11e00001", "https://live.example/", 2, false),
+    );
+    push(a.path(), &team, &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while seen.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    watch.abort();
+    // One push of one audit (its rows in one transaction, then its triage) is reported as
+    // a burst, not row by row.
+    let n = seen.load(Ordering::SeqCst);
+    assert!((1..=3).contains(&n), "the push was noticed {n} times");
 }

@@ -56,6 +56,9 @@ CREATE TABLE audit_findings (
   screenshot_index BIGINT,
   created_at TEXT,
   finding_key TEXT,
+  -- The problem it is, the same across a site's audits (SQLite's migration 10 derives it;
+  -- push copies it): what triage decisions are about.
+  fingerprint TEXT,
   embedding REAL[],
   embedding_model TEXT,
   embedding_model_version TEXT,
@@ -119,3 +122,21 @@ CREATE TABLE triage (
   imported_from TEXT,
   PRIMARY KEY (project, site, id)
 );
+
+-- Live updates: every committed change to the audits, their rows or triage notifies the
+-- channel veritas_changed once per statement; the app LISTENs (team/live.rs) instead of
+-- polling. NOTIFY is delivered at commit, and a transaction's duplicates are folded.
+CREATE FUNCTION veritas_notify_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('veritas_changed', TG_TABLE_NAME);
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER audits_changed AFTER INSERT OR UPDATE OR DELETE ON audits
+  FOR EACH STATEMENT EXECUTE FUNCTION veritas_notify_changed();
+CREATE TRIGGER audit_findings_changed AFTER INSERT OR UPDATE OR DELETE ON audit_findings
+  FOR EACH STATEMENT EXECUTE FUNCTION veritas_notify_changed();
+CREATE TRIGGER audit_screenshots_changed AFTER INSERT OR UPDATE OR DELETE ON audit_screenshots
+  FOR EACH STATEMENT EXECUTE FUNCTION veritas_notify_changed();
+CREATE TRIGGER triage_changed AFTER INSERT OR UPDATE OR DELETE ON triage
+  FOR EACH STATEMENT EXECUTE FUNCTION veritas_notify_changed();

@@ -156,6 +156,24 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Call `on_change` from a background task after any commit by anyone: a local
+    /// database is asked every `every` whether it changed, a team database notifies.
+    pub async fn watch_changes<F>(
+        &self,
+        every: std::time::Duration,
+        on_change: F,
+    ) -> Result<tokio::task::JoinHandle<()>>
+    where
+        F: Fn() + Send + 'static,
+    {
+        match self {
+            Backend::Local(s) => s.watch_changes(every, on_change).await,
+            Backend::Team(t) => t.watch_changes(on_change).await,
+        }
+    }
+}
+
 fn not_on_team(capability: &str) -> Error {
     Error::new(
         ErrorKind::InvalidInput,

@@ -8,6 +8,7 @@
 //! copies a local data folder into a team store ([`push`]).
 
 pub mod database;
+pub mod live;
 pub mod objects;
 pub mod push;
 pub mod read;

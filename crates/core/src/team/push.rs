@@ -313,7 +313,7 @@ async fn write_findings(conn: &mut PgConnection, detail: &AuditDetail) -> Result
     for (chunk_no, chunk) in detail.findings.chunks(ROWS_PER_STATEMENT).enumerate() {
         let mut q = QueryBuilder::new(
             "INSERT INTO audit_findings (audit_id, seq, pattern_type, category, severity, confidence,
-                 description, plain_english, screenshot_index, created_at, finding_key, embedding,
+                 description, plain_english, screenshot_index, created_at, finding_key, fingerprint, embedding,
                  embedding_model, embedding_model_version, cwe_id, cvss_score, run) ",
         );
         q.push_values(chunk.iter().enumerate(), |mut b, (i, f)| {
@@ -328,6 +328,7 @@ async fn write_findings(conn: &mut PgConnection, detail: &AuditDetail) -> Result
                 .push_bind(f.screenshot_index)
                 .push_bind(stored_time(&f.created_at))
                 .push_bind(&f.finding_key)
+                .push_bind(&f.fingerprint)
                 .push_bind(&f.embedding)
                 .push_bind(&f.embedding_model)
                 .push_bind(&f.embedding_model_version)
@@ -341,6 +342,7 @@ async fn write_findings(conn: &mut PgConnection, detail: &AuditDetail) -> Result
                  confidence = EXCLUDED.confidence, description = EXCLUDED.description,
                  plain_english = EXCLUDED.plain_english, screenshot_index = EXCLUDED.screenshot_index,
                  created_at = EXCLUDED.created_at, finding_key = EXCLUDED.finding_key,
+                 fingerprint = EXCLUDED.fingerprint,
                  embedding = EXCLUDED.embedding, embedding_model = EXCLUDED.embedding_model,
                  embedding_model_version = EXCLUDED.embedding_model_version, cwe_id = EXCLUDED.cwe_id,
                  cvss_score = EXCLUDED.cvss_score, run = EXCLUDED.run",

@@ -368,7 +368,7 @@ impl TeamStore {
 
         let mut findings = sqlx::query(
             "SELECT id, pattern_type, category, severity, confidence, description, plain_english,
-                 screenshot_index, created_at, finding_key, embedding, embedding_model,
+                 screenshot_index, created_at, finding_key, fingerprint, embedding, embedding_model,
                  embedding_model_version, cwe_id, cvss_score, run
              FROM audit_findings WHERE audit_id = $1 ORDER BY seq",
         )
@@ -398,8 +398,7 @@ impl TeamStore {
                 cvss_score: r.try_get("cvss_score")?,
                 run: r.try_get("run")?,
                 pattern_unrecorded: false,
-                // Fingerprints are derived on SQLite (migration 10); not yet here.
-                fingerprint: None,
+                fingerprint: r.try_get("fingerprint")?,
             }
             .with_unrecorded_flag())
         })
