@@ -173,7 +173,7 @@ pub async fn audit_changes(store: State<'_, Backend>, project: String, id: Strin
 /// Each finding of an audit under its site's triage decisions.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn audit_triage(store: State<'_, Backend>, project: String, id: String) -> Result<AuditTriage> {
-    local(&store, "triage")?
+    store
         .audit_triage(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
 }
@@ -196,7 +196,7 @@ pub async fn triage_finding(
         author: author.filter(|a| !a.trim().is_empty()),
         only_this_audit,
     };
-    local(&store, "triage")?
+    store
         .triage_finding(&ProjectName::parse(&project)?, request)
         .await
 }
@@ -208,7 +208,7 @@ pub async fn triage_history(
     project: String,
     finding_id: i64,
 ) -> Result<Vec<TriageDecision>> {
-    local(&store, "triage history")?
+    store
         .triage_history(&ProjectName::parse(&project)?, finding_id)
         .await
 }

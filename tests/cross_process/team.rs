@@ -601,3 +601,105 @@ async fn a_push_by_another_process_is_noticed_through_listen_notify() {
     let n = seen.load(Ordering::SeqCst);
     assert!((1..=3).contains(&n), "the push was noticed {n} times");
 }
+
+#[tokio::test]
+async fn a_verdict_on_the_team_database_reaches_the_sites_other_audit_and_every_window() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use veritas_core::{AuditId, ProjectName};
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    // Two audits of one site with the same findings (the same problems).
+    for id in ["vrts_7ea00001", "vrts_7ea00002"] {
+        ingest(
+            a.path(),
+            "default",
+            &crate::common::audit_stream(id, "https://site.example/", 3, false),
+        );
+    }
+    push(a.path(), &team, &[]);
+    let on_team = |args: &[&str]| -> Vec<String> {
+        let mut v = vec![
+            "--database".to_string(),
+            team.0.clone(),
+            "--objects".into(),
+            team.1.clone(),
+        ];
+        v.extend(args.iter().map(|s| s.to_string()));
+        v
+    };
+    let args = on_team(&["show", "vrts_7ea00001", "--json"]);
+    let first = run_json(a.path(), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let finding = first["findings"][1]["id"].as_i64().unwrap().to_string();
+
+    // Another analyst's window, listening.
+    let other = veritas_core::team::TeamStore::open(&team.0, &team.1)
+        .await
+        .unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    let watch = other
+        .watch_changes(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .await
+        .unwrap();
+
+    let args = on_team(&[
+        "triage",
+        &finding,
+        "--verdict",
+        "false_positive",
+        "--note",
+        "a banner",
+        "--author",
+        "ana",
+        "--json",
+    ]);
+    let decided = run_json(a.path(), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(decided["verdict"], "false_positive", "{decided}");
+    assert_eq!(decided["hidden"], true);
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while seen.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    watch.abort();
+    assert!(seen.load(Ordering::SeqCst) >= 1, "the other window was told");
+
+    // The site's other audit: the same problem carries the verdict there.
+    let project = ProjectName::parse("default").unwrap();
+    let second = other
+        .audit_triage(&project, &AuditId::parse("vrts_7ea00002").unwrap())
+        .await
+        .unwrap();
+    let carried: Vec<_> = second.findings.iter().filter(|f| f.carried).collect();
+    assert_eq!(carried.len(), 1, "{second:?}");
+    assert_eq!(
+        carried[0].verdict,
+        Some(veritas_core::TriageVerdict::FalsePositive)
+    );
+    assert_eq!(second.hidden, 1);
+
+    // A later verdict replaces it; the history has both, newest first.
+    let args = on_team(&["triage", &finding, "--verdict", "confirmed", "--author", "bo"]);
+    assert!(
+        run(a.path(), &args.iter().map(String::as_str).collect::<Vec<_>>())
+            .status
+            .success()
+    );
+    let args = on_team(&["triage", &finding, "--history", "--json"]);
+    let history = run_json(a.path(), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let verdicts: Vec<_> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts, ["confirmed", "false_positive"]);
+    let now = other
+        .audit_triage(&project, &AuditId::parse("vrts_7ea00002").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(now.hidden, 0);
+}

@@ -63,6 +63,7 @@ pub async fn run(cli: Cli) -> Result<Finish> {
                 print(&output::audit_detail(&detail))?;
             }
         }
+        Command::Triage(args) => triage(&backend, project, args).await?,
         Command::Projects { json } => {
             let projects = backend.projects().await?;
             if json {
@@ -89,7 +90,7 @@ async fn run_local(
     command: Command,
 ) -> Result<Finish> {
     match command {
-        Command::List(_) | Command::Show { .. } | Command::Projects { .. } => {
+        Command::List(_) | Command::Show { .. } | Command::Projects { .. } | Command::Triage(_) => {
             unreachable!("run() answers these on either engine")
         }
         Command::Init => {
@@ -145,7 +146,6 @@ async fn run_local(
             store.delete_audit(project, &id).await?;
             print(&format!("deleted audit {id}\n"))?;
         }
-        Command::Triage(args) => triage(store, project, args).await?,
         Command::Export {
             id,
             format,
@@ -352,10 +352,11 @@ fn filter_from(args: &ListArgs) -> Result<AuditFilter> {
 }
 
 /// `veritas-db triage`: decide, show the history, or exchange decisions.
-async fn triage(store: &Store, project: &ProjectName, args: TriageArgs) -> Result<()> {
+async fn triage(backend: &Backend, project: &ProjectName, args: TriageArgs) -> Result<()> {
     use veritas_core::{TriageRequest, TriageVerdict};
     match (args.exchange, args.finding_id) {
         (Some(TriageExchange::Export { file }), _) => {
+            let store = backend.local("veritas-db triage export")?;
             let text = serde_json::to_string_pretty(&store.export_triage(project).await?)
                 .map_err(|e| Error::encoding("the triage export", e))?
                 + "\n";
@@ -366,6 +367,7 @@ async fn triage(store: &Store, project: &ProjectName, args: TriageArgs) -> Resul
             }
         }
         (Some(TriageExchange::Import { file }), _) => {
+            let store = backend.local("veritas-db triage import")?;
             let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
             let report = store
                 .import_triage(project, &text, &file.display().to_string())
@@ -385,7 +387,7 @@ async fn triage(store: &Store, project: &ProjectName, args: TriageArgs) -> Resul
             }
         }
         (None, Some(finding_id)) if args.history => {
-            let history = store.triage_history(project, finding_id).await?;
+            let history = backend.triage_history(project, finding_id).await?;
             if args.json {
                 output::json(&history)?;
             } else {
@@ -401,7 +403,7 @@ async fn triage(store: &Store, project: &ProjectName, args: TriageArgs) -> Resul
             let verdict = args.verdict.ok_or_else(|| {
                 Error::invalid("triage", "give --verdict (or --history to see past decisions)")
             })?;
-            let now = store
+            let now = backend
                 .triage_finding(
                     project,
                     TriageRequest {

@@ -14,7 +14,9 @@ use crate::model::{AuditDetail, ProjectInfo};
 use crate::query::{AuditFilter, AuditPage, AuditRowPage, Facets, ListRequest};
 use crate::screenshots::{DiffSummary, ImageInfo};
 use crate::team::TeamStore;
+use crate::triage::{AuditTriage, FindingTriage, TriageDecision};
 use crate::Store;
+use crate::TriageRequest;
 
 /// Where the audits are.
 #[derive(Clone)]
@@ -170,6 +172,36 @@ impl Backend {
         match self {
             Backend::Local(s) => s.watch_changes(every, on_change).await,
             Backend::Team(t) => t.watch_changes(on_change).await,
+        }
+    }
+}
+
+impl Backend {
+    /// Record a verdict on a finding's problem, and how the finding now stands.
+    pub async fn triage_finding(&self, project: &ProjectName, req: TriageRequest) -> Result<FindingTriage> {
+        match self {
+            Backend::Local(s) => s.triage_finding(project, req).await,
+            Backend::Team(t) => t.triage_finding(project, req).await,
+        }
+    }
+
+    /// Each finding of an audit under its site's decisions.
+    pub async fn audit_triage(&self, project: &ProjectName, id: &AuditId) -> Result<AuditTriage> {
+        match self {
+            Backend::Local(s) => s.audit_triage(project, id).await,
+            Backend::Team(t) => t.audit_triage(project, id).await,
+        }
+    }
+
+    /// Every decision about a finding's problem on its site, newest first.
+    pub async fn triage_history(
+        &self,
+        project: &ProjectName,
+        finding_id: i64,
+    ) -> Result<Vec<TriageDecision>> {
+        match self {
+            Backend::Local(s) => s.triage_history(project, finding_id).await,
+            Backend::Team(t) => t.triage_history(project, finding_id).await,
         }
     }
 }

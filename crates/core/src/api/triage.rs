@@ -23,25 +23,32 @@ pub struct TriageRequest {
     pub only_this_audit: bool,
 }
 
+/// The request's note checked, and its author (the OS user's name where none is given),
+/// checked and trimmed: the same for every storage engine.
+pub(crate) fn checked_author(req: &TriageRequest) -> Result<String> {
+    if req.note.chars().count() > NOTE_MAX {
+        return Err(Error::invalid(
+            "triage note",
+            format!("is longer than {NOTE_MAX} characters"),
+        ));
+    }
+    let author = req.author.clone().unwrap_or_else(os_user_name);
+    check_text("author", &author, AUTHOR_MAX).map_err(|why| Error::invalid("triage author", why))?;
+    Ok(author.trim().to_string())
+}
+
 impl Store {
     /// Record a verdict on a finding's problem (`triage_finding`; `veritas-db triage`), and
     /// return how the finding now stands in its audit.
     pub async fn triage_finding(&self, project: &ProjectName, req: TriageRequest) -> Result<FindingTriage> {
-        if req.note.chars().count() > NOTE_MAX {
-            return Err(Error::invalid(
-                "triage note",
-                format!("is longer than {NOTE_MAX} characters"),
-            ));
-        }
-        let author = req.author.unwrap_or_else(os_user_name);
-        check_text("author", &author, AUTHOR_MAX).map_err(|why| Error::invalid("triage author", why))?;
+        let author = checked_author(&req)?;
         self.write(Change::Triage {
             project: project.to_string(),
             decision: NewDecision {
                 finding_id: req.finding_id,
                 verdict: req.verdict,
                 note: req.note,
-                author: author.trim().to_string(),
+                author,
                 decided_at: crate::time::now_text(),
                 only_this_audit: req.only_this_audit,
             },

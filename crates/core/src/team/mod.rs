@@ -13,6 +13,7 @@ pub mod objects;
 pub mod push;
 pub mod read;
 pub mod shots;
+pub mod triage;
 
 pub use database::{redact, TeamDatabase, DATABASE_URL_ENV};
 pub use objects::{content_key, ObjectShots, Stored, OBJECTS_URL_ENV};

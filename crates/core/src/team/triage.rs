@@ -1,0 +1,206 @@
+//! Triage on a team database: a verdict on a finding's problem (its fingerprint) carried to
+//! every audit of its site, an audit's findings under their decisions, and a finding's
+//! history. The decisions and how they stand (heads, conflicts, overrides) are the same
+//! code as on SQLite ([`crate::triage`]); only the rows live in PostgreSQL, and a decision
+//! committed by one analyst notifies every open window (team/live.rs).
+
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+use super::TeamStore;
+use crate::api::triage::checked_author;
+use crate::error::{Error, Result};
+use crate::ids::{AuditId, ProjectName};
+use crate::triage::{decision_id, heads, judge, AuditTriage, FindingTriage, TriageDecision, TriageVerdict};
+use crate::TriageRequest;
+
+const DECISION_COLUMNS: &str = "id, site, fingerprint, audit_id, verdict, note, author, decided_at,
+    origin_audit_id, origin_finding_id, replaces, recorded_at, imported_from";
+
+fn decision_from_row(r: &PgRow) -> Result<TriageDecision> {
+    let verdict: String = r.try_get("verdict")?;
+    Ok(TriageDecision {
+        id: r.try_get("id")?,
+        url: r.try_get("site")?,
+        fingerprint: r.try_get("fingerprint")?,
+        audit_id: r.try_get("audit_id")?,
+        // The column's CHECK admits the four names only.
+        verdict: TriageVerdict::parse(&verdict)?,
+        note: r.try_get("note")?,
+        author: r.try_get("author")?,
+        decided_at: r.try_get("decided_at")?,
+        origin_audit_id: r.try_get("origin_audit_id")?,
+        origin_finding_id: r.try_get("origin_finding_id")?,
+        replaces: r.try_get::<sqlx::types::Json<Vec<String>>, _>("replaces")?.0,
+        recorded_at: r.try_get("recorded_at")?,
+        imported_from: r.try_get("imported_from")?,
+    })
+}
+
+impl TeamStore {
+    /// Record a verdict on a finding's problem, and return how the finding now stands.
+    pub async fn triage_finding(&self, project: &ProjectName, req: TriageRequest) -> Result<FindingTriage> {
+        let author = checked_author(&req)?;
+        let pool = self.database().pool();
+        let mut tx = pool.begin().await?;
+        let found: Option<(String, Option<String>, String)> = sqlx::query_as(
+            "SELECT f.audit_id, f.fingerprint, rtrim(a.url, '/') FROM audit_findings f
+             JOIN audits a ON a.id = f.audit_id WHERE f.id = $1 AND a.project = $2",
+        )
+        .bind(req.finding_id)
+        .bind(project.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (audit_id, fingerprint, site) = found
+            .ok_or_else(|| Error::not_found(format!("finding {} in project {project}", req.finding_id)))?;
+        let fingerprint = fingerprint.ok_or_else(|| {
+            Error::invalid(
+                format!("finding {}", req.finding_id),
+                "has no fingerprint (push it again from a data folder that has one)",
+            )
+        })?;
+        let scope = req.only_this_audit.then(|| audit_id.clone());
+        // The key's decisions, locked for this transaction: two analysts deciding at once
+        // each replace what the other could see, or conflict visibly, never silently.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1 || chr(31) || $2 || chr(31) || $3))")
+            .bind(project.as_str())
+            .bind(&site)
+            .bind(&fingerprint)
+            .execute(&mut *tx)
+            .await?;
+        let current: Vec<TriageDecision> = sqlx::query(&format!(
+            "SELECT {DECISION_COLUMNS} FROM triage WHERE project = $1 AND site = $2 AND fingerprint = $3
+             AND audit_id IS NOT DISTINCT FROM $4"
+        ))
+        .bind(project.as_str())
+        .bind(&site)
+        .bind(&fingerprint)
+        .bind(&scope)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(decision_from_row)
+        .collect::<Result<_>>()?;
+        let mut replaces: Vec<String> = heads(&current).into_iter().map(|d| d.id.clone()).collect();
+        replaces.sort();
+        let mut d = TriageDecision {
+            id: String::new(),
+            url: site,
+            fingerprint,
+            audit_id: scope,
+            verdict: req.verdict,
+            note: req.note,
+            author,
+            decided_at: crate::time::now_text(),
+            origin_audit_id: audit_id.clone(),
+            origin_finding_id: Some(req.finding_id),
+            replaces,
+            recorded_at: crate::time::now_text(),
+            imported_from: None,
+        };
+        d.id = decision_id(&d);
+        sqlx::query(
+            "INSERT INTO triage (project, id, site, fingerprint, audit_id, verdict, note, author, decided_at,
+                 origin_audit_id, origin_finding_id, replaces, recorded_at, imported_from)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             ON CONFLICT (project, site, id) DO NOTHING",
+        )
+        .bind(project.as_str())
+        .bind(&d.id)
+        .bind(&d.url)
+        .bind(&d.fingerprint)
+        .bind(&d.audit_id)
+        .bind(d.verdict.as_str())
+        .bind(&d.note)
+        .bind(&d.author)
+        .bind(&d.decided_at)
+        .bind(&d.origin_audit_id)
+        .bind(d.origin_finding_id)
+        .bind(sqlx::types::Json(&d.replaces))
+        .bind(&d.recorded_at)
+        .bind(&d.imported_from)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let id = AuditId::parse(&audit_id)?;
+        self.audit_triage(project, &id)
+            .await?
+            .findings
+            .into_iter()
+            .find(|f| f.finding_id == req.finding_id)
+            .ok_or_else(|| Error::not_found(format!("finding {} in project {project}", req.finding_id)))
+    }
+
+    /// Each finding of audit `id` under its site's decisions, from one snapshot.
+    pub async fn audit_triage(&self, project: &ProjectName, id: &AuditId) -> Result<AuditTriage> {
+        let mut tx = self.database().pool().begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await?;
+        let site: String =
+            sqlx::query_scalar("SELECT rtrim(url, '/') FROM audits WHERE id = $1 AND project = $2")
+                .bind(id.as_str())
+                .bind(project.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| Error::not_found(format!("audit {id} in project {project}")))?;
+        let prints: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, fingerprint FROM audit_findings WHERE audit_id = $1 AND fingerprint IS NOT NULL ORDER BY seq",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *tx)
+        .await?;
+        let rows: Vec<TriageDecision> = sqlx::query(&format!(
+            "SELECT {DECISION_COLUMNS} FROM triage WHERE project = $1 AND site = $2
+             AND fingerprint IN (SELECT fingerprint FROM audit_findings WHERE audit_id = $3)"
+        ))
+        .bind(project.as_str())
+        .bind(&site)
+        .bind(id.as_str())
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(decision_from_row)
+        .collect::<Result<_>>()?;
+        tx.commit().await?;
+        let findings: Vec<_> = prints
+            .into_iter()
+            .map(|(finding, fp)| judge(finding, &fp, id.as_str(), &rows))
+            .collect();
+        Ok(AuditTriage {
+            audit_id: id.as_str().to_string(),
+            hidden: findings.iter().filter(|f| f.hidden).count(),
+            findings,
+        })
+    }
+
+    /// Every decision about finding `finding_id`'s problem on its site, newest first.
+    pub async fn triage_history(
+        &self,
+        project: &ProjectName,
+        finding_id: i64,
+    ) -> Result<Vec<TriageDecision>> {
+        let key: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT rtrim(a.url, '/'), f.fingerprint FROM audit_findings f JOIN audits a ON a.id = f.audit_id
+             WHERE f.id = $1 AND a.project = $2",
+        )
+        .bind(finding_id)
+        .bind(project.as_str())
+        .fetch_optional(self.database().pool())
+        .await?;
+        let (site, fingerprint) =
+            key.ok_or_else(|| Error::not_found(format!("finding {finding_id} in project {project}")))?;
+        sqlx::query(&format!(
+            "SELECT {DECISION_COLUMNS} FROM triage WHERE project = $1 AND site = $2 AND fingerprint = $3
+             ORDER BY decided_at DESC, recorded_at DESC, id"
+        ))
+        .bind(project.as_str())
+        .bind(site)
+        .bind(fingerprint)
+        .fetch_all(self.database().pool())
+        .await?
+        .iter()
+        .map(decision_from_row)
+        .collect()
+    }
+}
