@@ -439,6 +439,8 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
         vec!["--severity", "high"],
         vec!["--url-contains", "SHOP"],
         vec!["--from", "2026-01-01", "--sort", "url"],
+        vec!["--search", "narrative"],
+        vec!["--search", "\"service fee\"", "--sort", "score"],
     ] {
         let local = walk(a.path(), None, &filter);
         assert!(!local.is_empty(), "{filter:?} matches something");

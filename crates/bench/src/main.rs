@@ -9,6 +9,7 @@ mod app;
 mod facets;
 mod hostile;
 mod raw;
+mod team;
 mod thumbs;
 mod w1;
 mod w2;
@@ -31,7 +32,8 @@ struct Args {
     /// Audits for W1.
     #[arg(long, default_value_t = 2000)]
     n: u64,
-    /// Run only these parts (repeatable): w1, w2, thumbs, app, hostile; `facets` alone times W2's
+    /// Run only these parts (repeatable): w1, w2, thumbs, app, hostile, team (PostgreSQL and
+    /// SeaweedFS, from tests/services.sh; never in a default run); `facets` alone times W2's
     /// facet and search-as-you-type figures on the browse databases `--browse-dir` already
     /// holds (part of w2 otherwise). Default: all but `facets` on its own.
     #[arg(long, value_enum)]
@@ -62,6 +64,9 @@ enum Part {
     Facets,
     /// What a hostile producer's stream costs (issue 16).
     Hostile,
+    /// Team mode against PostgreSQL and SeaweedFS (issue 15): needs tests/services.sh's
+    /// services; not part of a default run.
+    Team,
 }
 
 /// Figures, in the order they are printed.
@@ -116,7 +121,7 @@ fn main() {
         println!("{}", json!({"figures": report.figures, "lines": report.lines}));
         return;
     }
-    let runs = |part: Part| args.only.is_empty() || args.only.contains(&part);
+    let runs = |part: Part| (args.only.is_empty() && part != Part::Team) || args.only.contains(&part);
     rt.block_on(async {
         if runs(Part::W1) {
             w1::w1(&mut report, args.n).await;
@@ -141,6 +146,9 @@ fn main() {
     }
     if runs(Part::Hostile) {
         rt.block_on(hostile::hostile(&mut report));
+    }
+    if runs(Part::Team) {
+        rt.block_on(team::team(&mut report, args.browse_dir.as_deref()));
     }
     if runs(Part::App) {
         // The 1M database only when a full run built (or found) it in --browse-dir.

@@ -7,7 +7,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
-use veritas_core::{AuditFilter, AuditId, AuditStatus, Direction, ListRequest, ProjectName, SortKey, Store};
+use veritas_core::{
+    AuditFilter, AuditId, AuditStatus, Backend, Direction, ListRequest, ProjectName, SortKey, Store,
+};
 
 use crate::{percentile, raw, workload, Report};
 
@@ -48,7 +50,7 @@ pub(crate) async fn w2(report: &mut Report, m: u64, tag: &str, keep: Option<&Pat
 /// already holds exactly `m` audits is reused; one whose build was interrupted (it holds
 /// audits 0..k, k a multiple of 1000, committed a transaction at a time) is completed from
 /// k, which gives the same database because each audit is a pure function of its index.
-async fn build_browse_db(dir: &Path, m: u64, tag: &str) {
+pub(crate) async fn build_browse_db(dir: &Path, m: u64, tag: &str) {
     std::fs::create_dir_all(dir).unwrap();
     let file = dir.join(veritas_core::DB_FILE);
     let mut from = 0;
@@ -108,8 +110,26 @@ fn prefix_intact(db: &raw::Db, held: u64) -> bool {
 
 /// The browse queries (a)-(d) and the two searches, through the project's read path.
 pub(crate) async fn browse(report: &mut Report, dir: &Path, m: u64, tag: &str) {
-    let store = Store::open(dir).await.unwrap();
+    let store = Backend::Local(Store::open(dir).await.unwrap());
+    queries(report, &store, m, tag).await;
+    let bytes: u64 = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            std::fs::metadata(format!("{}{suffix}", dir.join(veritas_core::DB_FILE).display())).ok()
+        })
+        .map(|m| m.len())
+        .sum();
+    report.put(
+        &format!("w2_{tag}_db_mb"),
+        bytes as f64 / 1e6,
+        "MB",
+        "the browse database's size on disk (with its facet counts and indexes)",
+    );
+}
 
+/// The browse queries and the facets on `store` (a browse database of `m` audits, on
+/// either engine), as figures `w2_<tag>_…`.
+pub(crate) async fn queries(report: &mut Report, store: &Backend, m: u64, tag: &str) {
     let page = |filter: AuditFilter, sort: SortKey, after: Option<String>| ListRequest {
         filter,
         sort,
@@ -249,20 +269,7 @@ pub(crate) async fn browse(report: &mut Report, dir: &Path, m: u64, tag: &str) {
             );
         }
     }
-    crate::facets::facets(report, &store, tag).await;
-    let bytes: u64 = ["", "-wal"]
-        .iter()
-        .filter_map(|suffix| {
-            std::fs::metadata(format!("{}{suffix}", dir.join(veritas_core::DB_FILE).display())).ok()
-        })
-        .map(|m| m.len())
-        .sum();
-    report.put(
-        &format!("w2_{tag}_db_mb"),
-        bytes as f64 / 1e6,
-        "MB",
-        "the browse database's size on disk (with its facet counts and indexes)",
-    );
+    crate::facets::facets(report, store, tag).await;
 }
 
 /// Only the facet figures, on a browse database a W2 run left in `dir` (never built here:
@@ -273,7 +280,7 @@ pub(crate) async fn facets_only(report: &mut Report, dir: &Path, tag: &str) {
         "{}: no browse database here; run `veritas-bench --only w2 --browse-dir` first",
         dir.display()
     );
-    let store = Store::open(dir).await.unwrap();
+    let store = Backend::Local(Store::open(dir).await.unwrap());
     crate::facets::facets(report, &store, tag).await;
 }
 

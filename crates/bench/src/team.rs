@@ -1,0 +1,138 @@
+//! Team mode (issue 15): what a team gains and pays. The 20k browse database is pushed into
+//! PostgreSQL (the push's rate), then W2's queries and the sidebar's facets run against the
+//! team database and, in the same run, against the data folder it came from; and screenshot
+//! bytes are written and read through the object store (SeaweedFS) beside the local folder.
+//!
+//! Needs the services `tests/services.sh` starts (`VERITAS_TEST_DATABASE_URL`, an admin URL
+//! under which a fresh database is made, and `VERITAS_TEST_OBJECTS_URL`).
+
+use std::path::Path;
+use std::time::Instant;
+
+use veritas_core::team::{ObjectShots, TeamStore};
+use veritas_core::{AuditId, Backend, ScreenshotDir, Store};
+
+use crate::{median, Report};
+
+const AUDITS: u64 = 20_000;
+
+pub(crate) async fn team(report: &mut Report, keep: Option<&Path>) {
+    let (Ok(admin), Ok(objects)) = (
+        std::env::var("VERITAS_TEST_DATABASE_URL"),
+        std::env::var("VERITAS_TEST_OBJECTS_URL"),
+    ) else {
+        panic!(
+            "--only team needs PostgreSQL and an S3 store: source tests/services.sh && services_start \
+             (it sets VERITAS_TEST_DATABASE_URL and VERITAS_TEST_OBJECTS_URL)"
+        );
+    };
+    let temp;
+    let dir = match keep {
+        Some(keep) => keep.join("w2-20k"),
+        None => {
+            temp = tempfile::tempdir().unwrap();
+            temp.path().to_path_buf()
+        }
+    };
+    crate::w2::build_browse_db(&dir, AUDITS, "20k").await;
+
+    // A fresh team database and object prefix for this run.
+    let name = format!(
+        "veritas_bench_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp()
+    );
+    let psql = std::process::Command::new("psql")
+        .args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
+        .status()
+        .expect("psql runs");
+    assert!(psql.success(), "cannot create the team database {name}");
+    let database = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let objects = format!("{}/{name}", objects.trim_end_matches('/'));
+    let team = TeamStore::open(&database, &objects).await.unwrap();
+    let local = Store::open(&dir).await.unwrap();
+
+    let t = Instant::now();
+    let pushed = local.push_to(&team, None).await.unwrap();
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(pushed.audits as u64, AUDITS);
+    report.put(
+        "team_push_aps",
+        AUDITS as f64 / secs,
+        "audits/s",
+        "veritas-db push of the 20k browse database (5 findings, 5 events a audit) into PostgreSQL",
+    );
+
+    // The same queries on both engines, one after the other in this process.
+    crate::w2::queries(report, &Backend::Local(local), AUDITS, "teamcmp_local_20k").await;
+    crate::w2::queries(report, &Backend::Team(team), AUDITS, "teamcmp_pg_20k").await;
+
+    screenshots(report, &objects).await;
+}
+
+/// 200 distinct ~100 KB JPEG screenshots: written, then read back, through the object store
+/// and through a local screenshot folder. Median milliseconds per screenshot.
+async fn screenshots(report: &mut Report, objects_url: &str) {
+    let store = ObjectShots::open(&format!("{objects_url}/shots-bench")).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let local = ScreenshotDir::in_data_dir(folder.path().to_path_buf());
+    let audit = AuditId::parse("vrts_benchshots").unwrap();
+    let shots: Vec<Vec<u8>> = (0..200u32)
+        .map(|i| {
+            let img = image::RgbImage::from_fn(400, 300, |x, y| {
+                image::Rgb([(x * 7 + i) as u8, (y * 3) as u8, (x ^ y) as u8])
+            });
+            let mut bytes = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 95)
+                .encode_image(&img)
+                .unwrap();
+            bytes
+        })
+        .collect();
+    let (mut put, mut get, mut save, mut read) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut keys = Vec::new();
+    let mut paths = Vec::new();
+    for (i, bytes) in shots.iter().enumerate() {
+        let t = Instant::now();
+        keys.push(store.put(bytes).await.unwrap().key);
+        put.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        paths.push(local.save(&audit, i as i64, bytes).unwrap().path);
+        save.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    for (key, path) in keys.iter().zip(&paths) {
+        let t = Instant::now();
+        let got = store.get(key).await.unwrap();
+        get.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        let here = std::fs::read(path).unwrap();
+        read.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(got, here);
+    }
+    let kb = shots.iter().map(Vec::len).sum::<usize>() as f64 / shots.len() as f64 / 1024.0;
+    let note = format!("a {kb:.0} KB JPEG, median of 200");
+    report.put(
+        "team_shot_put_ms",
+        median(put),
+        "ms",
+        &format!("write to SeaweedFS (S3), {note}"),
+    );
+    report.put(
+        "team_shot_save_local_ms",
+        median(save),
+        "ms",
+        &format!("write to the local folder (checked, atomic), {note}"),
+    );
+    report.put(
+        "team_shot_get_ms",
+        median(get),
+        "ms",
+        &format!("read from SeaweedFS, checked against its key, {note}"),
+    );
+    report.put(
+        "team_shot_read_local_ms",
+        median(read),
+        "ms",
+        &format!("read from the local folder, {note}"),
+    );
+}
