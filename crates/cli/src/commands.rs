@@ -41,7 +41,12 @@ async fn open(cli: &Cli) -> Result<Store> {
 }
 
 pub async fn run(cli: Cli) -> Result<Finish> {
-    let backend = match (&cli.database, &cli.objects) {
+    // push reads the data directory whatever --database says: that is where it pushes.
+    let team = match &cli.command {
+        Command::Push { .. } => None,
+        _ => cli.database.as_ref(),
+    };
+    let backend = match (team, &cli.objects) {
         (Some(database), Some(objects)) => Backend::Team(TeamStore::open(database, objects).await?),
         (Some(_), None) => {
             return Err(Error::invalid(
@@ -76,7 +81,7 @@ pub async fn run(cli: Cli) -> Result<Finish> {
         }
         command => {
             let store = backend.local(&format!("veritas-db {}", command.name()))?;
-            return run_local(store, project, &cli.objects, command).await;
+            return run_local(store, project, &cli.database, &cli.objects, command).await;
         }
     }
     Ok(Finish::Success)
@@ -86,6 +91,7 @@ pub async fn run(cli: Cli) -> Result<Finish> {
 async fn run_local(
     store: &Store,
     project: &ProjectName,
+    database: &Option<String>,
     objects: &Option<String>,
     command: Command,
 ) -> Result<Finish> {
@@ -206,7 +212,13 @@ async fn run_local(
                     "needs --objects (or VERITAS_OBJECTS_URL): where the screenshots go",
                 )
             })?;
-            let team = TeamStore::open(&to, objects).await?;
+            let to = to.as_ref().or(database.as_ref()).ok_or_else(|| {
+                Error::invalid(
+                    "push",
+                    "needs --to (or --database, or VERITAS_DATABASE_URL): the team database",
+                )
+            })?;
+            let team = TeamStore::open(to, objects).await?;
             let r = store.push_to(&team, (!all_projects).then_some(project)).await?;
             if json {
                 output::json(&r)?;

@@ -7,6 +7,8 @@
 //! pattern filters and facets count every finding, triaged away or not. Facets are counted
 //! at each request, not maintained as on SQLite.
 
+use std::collections::BTreeMap;
+
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
@@ -20,7 +22,6 @@ use crate::model::{
 use crate::query::list::counts::sorted;
 use crate::query::list::cursor::Cursor;
 use crate::query::{AuditFilter, AuditPage, AuditRowPage, Direction, Facets, ListRequest, SortKey};
-use std::collections::BTreeMap;
 
 /// Page size when the request names none, and the most a page may hold (as on SQLite).
 const DEFAULT_LIMIT: u32 = 50;
