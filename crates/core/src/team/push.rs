@@ -19,6 +19,7 @@ use crate::ids::ProjectName;
 use crate::model::AuditDetail;
 use crate::query::ListRequest;
 use crate::screenshots::ImageInfo;
+use crate::triage::TriageDecision;
 use crate::Store;
 
 /// Rows one statement inserts at most (PostgreSQL takes up to 65,535 parameters).
@@ -99,30 +100,19 @@ impl Store {
             let triage = self.export_triage(&name).await?;
             let mut conn = pool.acquire().await?;
             for d in &triage.decisions {
-                let added = sqlx::query(
-                    "INSERT INTO triage (project, id, site, fingerprint, audit_id, verdict, note, author,
-                         decided_at, origin_audit_id, origin_finding_id, replaces, recorded_at, imported_from)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-                         (SELECT f.id FROM audit_findings f WHERE f.audit_id = $10 AND f.seq = $11), $12, $13, $14)
-                     ON CONFLICT (project, site, id) DO NOTHING",
-                )
-                .bind(name.as_str())
-                .bind(&d.id)
-                .bind(&d.url)
-                .bind(&d.fingerprint)
-                .bind(&d.audit_id)
-                .bind(d.verdict.as_str())
-                .bind(&d.note)
-                .bind(&d.author)
-                .bind(&d.decided_at)
-                .bind(&d.origin_audit_id)
-                .bind(origin_seq(self, &name, &d.origin_audit_id, d.origin_finding_id).await?)
-                .bind(Json(&d.replaces))
-                .bind(&d.recorded_at)
-                .bind(&d.imported_from)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
+                // The decision's finding, by its place in its audit, as this database numbers it.
+                let seq = origin_seq(self, &name, &d.origin_audit_id, d.origin_finding_id).await?;
+                let origin: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM audit_findings WHERE audit_id = $1 AND seq = $2")
+                        .bind(&d.origin_audit_id)
+                        .bind(seq)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                let decision = TriageDecision {
+                    origin_finding_id: origin,
+                    ..d.clone()
+                };
+                let added = super::triage::insert_decision(&mut conn, &name, &decision).await?;
                 if added == 1 {
                     report.triage_added += 1;
                 } else {

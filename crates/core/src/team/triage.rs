@@ -37,6 +37,38 @@ fn decision_from_row(r: &PgRow) -> Result<TriageDecision> {
     })
 }
 
+/// Store decision `d` in `project` unless it is there already (a decision's id is made
+/// from its content); 1 when it was new. Its `origin_finding_id` is this database's.
+pub(super) async fn insert_decision(
+    conn: &mut sqlx::PgConnection,
+    project: &ProjectName,
+    d: &TriageDecision,
+) -> Result<u64> {
+    Ok(sqlx::query(
+        "INSERT INTO triage (project, id, site, fingerprint, audit_id, verdict, note, author, decided_at,
+             origin_audit_id, origin_finding_id, replaces, recorded_at, imported_from)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         ON CONFLICT (project, site, id) DO NOTHING",
+    )
+    .bind(project.as_str())
+    .bind(&d.id)
+    .bind(&d.url)
+    .bind(&d.fingerprint)
+    .bind(&d.audit_id)
+    .bind(d.verdict.as_str())
+    .bind(&d.note)
+    .bind(&d.author)
+    .bind(&d.decided_at)
+    .bind(&d.origin_audit_id)
+    .bind(d.origin_finding_id)
+    .bind(sqlx::types::Json(&d.replaces))
+    .bind(&d.recorded_at)
+    .bind(&d.imported_from)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
 impl TeamStore {
     /// Record a verdict on a finding's problem, and return how the finding now stands.
     pub async fn triage_finding(&self, project: &ProjectName, req: TriageRequest) -> Result<FindingTriage> {
@@ -99,28 +131,7 @@ impl TeamStore {
             imported_from: None,
         };
         d.id = decision_id(&d);
-        sqlx::query(
-            "INSERT INTO triage (project, id, site, fingerprint, audit_id, verdict, note, author, decided_at,
-                 origin_audit_id, origin_finding_id, replaces, recorded_at, imported_from)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT (project, site, id) DO NOTHING",
-        )
-        .bind(project.as_str())
-        .bind(&d.id)
-        .bind(&d.url)
-        .bind(&d.fingerprint)
-        .bind(&d.audit_id)
-        .bind(d.verdict.as_str())
-        .bind(&d.note)
-        .bind(&d.author)
-        .bind(&d.decided_at)
-        .bind(&d.origin_audit_id)
-        .bind(d.origin_finding_id)
-        .bind(sqlx::types::Json(&d.replaces))
-        .bind(&d.recorded_at)
-        .bind(&d.imported_from)
-        .execute(&mut *tx)
-        .await?;
+        insert_decision(&mut tx, project, &d).await?;
         tx.commit().await?;
         let id = AuditId::parse(&audit_id)?;
         self.audit_triage(project, &id)
