@@ -171,8 +171,8 @@ pub(crate) async fn doctor(store: &Store, repair: bool, stale_after: Duration) -
     report.stale_running = stale.iter().map(|(id, _)| id.clone()).collect();
 
     report.foreign_objects = foreign_objects(pool).await?;
-    let shots = store.screenshots().clone();
-    report.stale_temporary_files = crate::blocking(move || stale_temporary_files(&shots)).await?;
+    let (root, shots) = (store.data_dir().to_path_buf(), store.screenshots().clone());
+    report.stale_temporary_files = crate::blocking(move || stale_temporary_files(&root, &shots)).await?;
 
     if repair {
         if !report.stale_temporary_files.is_empty() {
@@ -239,42 +239,47 @@ async fn foreign_objects(pool: &sqlx::SqlitePool) -> Result<Vec<String>> {
     Ok(found.into_iter().filter(|o| !known.contains(o)).collect())
 }
 
-/// Our temporary files (`.tmp-*`, written then renamed into place) in the screenshot and
-/// cache folders that their writer left behind: it is gone, or they are over an hour old
-/// (see [`temp_files`]).
-fn stale_temporary_files(shots: &crate::screenshots::ScreenshotDir) -> Vec<String> {
+/// Our temporary files (`.tmp-*`, written then renamed into place) that their writer left
+/// behind (it is gone, or they are over an hour old; see [`temp_files`]): in the data folder
+/// itself (the writability probe of `Store::open`), and in the audits' folders of the
+/// screenshot and cache folders.
+fn stale_temporary_files(data_root: &Path, shots: &crate::screenshots::ScreenshotDir) -> Vec<String> {
     let mut out = Vec::new();
     let now = std::time::SystemTime::now();
-    let roots = [shots.root().to_path_buf(), shots.cache_root()];
-    for root in roots {
+    stale_in(data_root, now, &mut out);
+    for root in [shots.root().to_path_buf(), shots.cache_root()] {
         let Ok(dirs) = std::fs::read_dir(&root) else {
             continue;
         };
         for dir in dirs.flatten() {
             // Not into a link: what it points at is not ours to clean.
-            if !dir.file_type().is_ok_and(|t| t.is_dir()) {
-                continue;
-            }
-            let Ok(files) = std::fs::read_dir(dir.path()) else {
-                continue;
-            };
-            for f in files.flatten() {
-                let name = f.file_name().to_string_lossy().into_owned();
-                if !temp_files::is_ours(&name) || !f.file_type().is_ok_and(|t| t.is_file()) {
-                    continue;
-                }
-                let left = f
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .is_ok_and(|m| temp_files::is_left_behind(&name, m, now));
-                if left {
-                    out.push(f.path().to_string_lossy().into_owned());
-                }
+            if dir.file_type().is_ok_and(|t| t.is_dir()) {
+                stale_in(&dir.path(), now, &mut out);
             }
         }
     }
     out.sort();
     out
+}
+
+/// The temporary files of ours directly in `dir` that their writer left behind.
+fn stale_in(dir: &Path, now: std::time::SystemTime, out: &mut Vec<String>) {
+    let Ok(files) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for f in files.flatten() {
+        let name = f.file_name().to_string_lossy().into_owned();
+        if !temp_files::is_ours(&name) || !f.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let left = f
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| temp_files::is_left_behind(&name, m, now));
+        if left {
+            out.push(f.path().to_string_lossy().into_owned());
+        }
+    }
 }
 
 /// The maintained tables of migrations 7, 8, 10 and 12 against what the rows say they should hold (the

@@ -187,9 +187,13 @@ fn unwritable(root: &Path, file: &Path) -> Option<String> {
         ReadOnlyFilesystem => Some("a read-only file system"),
         _ => None,
     };
-    // (The error's own text would name the probe's random file name.)
+    // Named like every temporary file of ours (writer's pid and host), so that a probe a
+    // kill leaves behind is recognised as left behind by `doctor --repair`. (The error's
+    // own text would name the probe's random file name.)
+    let (prefix, suffix) = crate::temp_files::name_parts();
     if let Err(e) = tempfile::Builder::new()
-        .prefix(".tmp-veritas-probe-")
+        .prefix(&prefix)
+        .suffix(suffix)
         .tempfile_in(root)
     {
         if let Some(why) = why(&e) {

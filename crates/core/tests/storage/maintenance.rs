@@ -237,6 +237,16 @@ async fn doctor_names_triggers_and_views_it_did_not_make_and_clears_stale_tempor
         .unwrap()
         .set_modified(two_hours_ago)
         .unwrap();
+    // The writability probe of opening a folder, its writer killed before removing it: named
+    // with the writer's pid and host, and found in the data folder itself.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let probe = fx
+        .dir
+        .path()
+        .join(format!(".tmp-{}-Ab12Cd@{}", gone.id(), host.trim()));
+    std::fs::write(&probe, b"").unwrap();
 
     let report = fx
         .store
@@ -248,8 +258,15 @@ async fn doctor_names_triggers_and_views_it_did_not_make_and_clears_stale_tempor
         ["trigger planted on audit_events", "view loop_view"]
     );
     assert!(!report.healthy());
-    assert_eq!(report.stale_temporary_files, [old.to_string_lossy().into_owned()]);
+    assert_eq!(
+        report.stale_temporary_files,
+        [
+            probe.to_string_lossy().into_owned(),
+            old.to_string_lossy().into_owned()
+        ]
+    );
     assert!(!old.exists(), "repair removes the stale temporary file");
+    assert!(!probe.exists(), "and the probe a kill left in the data folder");
     assert!(
         fresh_tmp.exists(),
         "a temporary file being written now is left alone"
