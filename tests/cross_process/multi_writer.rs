@@ -1,4 +1,5 @@
-//! Three `veritas-db ingest` processes write one file at once while a fourth reads.
+//! Three `veritas-db ingest` processes write one store at once while a fourth reads: a data
+//! folder here, a team database in `team.rs` (the same test, parameterised by `engine`).
 
 use std::process::Stdio;
 
@@ -6,8 +7,16 @@ use crate::common::{audit_stream, run, run_json};
 
 #[test]
 fn three_processes_ingest_100_audits_each_and_a_reader_never_sees_half_an_audit() {
+    three_producers_and_a_reader(&[]);
+}
+
+/// Three producers of 100 audits each into one store (`engine`: the arguments choosing it,
+/// none for the data folder) while a reader lists it: exactly 300 arrive, complete, and no
+/// read shows an audit's result without all its findings.
+pub(crate) fn three_producers_and_a_reader(engine: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let with = |args: &[&str]| -> Vec<String> { engine.iter().chain(args).map(|s| s.to_string()).collect() };
     let mut files = Vec::new();
     for p in 0..3 {
         let lines: Vec<String> = (0..100)
@@ -28,6 +37,7 @@ fn three_processes_ingest_100_audits_each_and_a_reader_never_sees_half_an_audit(
         .iter()
         .map(|f| {
             crate::common::veritas_db(&data)
+                .args(engine)
                 .arg("ingest")
                 .arg(f)
                 .stdout(Stdio::piped())
@@ -42,7 +52,8 @@ fn three_processes_ingest_100_audits_each_and_a_reader_never_sees_half_an_audit(
     let mut writers = writers;
     let mut outputs = Vec::new();
     while !writers.is_empty() {
-        let out = run(&data, &["list", "--json", "--limit", "500"]);
+        let args = with(&["list", "--json", "--limit", "500"]);
+        let out = run(&data, &args.iter().map(String::as_str).collect::<Vec<_>>());
         if out.status.success() {
             let audits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             for a in audits.as_array().unwrap() {
@@ -82,7 +93,8 @@ fn three_processes_ingest_100_audits_each_and_a_reader_never_sees_half_an_audit(
         assert!(err.contains("rejected 0 lines"), "{err}");
     }
     assert!(reads > 0, "the reader read while the writers wrote");
-    let audits = run_json(&data, &["list", "--json", "--limit", "500"]);
+    let args = with(&["list", "--json", "--limit", "500"]);
+    let audits = run_json(&data, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let audits = audits.as_array().unwrap();
     assert_eq!(audits.len(), 300, "exactly 300 audits, none lost, none doubled");
     assert!(audits

@@ -39,7 +39,7 @@ const EVENTS: [&str; 8] = [
 ];
 const SHOTS: usize = 3;
 const FINDINGS: usize = 40;
-const AUDITS_PER_ROUND: usize = 3;
+pub(crate) const AUDITS_PER_ROUND: usize = 3;
 
 /// A PNG of noise (which does not compress), about `w * h * 3` bytes.
 fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
@@ -50,13 +50,13 @@ fn noise_png(w: u32, h: u32, seed: u64) -> Vec<u8> {
     out.into_inner()
 }
 
-fn audit_id(round: usize, a: usize) -> String {
+pub(crate) fn audit_id(round: usize, a: usize) -> String {
     format!("vrts_soak{round:04}_{a}")
 }
 
 /// The stream of one round: [`AUDITS_PER_ROUND`] audits, each the events of [`EVENTS`],
 /// numbered from 1.
-fn round_stream(round: usize) -> String {
+pub(crate) fn round_stream(round: usize) -> String {
     let mut lines: Vec<Value> = Vec::new();
     for a in 0..AUDITS_PER_ROUND {
         let first = lines.len();
@@ -88,8 +88,10 @@ fn round_stream(round: usize) -> String {
 
 /// What is stored of one audit of the stream is nothing, all of it, or a prefix of its
 /// events with exactly what those events store; an error names the audit and the mismatch.
-fn check_audit(data: &Path, id: &str) -> Result<&'static str, String> {
-    let out = run(data, &["show", id, "--json"]);
+/// `engine`: the arguments choosing the store (none for the data folder).
+pub(crate) fn check_audit(data: &Path, engine: &[&str], id: &str) -> Result<&'static str, String> {
+    let args: Vec<&str> = engine.iter().copied().chain(["show", id, "--json"]).collect();
+    let out = run(data, &args);
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         return if err.contains("not found") {
@@ -151,8 +153,9 @@ fn temporary_files(dir: &Path) -> Vec<String> {
     found
 }
 
-fn ingest_child(data: &Path, file: &Path) -> std::process::Child {
+pub(crate) fn ingest_child(data: &Path, engine: &[&str], file: &Path) -> std::process::Child {
     crate::common::veritas_db(data)
+        .args(engine)
         .arg("ingest")
         .arg(file)
         .stdout(Stdio::null())
@@ -180,7 +183,7 @@ fn ingest_killed_at_random_moments_leaves_every_audit_absent_complete_or_a_consi
     let file = dir.path().join("calibrate.ndjson");
     std::fs::write(&file, round_stream(9999)).unwrap();
     let started = Instant::now();
-    assert!(ingest_child(&calibration, &file).wait().unwrap().success());
+    assert!(ingest_child(&calibration, &[], &file).wait().unwrap().success());
     let whole = started.elapsed();
 
     let mut tally = std::collections::BTreeMap::<&str, usize>::new();
@@ -189,7 +192,7 @@ fn ingest_killed_at_random_moments_leaves_every_audit_absent_complete_or_a_consi
     for round in 0..rounds {
         let file = dir.path().join(format!("round{round}.ndjson"));
         std::fs::write(&file, round_stream(round)).unwrap();
-        let mut child = ingest_child(&data, &file);
+        let mut child = ingest_child(&data, &[], &file);
         let delay = whole.mul_f64(rng.f64() * 1.2);
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL; the process may have finished already
@@ -198,7 +201,7 @@ fn ingest_killed_at_random_moments_leaves_every_audit_absent_complete_or_a_consi
 
         for a in 0..AUDITS_PER_ROUND {
             let id = audit_id(round, a);
-            match check_audit(&data, &id) {
+            match check_audit(&data, &[], &id) {
                 Ok(state) => *tally.entry(state).or_default() += 1,
                 Err(e) => panic!("round {round} (killed after {delay:?}, seed {seed}): {e}"),
             }
@@ -232,7 +235,7 @@ fn ingest_killed_at_random_moments_leaves_every_audit_absent_complete_or_a_consi
         for a in 0..AUDITS_PER_ROUND {
             let id = audit_id(round, a);
             assert_eq!(
-                check_audit(&data, &id),
+                check_audit(&data, &[], &id),
                 Ok("complete"),
                 "{id} after ingesting again"
             );

@@ -750,3 +750,211 @@ async fn the_environment_chooses_the_team_database_and_push_still_reads_the_fold
     assert!(!doctor.status.success());
     assert!(String::from_utf8_lossy(&doctor.stderr).contains("not available on a team"));
 }
+
+/// The arguments that put a `veritas-db` command on `team`.
+fn on(team: &(String, String)) -> [&str; 4] {
+    ["--database", &team.0, "--objects", &team.1]
+}
+
+/// An audit's detail without what differs between two ingests of the same stream: the
+/// rows' own ids, where a file is, and the moments things were stored.
+fn without_ids_and_times(detail: &mut Value) {
+    const DIFFER: [&str; 12] = [
+        "id",
+        "resolved_path",
+        "file_path",
+        "created_at",
+        "updated_at",
+        "started_at",
+        "completed_at",
+        "timestamp",
+        "at",
+        "start",
+        "end",
+        "seconds",
+    ];
+    match detail {
+        Value::Object(o) => {
+            o.retain(|k, _| !DIFFER.contains(&k.as_str()));
+            o.values_mut().for_each(without_ids_and_times);
+        }
+        Value::Array(a) => a.iter_mut().for_each(without_ids_and_times),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn ingest_into_the_team_database_stores_what_ingest_into_a_folder_stores_and_a_replay_nothing() {
+    let team = fresh_team().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (local, remote) = (dir.path().join("local"), dir.path().join("remote"));
+    // The current backend's recording (interleaved audits, numbered events, screenshots,
+    // security modules, findings sent three ways), and both forms of the older stream.
+    let mut streams = vec![std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/elliot_stream.ndjson"),
+    )
+    .unwrap()];
+    for (i, envelope) in [false, true].into_iter().enumerate() {
+        let lines = crate::common::audit_stream(
+            &format!("vrts_1e0000{i:02}"),
+            "https://forms.example/",
+            6,
+            envelope,
+        );
+        streams.push(lines.join("\n") + "\n");
+    }
+    streams.push(crate::soak::round_stream(7));
+    let ingest_file = |data: &Path, engine: &[&str], text: &str| {
+        let file = dir.path().join("stream.ndjson");
+        std::fs::write(&file, text).unwrap();
+        let mut args: Vec<&str> = engine.to_vec();
+        args.extend(["ingest", file.to_str().unwrap()]);
+        let out = run(data, &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for text in &streams {
+        ingest_file(&local, &[], text);
+        let said = ingest_file(&remote, &on(&team), text);
+        assert!(said.contains("rejected 0 lines"), "{said}");
+    }
+    assert!(
+        !remote.join("veritas.db").exists() && !remote.join("screenshots").exists(),
+        "nothing of a team ingest is written to the data folder"
+    );
+
+    let ids: Vec<String> = run_json(&local, &["list", "--json", "--all"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 7);
+    let team_ids: Vec<String> = {
+        let mut args = on(&team).to_vec();
+        args.extend(["list", "--json", "--all"]);
+        run_json(&local, &args)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(team_ids.len(), 7);
+    let mut shots = 0;
+    for id in &ids {
+        let mut l = run_json(&local, &["show", id, "--json"]);
+        let mut args = on(&team).to_vec();
+        args.extend(["show", id, "--json"]);
+        let mut r = run_json(&local, &args);
+        shots += r["screenshots"].as_array().unwrap().len();
+        assert!(
+            r["screenshots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["exists"] == true),
+            "{id}"
+        );
+        without_ids_and_times(&mut l);
+        without_ids_and_times(&mut r);
+        assert!(
+            r == l,
+            "{id}: {}",
+            first_difference(&r, &l, "").unwrap_or_default()
+        );
+    }
+    assert_eq!(
+        shots,
+        2 + 3 * crate::soak::AUDITS_PER_ROUND,
+        "the screenshots arrived"
+    );
+    // Every screenshot's bytes are an object, each stored once, all read back through the core.
+    let objects = ObjectShots::open(&team.1).unwrap();
+    assert_eq!(objects.keys().await.unwrap().len(), shots);
+
+    // Every stream again: each event is known (same id, same content), nothing is doubled.
+    let before = count(&team.0, "SELECT count(*) FROM audit_events").await;
+    for text in &streams[..1] {
+        let said = ingest_file(&remote, &on(&team), text);
+        assert!(
+            said.contains("ingested 0 events") && said.contains("76 received before"),
+            "{said}"
+        );
+    }
+    ingest_file(&remote, &on(&team), &streams[3]);
+    assert_eq!(count(&team.0, "SELECT count(*) FROM audit_events").await, before);
+    assert_eq!(objects.keys().await.unwrap().len(), shots);
+
+    // Another project's audit is refused by name, and nothing of it is written.
+    let mut args = on(&team).to_vec();
+    args.extend(["--project", "other"]);
+    let file = dir.path().join("again.ndjson");
+    std::fs::write(&file, &streams[1]).unwrap();
+    args.extend(["ingest", file.to_str().unwrap()]);
+    let out = run(&remote, &args);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("belongs to project default, not other")
+            || String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(count(&team.0, "SELECT count(*) FROM audit_events").await, before);
+}
+
+#[test]
+fn three_producers_ingest_100_audits_each_into_the_team_database_and_a_reader_never_sees_half_an_audit() {
+    let team = tokio::runtime::Runtime::new().unwrap().block_on(fresh_team());
+    crate::multi_writer::three_producers_and_a_reader(&on(&team));
+}
+
+#[test]
+fn producers_killed_mid_audit_leave_nothing_partial_in_the_team_database() {
+    use crate::soak::{audit_id, check_audit, ingest_child, round_stream, AUDITS_PER_ROUND};
+    let team = tokio::runtime::Runtime::new().unwrap().block_on(fresh_team());
+    let engine = on(&team);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let seed = fastrand::u64(..);
+    eprintln!("team crash rounds: seed {seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+
+    // How long one whole ingest takes, so the kills fall from its start to past its end.
+    let file = dir.path().join("calibrate.ndjson");
+    std::fs::write(&file, round_stream(900)).unwrap();
+    let started = std::time::Instant::now();
+    assert!(ingest_child(&data, &engine, &file).wait().unwrap().success());
+    let whole = started.elapsed();
+
+    let rounds = 4;
+    let mut streams = Vec::new();
+    let mut states = std::collections::BTreeMap::<&str, usize>::new();
+    for round in 0..rounds {
+        let file = dir.path().join(format!("round{round}.ndjson"));
+        std::fs::write(&file, round_stream(round)).unwrap();
+        let mut child = ingest_child(&data, &engine, &file);
+        let delay = whole.mul_f64(0.1 + rng.f64());
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+        streams.push(file);
+        for a in 0..AUDITS_PER_ROUND {
+            let id = audit_id(round, a);
+            let state = check_audit(&data, &engine, &id)
+                .unwrap_or_else(|e| panic!("round {round} (killed after {delay:?}, seed {seed}): {e}"));
+            *states.entry(state).or_default() += 1;
+        }
+    }
+    eprintln!("team crash rounds: {whole:?} a whole ingest; audits after the kills: {states:?}");
+    // Each stream again, whole: every audit completes, nothing doubled.
+    for file in &streams {
+        assert!(ingest_child(&data, &engine, file).wait().unwrap().success());
+    }
+    for round in 0..rounds {
+        for a in 0..AUDITS_PER_ROUND {
+            let id = audit_id(round, a);
+            assert_eq!(check_audit(&data, &engine, &id), Ok("complete"), "{id}");
+        }
+    }
+}

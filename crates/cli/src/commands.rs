@@ -69,6 +69,7 @@ pub async fn run(cli: Cli) -> Result<Finish> {
             }
         }
         Command::Triage(args) => triage(&backend, project, args).await?,
+        Command::Ingest(args) => return ingest(&backend, project, args).await,
         Command::Projects { json } => {
             let projects = backend.projects().await?;
             if json {
@@ -96,7 +97,11 @@ async fn run_local(
     command: Command,
 ) -> Result<Finish> {
     match command {
-        Command::List(_) | Command::Show { .. } | Command::Projects { .. } | Command::Triage(_) => {
+        Command::List(_)
+        | Command::Show { .. }
+        | Command::Projects { .. }
+        | Command::Triage(_)
+        | Command::Ingest(_) => {
             unreachable!("run() answers these on either engine")
         }
         Command::Init => {
@@ -105,7 +110,6 @@ async fn run_local(
                 .map_or_else(|| "in memory".to_string(), |f| f.display().to_string());
             print(&format!("database ready: {file}\n"))?;
         }
-        Command::Ingest(args) => return ingest(store, project, args).await,
         Command::History { url, json } => {
             let audits = store.audit_history(project, &url).await?;
             if json {
@@ -265,7 +269,7 @@ fn progress_bar(len: u64, template: &str) -> ProgressBar {
     bar
 }
 
-async fn ingest(store: &Store, project: &ProjectName, args: IngestArgs) -> Result<Finish> {
+async fn ingest(store: &Backend, project: &ProjectName, args: IngestArgs) -> Result<Finish> {
     let (reader, size): (Box<dyn AsyncBufRead + Unpin + Send>, Option<u64>) = if args.input == "-" {
         (Box::new(BufReader::new(tokio::io::stdin())), None)
     } else {

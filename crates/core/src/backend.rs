@@ -50,6 +50,20 @@ impl Backend {
         }
     }
 
+    /// Ingest an event stream into `project` (see [`Store::ingest`]).
+    pub async fn ingest<R: tokio::io::AsyncBufRead + Unpin>(
+        &self,
+        project: &ProjectName,
+        options: &crate::IngestOptions,
+        reader: R,
+        notify: &mut (dyn FnMut(crate::IngestNotice<'_>) + Send),
+    ) -> Result<crate::IngestReport> {
+        match self {
+            Backend::Local(s) => s.ingest(project, options, reader, notify).await,
+            Backend::Team(t) => t.ingest(project, options, reader, notify).await,
+        }
+    }
+
     /// The projects with their audit counts.
     pub async fn projects(&self) -> Result<Vec<ProjectInfo>> {
         match self {

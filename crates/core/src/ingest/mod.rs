@@ -21,8 +21,27 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use crate::error::{Error, Result};
 use crate::ids::{AuditId, ProjectName};
 use crate::model::{NewEvent, NewScreenshot};
+use crate::team::ingest::ShotObject;
+use crate::team::TeamStore;
 use crate::write::{Arrival, Change, Effect};
 use crate::Store;
+
+/// Where an ingest writes: a data folder (SQLite and the screenshot folder) or a team store
+/// (PostgreSQL and the object store). Reading the stream is the same for both.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'s> {
+    Folder(&'s Store),
+    Team(&'s TeamStore),
+}
+
+/// A screenshot's bytes, stored before its row is written.
+enum SavedShot {
+    /// A file of the screenshot folder: removed again if its row is not stored.
+    File(std::path::PathBuf),
+    /// An object of the team's store: content-addressed, so possibly another row's too, and
+    /// left (`doctor` finds objects no row refers to).
+    Object(ShotObject),
+}
 
 /// For a recording of one WebSocket, which has no `audit_start` line.
 #[derive(Debug, Clone, Default)]
@@ -71,7 +90,7 @@ enum Open {
 
 /// Reads lines into a store.
 struct Ingestor<'s> {
-    store: &'s Store,
+    target: Target<'s>,
     project: ProjectName,
     open: Open,
     /// The run of each audit this stream is in, once it has placed one of its events.
@@ -81,14 +100,14 @@ struct Ingestor<'s> {
 
 /// Ingest an event stream from `reader` into `project` (see [`Store::ingest`]).
 pub(crate) async fn ingest<R: AsyncBufRead + Unpin>(
-    store: &Store,
+    target: Target<'_>,
     project: &ProjectName,
     options: &IngestOptions,
     mut reader: R,
     notify: &mut (dyn FnMut(IngestNotice<'_>) + Send),
 ) -> Result<IngestReport> {
     let mut ing = Ingestor {
-        store,
+        target,
         project: project.clone(),
         open: Open::None,
         runs: std::collections::HashMap::new(),
@@ -209,9 +228,14 @@ async fn read_line_bounded<R: AsyncBufRead + Unpin>(
 impl Ingestor<'_> {
     /// `--audit-id ID --url URL`: bare events belong to `id`, created if it is new.
     async fn open_recording(&mut self, id: &AuditId, url: Option<&str>) -> Result<()> {
-        let exists = crate::query::require_audit(self.store.database().reader(), &self.project, id)
-            .await
-            .is_ok();
+        let exists = match self.target {
+            Target::Folder(store) => {
+                crate::query::require_audit(store.database().reader(), &self.project, id)
+                    .await
+                    .is_ok()
+            }
+            Target::Team(team) => team.has_audit(self.project.as_str(), id.as_str()).await?,
+        };
         if !exists {
             let url =
                 url.ok_or_else(|| Error::invalid(format!("audit {id}"), "is new, so --url is needed"))?;
@@ -225,7 +249,7 @@ impl Ingestor<'_> {
                 audit_tier: None,
                 verdict_mode: None,
             };
-            self.write(id, effect, event, Arrival::default()).await?;
+            self.write(id, effect, event, Arrival::default(), None).await?;
             self.report.audits_started += 1;
         }
         self.open = Open::Audit(id.clone());
@@ -238,7 +262,23 @@ impl Ingestor<'_> {
         effect: Effect,
         event: NewEvent,
         arrival: Arrival,
+        object: Option<ShotObject>,
     ) -> Result<crate::write::Outcome> {
+        let store = match self.target {
+            Target::Folder(store) => store,
+            Target::Team(team) => {
+                return team
+                    .apply_event(
+                        self.project.as_str(),
+                        audit_id.as_str(),
+                        effect,
+                        event,
+                        arrival,
+                        object,
+                    )
+                    .await
+            }
+        };
         // Another program holding the write lock past the busy timeout: wait on (until the
         // person stops the ingest) rather than drop the line.
         loop {
@@ -249,7 +289,7 @@ impl Ingestor<'_> {
                 event: event.clone(),
                 arrival: arrival.clone(),
             };
-            match self.store.write(change).await {
+            match store.write(change).await {
                 Err(e) if e.is_busy() => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
                 done => return done,
             }
@@ -300,22 +340,17 @@ impl Ingestor<'_> {
             }
         }
 
-        let mut saved_file = None;
+        let mut saved = None;
         let effect = match parsed.pending {
             Some(Pending::Screenshot { bytes, label, index }) => {
-                let shots = self.store.screenshots().clone();
-                let id = audit_id.clone();
-                let saved = crate::blocking(move || shots.save(&id, index, &bytes))
-                    .await
-                    .and_then(|saved| saved)
-                    .map_err(Rejection::Store)?;
+                let (shot, file_path) = self.save_screenshot(&audit_id, index, bytes).await?;
                 let row = NewScreenshot {
-                    file_path: saved.path.to_string_lossy().into_owned(),
+                    file_path,
                     label,
                     index,
-                    file_size_bytes: Some(saved.size as i64),
+                    file_size_bytes: Some(shot.1 as i64),
                 };
-                saved_file = Some(saved.path);
+                saved = Some(shot.0);
                 Effect::Screenshot(row)
             }
             None => parsed.effect,
@@ -330,7 +365,12 @@ impl Ingestor<'_> {
             data: parsed.data,
             timestamp: None,
         };
-        let written = self.write(&audit_id, effect, event, arrival).await;
+        let (saved_file, object) = match saved {
+            Some(SavedShot::File(path)) => (Some(path), None),
+            Some(SavedShot::Object(o)) => (None, Some(o)),
+            None => (None, None),
+        };
+        let written = self.write(&audit_id, effect, event, arrival, object).await;
         if written.as_ref().map_or(true, |o| o.duplicate) {
             if let Some(path) = saved_file {
                 // The row was not stored, so neither is its file.
@@ -371,6 +411,40 @@ impl Ingestor<'_> {
         Ok(true)
     }
 
+    /// Check screenshot `bytes` and store them (a file, or an object of the team's store)
+    /// before their row: what was stored, its size, and the path the row records.
+    async fn save_screenshot(
+        &self,
+        audit_id: &AuditId,
+        index: i64,
+        bytes: Vec<u8>,
+    ) -> Result<((SavedShot, usize), String), Rejection> {
+        let size = bytes.len();
+        match self.target {
+            Target::Folder(store) => {
+                let shots = store.screenshots().clone();
+                let id = audit_id.clone();
+                let saved = crate::blocking(move || shots.save(&id, index, &bytes))
+                    .await
+                    .and_then(|saved| saved)
+                    .map_err(Rejection::Store)?;
+                let path = saved.path.to_string_lossy().into_owned();
+                Ok(((SavedShot::File(saved.path), size), path))
+            }
+            Target::Team(team) => {
+                let info = crate::screenshots::inspect(&bytes).map_err(Rejection::Store)?;
+                let stored = team.objects().put(&bytes).await.map_err(Rejection::Store)?;
+                // The row records where the bytes are: their key in the team's store.
+                let path = format!("{}.{}", stored.key, info.format.extension());
+                let object = ShotObject {
+                    key: stored.key,
+                    info,
+                };
+                Ok(((SavedShot::Object(object), size), path))
+            }
+        }
+    }
+
     /// Whether audit `audit_id` has the event `identity` (id, hash) already, in the run
     /// the stream is in (in any, before the stream has placed an event of the audit).
     async fn received_before(
@@ -379,6 +453,15 @@ impl Ingestor<'_> {
         identity: &(String, String),
         stream_run: Option<i64>,
     ) -> Result<bool, Rejection> {
+        let store = match self.target {
+            Target::Folder(store) => store,
+            Target::Team(team) => {
+                return team
+                    .received_before(self.project.as_str(), audit_id.as_str(), identity, stream_run)
+                    .await
+                    .map_err(Rejection::Store)
+            }
+        };
         let found: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM audit_events e JOIN audits a ON a.id = e.audit_id
              WHERE e.audit_id = ?1 AND e.event_id = ?2 AND e.event_hash = ?3 AND a.project = ?4
@@ -389,7 +472,7 @@ impl Ingestor<'_> {
         .bind(&identity.1)
         .bind(self.project.as_str())
         .bind(stream_run)
-        .fetch_optional(self.store.database().reader())
+        .fetch_optional(store.database().reader())
         .await
         .map_err(|e| Rejection::Store(e.into()))?;
         Ok(found.is_some())

@@ -14,11 +14,18 @@ use crate::error::{Error, ErrorKind, Result};
 pub const DATABASE_URL_ENV: &str = "VERITAS_DATABASE_URL";
 
 /// PostgreSQL's migrations, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "team schema",
-    include_str!("../../migrations-pg/0001_team.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "team schema",
+        include_str!("../../migrations-pg/0001_team.sql"),
+    ),
+    (
+        2,
+        "ingest: event identity, fingerprints computed",
+        include_str!("../../migrations-pg/0002_ingest.sql"),
+    ),
+];
 
 /// The team schema version this build writes.
 pub const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -157,6 +164,21 @@ fn refuse_newer(found: i64) -> Error {
              Veritas Viewer to use it; the database was left untouched"
         ),
     )
+}
+
+/// PostgreSQL's refusal of a value (SQLSTATE class 22: a NUL in text, a number out of
+/// range) is about that audit's data, so it is reported as such and the push or ingest goes on.
+pub(crate) fn data_or_database(e: sqlx::Error) -> Error {
+    let data = matches!(&e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")));
+    let err = Error::from(e);
+    if data {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!("the team database refused a value ({err})"),
+        )
+    } else {
+        err
+    }
 }
 
 #[cfg(test)]

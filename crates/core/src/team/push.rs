@@ -13,6 +13,7 @@ use serde::Serialize;
 use sqlx::types::Json;
 use sqlx::{PgConnection, QueryBuilder};
 
+use super::database::data_or_database;
 use super::TeamStore;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::ProjectName;
@@ -201,21 +202,6 @@ fn stored_time(shown: &Option<String>) -> Option<String> {
     })
 }
 
-/// PostgreSQL's refusal of a value (SQLSTATE class 22: a NUL in text, a number out of
-/// range) is about that audit's data, so it is reported as such and the push goes on.
-fn data_or_database(e: sqlx::Error) -> Error {
-    let data = matches!(&e, sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22")));
-    let err = Error::from(e);
-    if data {
-        Error::new(
-            ErrorKind::InvalidInput,
-            format!("the team database refused a value ({err})"),
-        )
-    } else {
-        err
-    }
-}
-
 /// Insert or update the audit row; true when it is new. An audit of another project in the
 /// team database is refused (projects stay apart).
 async fn write_audit_row(
@@ -303,7 +289,7 @@ async fn write_findings(conn: &mut PgConnection, detail: &AuditDetail) -> Result
     for (chunk_no, chunk) in detail.findings.chunks(ROWS_PER_STATEMENT).enumerate() {
         let mut q = QueryBuilder::new(
             "INSERT INTO audit_findings (audit_id, seq, pattern_type, category, severity, confidence,
-                 description, plain_english, screenshot_index, created_at, finding_key, fingerprint, embedding,
+                 description, plain_english, screenshot_index, created_at, finding_key, embedding,
                  embedding_model, embedding_model_version, cwe_id, cvss_score, run) ",
         );
         q.push_values(chunk.iter().enumerate(), |mut b, (i, f)| {
@@ -318,7 +304,6 @@ async fn write_findings(conn: &mut PgConnection, detail: &AuditDetail) -> Result
                 .push_bind(f.screenshot_index)
                 .push_bind(stored_time(&f.created_at))
                 .push_bind(&f.finding_key)
-                .push_bind(&f.fingerprint)
                 .push_bind(&f.embedding)
                 .push_bind(&f.embedding_model)
                 .push_bind(&f.embedding_model_version)
@@ -332,7 +317,6 @@ async fn write_findings(conn: &mut PgConnection, detail: &AuditDetail) -> Result
                  confidence = EXCLUDED.confidence, description = EXCLUDED.description,
                  plain_english = EXCLUDED.plain_english, screenshot_index = EXCLUDED.screenshot_index,
                  created_at = EXCLUDED.created_at, finding_key = EXCLUDED.finding_key,
-                 fingerprint = EXCLUDED.fingerprint,
                  embedding = EXCLUDED.embedding, embedding_model = EXCLUDED.embedding_model,
                  embedding_model_version = EXCLUDED.embedding_model_version, cwe_id = EXCLUDED.cwe_id,
                  cvss_score = EXCLUDED.cvss_score, run = EXCLUDED.run",

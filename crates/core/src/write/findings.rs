@@ -13,12 +13,12 @@ use crate::model::NewFinding;
 
 /// A stored finding of the run, as far as matching needs it.
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct Stored {
-    id: i64,
-    finding_key: Option<String>,
-    pattern_type: String,
-    description: String,
-    screenshot_index: Option<i64>,
+pub(crate) struct Stored {
+    pub id: i64,
+    pub finding_key: Option<String>,
+    pub pattern_type: String,
+    pub description: String,
+    pub screenshot_index: Option<i64>,
 }
 
 /// `pattern_type` as a comparable word: case, spaces and dashes do not matter.
@@ -107,31 +107,56 @@ pub(super) async fn merge(
     findings: Vec<NewFinding>,
     now: &str,
 ) -> Result<u64> {
-    let mut stored: Vec<(Stored, Norm)> = sqlx::query_as::<_, Stored>(
+    let stored = sqlx::query_as::<_, Stored>(
         "SELECT id, finding_key, pattern_type, description, screenshot_index
          FROM audit_findings WHERE audit_id = ?1 AND COALESCE(run, 1) = ?2",
     )
     .bind(audit_id)
     .bind(run)
     .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|s| {
-        let n = Norm::of_stored(&s);
-        (s, n)
-    })
-    .collect();
-    let mut fresh: Vec<(NewFinding, Norm)> = Vec::new();
+    .await?;
+    let merge = plan(stored, findings);
+    for (id, f) in &merge.enrich {
+        enrich(conn, *id, f).await?;
+    }
     let mut rows = 0;
+    if !merge.fresh.is_empty() {
+        let fresh = &merge.fresh;
+        rows += execute_pushed(conn, |q| push_findings(q, audit_id, run, fresh, now))
+            .await?
+            .rows_affected();
+    }
+    Ok(rows)
+}
+
+/// What storing findings in a run does: stored rows enriched by a copy (in order, each with
+/// what the copy brings), and the new findings to insert, copies within them folded.
+#[derive(Debug, Default)]
+pub(crate) struct Merge {
+    pub enrich: Vec<(i64, NewFinding)>,
+    pub fresh: Vec<NewFinding>,
+}
+
+/// How `findings` merge into the run's `stored` findings: the one rule of every engine.
+pub(crate) fn plan(stored: Vec<Stored>, findings: Vec<NewFinding>) -> Merge {
+    let mut stored: Vec<(Stored, Norm)> = stored
+        .into_iter()
+        .map(|s| {
+            let n = Norm::of_stored(&s);
+            (s, n)
+        })
+        .collect();
+    let mut fresh: Vec<(NewFinding, Norm)> = Vec::new();
+    let mut enrich = Vec::new();
     for f in findings {
         let norm = Norm::of_new(&f);
         if let Some((s, n)) = stored.iter_mut().find(|(_, n)| n.matches(&norm)) {
-            enrich(conn, s.id, &f).await?;
             if f.description.len() > s.description.len() {
                 s.description = f.description.clone();
             }
             s.screenshot_index = s.screenshot_index.or(f.screenshot_index);
             *n = Norm::of_stored(s);
+            enrich.push((s.id, f));
             continue;
         }
         if let Some((twin, n)) = fresh.iter_mut().find(|(_, n)| n.matches(&norm)) {
@@ -141,13 +166,10 @@ pub(super) async fn merge(
         }
         fresh.push((f, norm));
     }
-    if !fresh.is_empty() {
-        let fresh: Vec<NewFinding> = fresh.into_iter().map(|(f, _)| f).collect();
-        rows += execute_pushed(conn, |q| push_findings(q, audit_id, run, &fresh, now))
-            .await?
-            .rows_affected();
+    Merge {
+        enrich,
+        fresh: fresh.into_iter().map(|(f, _)| f).collect(),
     }
-    Ok(rows)
 }
 
 /// What `other` adds to `into`, the same finding received twice in one event.

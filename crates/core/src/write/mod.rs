@@ -13,16 +13,16 @@
 
 mod audit;
 mod event;
-mod findings;
+pub(crate) mod findings;
 mod framing;
-mod rows;
-mod runs;
+pub(crate) mod rows;
+pub(crate) mod runs;
 mod triage;
 mod upkeep;
 
 use sqlx::SqliteConnection;
 
-pub(crate) use event::{Arrival, AuditResult, Effect};
+pub(crate) use event::{Arrival, AuditResult, Effect, MAX_SECURITY_MODULES};
 pub(crate) use framing::Framing;
 pub(crate) use triage::decision_from_row;
 pub use triage::NewDecision;

@@ -19,7 +19,7 @@ fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
 }
 
 /// A value of one of the audit's columns, as it is bound.
-pub(super) enum Column {
+pub(crate) enum Column {
     Text(Option<String>),
     Real(Option<f64>),
     Int(Option<i64>),
@@ -38,7 +38,7 @@ impl Column {
 /// The columns of [`AuditFields`] with the values to write, in their stored forms (JSON as
 /// text, the risk level derived where none is given): the one list of the audit's columns
 /// on the write path, for the INSERT and the UPDATE of an `audit_result` alike.
-pub(super) fn field_columns(f: &AuditFields) -> [(&'static str, Column); 17] {
+pub(crate) fn field_columns(f: &AuditFields) -> [(&'static str, Column); 17] {
     use Column::{Int, Real, Text};
     [
         ("audit_tier", Text(f.audit_tier.clone())),

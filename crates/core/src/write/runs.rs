@@ -12,7 +12,7 @@ use crate::error::Result;
 
 /// Where an event goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Placement {
+pub(crate) enum Placement {
     /// Stored already, in this run: store nothing.
     Replay(i64),
     /// Into this run.
@@ -45,9 +45,8 @@ pub(super) async fn run_of(
     .ok()
     .flatten()
     .unwrap_or(1);
-    let current = stream_run.unwrap_or(latest);
-    let Some((event_id, hash)) = identity else {
-        return Ok(Placement::Run(current));
+    let Some((event_id, _)) = identity else {
+        return Ok(place(latest, &[], None, stream_run));
     };
     // Served by idx_events_audit_event_id (audit_id, event_id, event_hash).
     let stored: Vec<(Option<i64>, String)> =
@@ -56,21 +55,35 @@ pub(super) async fn run_of(
             .bind(event_id)
             .fetch_all(&mut *conn)
             .await?;
-    let stored: Vec<(i64, bool)> = stored
-        .into_iter()
-        .map(|(r, h)| (r.unwrap_or(1), &h == hash))
-        .collect();
+    let stored: Vec<(i64, String)> = stored.into_iter().map(|(r, h)| (r.unwrap_or(1), h)).collect();
+    Ok(place(latest, &stored, identity, stream_run))
+}
+
+/// The placement of an event with `identity`, given the audit's `latest` run and the
+/// `stored` events of the same id (run, content hash): the rule of [`run_of`], the same on
+/// every engine.
+pub(crate) fn place(
+    latest: i64,
+    stored: &[(i64, String)],
+    identity: Option<&(String, String)>,
+    stream_run: Option<i64>,
+) -> Placement {
+    let current = stream_run.unwrap_or(latest);
+    let Some((_, hash)) = identity else {
+        return Placement::Run(current);
+    };
+    let stored: Vec<(i64, bool)> = stored.iter().map(|(r, h)| (*r, h == hash)).collect();
     let same = |run: i64| stored.iter().any(|&(r, same)| same && r == run);
     match stream_run {
-        Some(run) if same(run) => return Ok(Placement::Replay(run)),
+        Some(run) if same(run) => return Placement::Replay(run),
         None => {
             if let Some(&(run, _)) = stored.iter().filter(|(_, same)| *same).max_by_key(|(r, _)| *r) {
-                return Ok(Placement::Replay(run));
+                return Placement::Replay(run);
             }
         }
         Some(_) => {}
     }
     // The same id with other content in the run the stream is in: the next run begins.
     let id_taken = stored.iter().any(|&(r, same)| !same && r == current);
-    Ok(Placement::Run(if id_taken { latest + 1 } else { current }))
+    Placement::Run(if id_taken { latest + 1 } else { current })
 }
