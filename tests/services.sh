@@ -39,8 +39,11 @@ services_start() {
   [ "$(id -un)" = postgres ] && as_postgres=()
   "${as_postgres[@]}" "$bin/initdb" -D "$SERVICES_DIR/pg" -U postgres --auth=trust -E UTF8 \
     >"$SERVICES_DIR/initdb.log" 2>&1 || { cat "$SERVICES_DIR/initdb.log" >&2; echo "services.sh: initdb failed" >&2; return 1; }
+  # fsync off for the tests (a killed producer is what they test, not a power cut: the
+  # server's own crash safety is PostgreSQL's); the benchmark starts it with
+  # SERVICES_PG_FSYNC=on, so its figures pay for durable commits as SQLite's do.
   "${as_postgres[@]}" "$bin/pg_ctl" -D "$SERVICES_DIR/pg" -w -t 60 -l "$SERVICES_DIR/pg-socket/pg.log" \
-    -o "-p $SERVICES_PG_PORT -k $SERVICES_DIR/pg-socket -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+    -o "-p $SERVICES_PG_PORT -k $SERVICES_DIR/pg-socket -c listen_addresses=127.0.0.1 -c fsync=${SERVICES_PG_FSYNC:-off} -c max_connections=200" \
     start >/dev/null || { cat "$SERVICES_DIR/pg-socket/pg.log" >&2; echo "services.sh: PostgreSQL did not start" >&2; return 1; }
   "$bin/psql" -h 127.0.0.1 -p "$SERVICES_PG_PORT" -U postgres -qc "CREATE DATABASE veritas_test" \
     || { echo "services.sh: cannot create the test database" >&2; return 1; }

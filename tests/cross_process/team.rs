@@ -476,6 +476,10 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
         serde_json::from_value(serde_json::json!({"risk_level": ["high_risk"], "min_score": 10.0})).unwrap(),
         serde_json::from_value(serde_json::json!({"pattern_type": ["pattern_1"], "url_contains": "parity"}))
             .unwrap(),
+        serde_json::from_value(serde_json::json!({"severity": ["high"], "pattern_type": ["pattern_1"]}))
+            .unwrap(),
+        serde_json::from_value(serde_json::json!({"severity": ["critical"], "max_score": 60.0})).unwrap(),
+        serde_json::from_value(serde_json::json!({"min_score": 40.5, "site_type": ["ecommerce"]})).unwrap(),
     ];
     for filter in &filters {
         let (l, r) = (
@@ -956,5 +960,101 @@ fn producers_killed_mid_audit_leave_nothing_partial_in_the_team_database() {
             let id = audit_id(round, a);
             assert_eq!(check_audit(&data, &engine, &id), Ok("complete"), "{id}");
         }
+    }
+}
+
+/// The rows of `table` that `expected` (a view computing them from the rows) does not give,
+/// and the other way round: zero when the maintained table is right.
+async fn mismatches(db: &str, table: &str, expected: &str, columns: &str) -> i64 {
+    count(
+        db,
+        &format!(
+            "SELECT count(*) FROM ((SELECT {columns} FROM {table} WHERE n <> 0 EXCEPT ALL SELECT {columns} FROM {expected})
+               UNION ALL (SELECT {columns} FROM {expected} EXCEPT ALL SELECT {columns} FROM {table} WHERE n <> 0)) x"
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn facet_counts_follow_every_write_and_match_what_the_rows_say() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    assert!(run(a.path(), &["demo", "--audits", "24"]).status.success());
+    push(a.path(), &team, &[]);
+    // Straight into the team database: audits created running, completed, given findings.
+    let dir = tempfile::tempdir().unwrap();
+    for (i, text) in [
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/elliot_stream.ndjson"),
+        )
+        .unwrap(),
+        crate::soak::round_stream(3),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let file = dir.path().join(format!("s{i}.ndjson"));
+        std::fs::write(&file, text).unwrap();
+        let mut args = on(&team).to_vec();
+        args.extend(["ingest", file.to_str().unwrap()]);
+        assert!(run(dir.path(), &args).status.success());
+    }
+    // What another program might do: change a finding, move an audit, delete one whole.
+    let mut conn = PgConnection::connect(&team.0).await.unwrap();
+    for sql in [
+        "UPDATE audit_findings SET severity = 'LOW' WHERE id = (SELECT min(id) FROM audit_findings)",
+        "UPDATE audits SET status = 'error', trust_score = 12.5, risk_level = NULL
+           WHERE id = (SELECT min(id) FROM audits WHERE trust_score IS NOT NULL)",
+        "DELETE FROM audits WHERE id = (SELECT max(id) FROM audits WHERE project = 'default')",
+        "DELETE FROM audit_findings WHERE id IN (SELECT id FROM audit_findings ORDER BY id DESC LIMIT 7)",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    }
+    let facts = mismatches(
+        &team.0,
+        "(SELECT *, 1 AS n FROM audit_facts) t",
+        "audit_facts_expected",
+        "audit_id, kind, value, findings",
+    )
+    .await;
+    assert_eq!(facts, 0, "audit_facts differs from the findings");
+    let counts = mismatches(
+        &team.0,
+        "facet_counts",
+        "facet_counts_expected",
+        "project, kind, value, status, risk_level, audit_tier, site_type, score, whole, n",
+    )
+    .await;
+    assert_eq!(counts, 0, "facet_counts differs from the audits");
+    assert!(
+        count(
+            &team.0,
+            "SELECT count(*) FROM facet_counts WHERE kind = 'pattern'"
+        )
+        .await
+            > 0
+    );
+
+    // And the sidebar reads the same from the counts as counted from the rows.
+    let remote = veritas_core::team::TeamStore::open(&team.0, &team.1)
+        .await
+        .unwrap();
+    let project = veritas_core::ProjectName::parse("default").unwrap();
+    for filter in [
+        serde_json::json!({}),
+        serde_json::json!({"severity": ["high"], "status": ["completed"]}),
+        serde_json::json!({"pattern_type": ["pattern_1"], "min_score": 10.0, "max_score": 42.0}),
+    ] {
+        let filter: veritas_core::AuditFilter = serde_json::from_value(filter).unwrap();
+        // The same filter with a date bound every audit passes is counted from the rows.
+        let mut from_rows = filter.clone();
+        from_rows.created_from = Some("1970-01-01".into());
+        let (counted, rows) = (
+            remote.audit_facets(&project, &filter).await.unwrap(),
+            remote.audit_facets(&project, &from_rows).await.unwrap(),
+        );
+        assert_eq!(counted, rows, "{filter:?}");
+        assert!(counted.total > 0, "{filter:?}");
     }
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use veritas_core::team::{ObjectShots, TeamStore};
-use veritas_core::{AuditId, Backend, ScreenshotDir, Store};
+use veritas_core::{AuditId, Backend, IngestOptions, ProjectName, ScreenshotDir, Store};
 
 use crate::{median, Report};
 
@@ -36,19 +36,9 @@ pub(crate) async fn team(report: &mut Report, keep: Option<&Path>) {
     };
     crate::w2::build_browse_db(&dir, AUDITS, "20k").await;
 
-    // A fresh team database and object prefix for this run.
-    let name = format!(
-        "veritas_bench_{}_{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp()
-    );
-    let psql = std::process::Command::new("psql")
-        .args([admin.as_str(), "-qc", &format!("CREATE DATABASE {name}")])
-        .status()
-        .expect("psql runs");
-    assert!(psql.success(), "cannot create the team database {name}");
-    let database = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    let objects = format!("{}/{name}", objects.trim_end_matches('/'));
+    w1(report, &admin, &objects).await;
+
+    let (database, objects) = fresh(&admin, &objects, "w2");
     let team = TeamStore::open(&database, &objects).await.unwrap();
     let local = Store::open(&dir).await.unwrap();
 
@@ -68,6 +58,118 @@ pub(crate) async fn team(report: &mut Report, keep: Option<&Path>) {
     crate::w2::queries(report, &Backend::Team(team), AUDITS, "teamcmp_pg_20k").await;
 
     screenshots(report, &objects).await;
+}
+
+/// A fresh team database and object prefix for part `what` of this run: their URLs.
+fn fresh(admin: &str, objects: &str, what: &str) -> (String, String) {
+    let name = format!(
+        "veritas_bench_{what}_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp()
+    );
+    let psql = std::process::Command::new("psql")
+        .args([admin, "-qc", &format!("CREATE DATABASE {name}")])
+        .status()
+        .expect("psql runs");
+    assert!(psql.success(), "cannot create the team database {name}");
+    (
+        format!("{}/{name}", admin.rsplit_once('/').unwrap().0),
+        format!("{}/{name}", objects.trim_end_matches('/')),
+    )
+}
+
+/// Audits of W1 on each engine here: PostgreSQL's per-event transactions are slower than
+/// SQLite's, so fewer than W1's own N keep the part short.
+const W1_AUDITS: u64 = 2_000;
+
+/// W1 as event streams (3 events, 3 transactions an audit) into PostgreSQL beside a data
+/// folder: 1 and 4 ingests at once in this process, then 4 `veritas-db ingest` processes.
+async fn w1(report: &mut Report, admin: &str, objects: &str) {
+    let records: Vec<_> = (0..W1_AUDITS).map(crate::workload::audit).collect();
+    let project = ProjectName::default();
+    for writers in [1usize, 4] {
+        let texts: Vec<String> = (0..writers)
+            .map(|w| crate::w1::streams(records.iter().skip(w).step_by(writers)))
+            .collect();
+        let (database, objects) = fresh(admin, objects, &format!("w1x{writers}"));
+        let team = TeamStore::open(&database, &objects).await.unwrap(); // migrations: not timed
+        let folder = tempfile::tempdir().unwrap();
+        let local = Store::open(folder.path()).await.unwrap();
+        for backend in [Backend::Team(team), Backend::Local(local)] {
+            let t = Instant::now();
+            let tasks: Vec<_> = texts
+                .iter()
+                .cloned()
+                .map(|text| {
+                    let (backend, project) = (backend.clone(), project.clone());
+                    tokio::spawn(async move {
+                        let report = backend
+                            .ingest(
+                                &project,
+                                &IngestOptions::default(),
+                                std::io::Cursor::new(text),
+                                &mut |_| {},
+                            )
+                            .await
+                            .unwrap();
+                        assert_eq!(report.rejected, 0);
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap();
+            }
+            let aps = W1_AUDITS as f64 / t.elapsed().as_secs_f64();
+            let listed = backend.projects().await.unwrap();
+            assert_eq!(listed.iter().map(|p| p.audits).sum::<i64>() as u64, W1_AUDITS);
+            let (key, engine) = match backend {
+                Backend::Team(_) => (format!("team_w1_ingest_{writers}_aps"), "PostgreSQL"),
+                Backend::Local(_) => (
+                    format!("teamcmp_w1_ingest_{writers}_aps"),
+                    "the data folder (SQLite)",
+                ),
+            };
+            report.put(
+                &key,
+                aps,
+                "audits/s",
+                &format!("{writers} ingest(s) at once in one process into {engine}, {W1_AUDITS} audits as event streams"),
+            );
+        }
+    }
+
+    let Some(cli) = crate::w1::veritas_db() else {
+        report.note(
+            "team_w1_ingest_4proc_aps",
+            "not measured: build veritas-db beside veritas-bench first",
+        );
+        return;
+    };
+    let (database, objects) = fresh(admin, objects, "w1p4");
+    let scratch = tempfile::tempdir().unwrap();
+    let engine = ["--database", database.as_str(), "--objects", objects.as_str()];
+    // The schema is made before the clock starts, as for the folder's `init`.
+    drop(TeamStore::open(&database, &objects).await.unwrap());
+    let secs = crate::w1::producers(
+        &cli,
+        &engine,
+        &scratch.path().join("data"),
+        scratch.path(),
+        &records,
+        4,
+    );
+    let team = TeamStore::open(&database, &objects).await.unwrap();
+    let stored: i64 = team.projects().await.unwrap().iter().map(|p| p.audits).sum();
+    assert_eq!(
+        stored as u64, W1_AUDITS,
+        "4 ingest processes stored {stored} audits"
+    );
+    report.put(
+        "team_w1_ingest_4proc_aps",
+        W1_AUDITS as f64 / secs,
+        "audits/s",
+        "4 `veritas-db --database ... ingest` processes at once into PostgreSQL, a quarter each",
+    );
 }
 
 /// 200 distinct ~100 KB JPEG screenshots: written, then read back, through the object store

@@ -123,11 +123,7 @@ pub(crate) async fn w1(report: &mut Report, n: u64) {
 /// with a quarter each, every process with its own writer competing for SQLite's one write
 /// lock. Each event line is a transaction of its own (atomic per event), so an audit is 3.
 fn processes(report: &mut Report, records: &[veritas_core::AuditRecord], in_process: f64) {
-    let Some(cli) = std::env::current_exe()
-        .ok()
-        .and_then(|e| Some(e.parent()?.join("veritas-db")))
-        .filter(|p| p.exists())
-    else {
+    let Some(cli) = veritas_db() else {
         for key in ["w1_ingest_1proc_aps", "w1_ingest_4proc_aps"] {
             report.note(key, "not measured: build veritas-db beside veritas-bench first");
         }
@@ -145,38 +141,7 @@ fn processes(report: &mut Report, records: &[veritas_core::AuditRecord], in_proc
             .status()
             .unwrap();
         assert!(status.success(), "veritas-db init failed");
-        let files: Vec<_> = (0..procs)
-            .map(|p| {
-                let file = dir.path().join(format!("stream-{p}.ndjson"));
-                let lines: Vec<String> = records.iter().skip(p).step_by(procs).flat_map(stream).collect();
-                std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-                file
-            })
-            .collect();
-        let t = Instant::now();
-        let children: Vec<_> = files
-            .iter()
-            .map(|f| {
-                std::process::Command::new(&cli)
-                    .arg("--data-dir")
-                    .arg(&data)
-                    .arg("ingest")
-                    .arg(f)
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for c in children {
-            let out = c.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "a veritas-db ingest process failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        let secs = t.elapsed().as_secs_f64();
+        let secs = producers(&cli, &[], &data, dir.path(), records, procs);
         let stored = raw::Db::open(&data.join(veritas_core::DB_FILE))
             .count("SELECT count(*) FROM audits WHERE status = 'completed'");
         assert_eq!(
@@ -204,6 +169,65 @@ fn processes(report: &mut Report, records: &[veritas_core::AuditRecord], in_proc
         "x",
         "w1_ingest_4proc_aps / w1_aps_1 (processes share one write lock)",
     );
+}
+
+/// The `veritas-db` built beside this program, if it is there.
+pub(crate) fn veritas_db() -> Option<std::path::PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|e| Some(e.parent()?.join("veritas-db")))
+        .filter(|p| p.exists())
+}
+
+/// `records` as event streams (files in `scratch`), a share each into `procs` `veritas-db
+/// ingest` processes started at once on data folder `data` (`engine`: the arguments choosing
+/// another store); the seconds until the last one is done.
+pub(crate) fn producers(
+    cli: &std::path::Path,
+    engine: &[&str],
+    data: &std::path::Path,
+    scratch: &std::path::Path,
+    records: &[veritas_core::AuditRecord],
+    procs: usize,
+) -> f64 {
+    let files: Vec<_> = (0..procs)
+        .map(|p| {
+            let file = scratch.join(format!("stream-{p}.ndjson"));
+            std::fs::write(&file, streams(records.iter().skip(p).step_by(procs))).unwrap();
+            file
+        })
+        .collect();
+    let t = Instant::now();
+    let children: Vec<_> = files
+        .iter()
+        .map(|f| {
+            std::process::Command::new(cli)
+                .arg("--data-dir")
+                .arg(data)
+                .args(engine)
+                .arg("ingest")
+                .arg(f)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a veritas-db ingest process failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    t.elapsed().as_secs_f64()
+}
+
+/// The NDJSON of `records` as the backend streams them (see [`stream`]).
+pub(crate) fn streams<'a>(records: impl Iterator<Item = &'a veritas_core::AuditRecord>) -> String {
+    let lines: Vec<String> = records.flat_map(stream).collect();
+    lines.join("\n") + "\n"
 }
 
 /// Audit `a` as the backend streams it: start, result (with findings), complete.

@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ingest: event identity, fingerprints computed",
         include_str!("../../migrations-pg/0002_ingest.sql"),
     ),
+    (
+        3,
+        "facet counts maintained",
+        include_str!("../../migrations-pg/0003_facet_counts.sql"),
+    ),
 ];
 
 /// The team schema version this build writes.
@@ -109,37 +114,54 @@ impl TeamDatabase {
         if found == LATEST_VERSION {
             return Ok(());
         }
-        let mut tx = conn.begin().await?;
-        // One process migrates; the others wait here, then find the work done.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        // One process migrates; the others wait here, then find the work done. A session
+        // lock taken before the transaction begins: a transaction reads the catalog as it was
+        // when it began, so one begun before the lock was granted could miss the tables the
+        // process before it made (and make them again: "relation already exists").
+        sqlx::query("SELECT pg_advisory_lock($1)")
             .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        let migrated = migrate_locked(&mut conn).await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await;
+        if unlocked.is_err() {
+            // Not back to the pool holding the lock: closing the connection releases it.
+            let _ = conn.detach().close().await;
+        }
+        migrated
+    }
+}
+
+/// Apply the pending migrations in one transaction, the migration lock held.
+async fn migrate_locked(conn: &mut sqlx::PgConnection) -> Result<()> {
+    let mut tx = conn.begin().await?;
+    let found = current_version(&mut tx).await?;
+    if found > LATEST_VERSION {
+        return Err(refuse_newer(found));
+    }
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS veritas_viewer_migrations (
+             version BIGINT PRIMARY KEY,
+             description TEXT NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .await?;
+    for &(version, description, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+        (&mut *tx)
+            .execute(sql)
+            .await
+            .map_err(|e| Error::from(e).context(format!("team migration {version} ({description})")))?;
+        sqlx::query("INSERT INTO veritas_viewer_migrations (version, description) VALUES ($1, $2)")
+            .bind(version)
+            .bind(description)
             .execute(&mut *tx)
             .await?;
-        let found = current_version(&mut tx).await?;
-        if found > LATEST_VERSION {
-            return Err(refuse_newer(found));
-        }
-        tx.execute(
-            "CREATE TABLE IF NOT EXISTS veritas_viewer_migrations (
-                 version BIGINT PRIMARY KEY,
-                 description TEXT NOT NULL,
-                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-        )
-        .await?;
-        for &(version, description, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
-            (&mut *tx)
-                .execute(sql)
-                .await
-                .map_err(|e| Error::from(e).context(format!("team migration {version} ({description})")))?;
-            sqlx::query("INSERT INTO veritas_viewer_migrations (version, description) VALUES ($1, $2)")
-                .bind(version)
-                .bind(description)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn current_version(conn: &mut sqlx::PgConnection) -> Result<i64> {

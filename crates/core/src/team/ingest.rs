@@ -35,7 +35,9 @@ pub(crate) struct ShotObject {
 }
 
 impl TeamStore {
-    /// Apply one received event of `audit_id` in `project`, in one transaction.
+    /// Apply one received event of `audit_id` in `project`, in one transaction. A
+    /// transaction PostgreSQL chose to abort (a deadlock between two producers' counts, see
+    /// migration 3) is made again, a few times.
     pub(crate) async fn apply_event(
         &self,
         project: &str,
@@ -45,6 +47,38 @@ impl TeamStore {
         arrival: Arrival,
         object: Option<ShotObject>,
     ) -> Result<Outcome> {
+        const ATTEMPTS: u64 = 5;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let once = self.apply_once(
+                project,
+                audit_id,
+                effect.clone(),
+                event.clone(),
+                arrival.clone(),
+                object.clone(),
+            );
+            match once.await {
+                Ok(outcome) => return Ok(outcome),
+                Err(Applying::Database(e)) if attempt < ATTEMPTS && is_transient(&e) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+                }
+                Err(Applying::Database(e)) => return Err(data_or_database(e)),
+                Err(Applying::Core(e)) => return Err(e),
+            }
+        }
+    }
+
+    async fn apply_once(
+        &self,
+        project: &str,
+        audit_id: &str,
+        effect: Effect,
+        event: NewEvent,
+        arrival: Arrival,
+        object: Option<ShotObject>,
+    ) -> Applied<Outcome> {
         let mut tx = self.database().pool().begin().await?;
         // One event of an audit at a time: an event reads what its audit holds (runs,
         // findings, the next place in the timeline) before it writes. Released at commit.
@@ -52,13 +86,8 @@ impl TeamStore {
             .bind(audit_id)
             .execute(&mut *tx)
             .await?;
-        let outcome = apply(&mut tx, project, audit_id, effect, event, arrival, object)
-            .await
-            .map_err(|e| match e {
-                Applying::Database(e) => data_or_database(e),
-                Applying::Core(e) => e,
-            })?;
-        tx.commit().await.map_err(data_or_database)?;
+        let outcome = apply(&mut tx, project, audit_id, effect, event, arrival, object).await?;
+        tx.commit().await?;
         Ok(outcome)
     }
 
@@ -118,6 +147,12 @@ impl From<Error> for Applying {
 }
 
 type Applied<T> = std::result::Result<T, Applying>;
+
+/// A deadlock or a serialization failure: PostgreSQL aborted the transaction, and the same
+/// transaction made again will do.
+fn is_transient(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001")))
+}
 
 async fn apply(
     conn: &mut PgConnection,

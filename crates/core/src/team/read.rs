@@ -4,10 +4,8 @@
 //!
 //! Not yet on PostgreSQL (refused by name, never ignored): the filters read from facts the
 //! SQLite schema derives (MITRE, CWE, green flags, changes, untriaged); and severity and
-//! pattern filters and facets count every finding, triaged away or not. Facets are counted
-//! at each request, not maintained as on SQLite.
-
-use std::collections::BTreeMap;
+//! pattern filters and facets count every finding, triaged away or not. The facets are in
+//! [`super::facets`].
 
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -19,9 +17,8 @@ use crate::model::{
     derived_risk_level, Audit, AuditDetail, AuditEvent, AuditFields, AuditRow, Finding, ProjectInfo,
     Screenshot,
 };
-use crate::query::list::counts::sorted;
 use crate::query::list::cursor::Cursor;
-use crate::query::{AuditFilter, AuditPage, AuditRowPage, Direction, Facets, ListRequest, SortKey};
+use crate::query::{AuditFilter, AuditPage, AuditRowPage, Direction, ListRequest, SortKey};
 
 /// Page size when the request names none, and the most a page may hold (as on SQLite).
 const DEFAULT_LIMIT: u32 = 50;
@@ -116,7 +113,7 @@ fn row_from_audit(a: Audit) -> AuditRow {
 }
 
 /// Refuse what this engine cannot filter on yet, by name: a filter is never ignored.
-fn refuse_unsupported(filter: &AuditFilter) -> Result<()> {
+pub(super) fn refuse_unsupported(filter: &AuditFilter) -> Result<()> {
     let unsupported = [
         ("mitre", !filter.mitre.is_empty()),
         ("cwe", !filter.cwe.is_empty()),
@@ -134,7 +131,7 @@ fn refuse_unsupported(filter: &AuditFilter) -> Result<()> {
 }
 
 /// ` AND <expr> = ANY(<values>)`, nothing for no values.
-fn any_of(q: &mut QueryBuilder<'_, Postgres>, expr: &str, values: Vec<String>) {
+pub(super) fn any_of(q: &mut QueryBuilder<'_, Postgres>, expr: &str, values: Vec<String>) {
     if !values.is_empty() {
         q.push(format!(" AND {expr} = ANY(")).push_bind(values).push(")");
     }
@@ -142,7 +139,7 @@ fn any_of(q: &mut QueryBuilder<'_, Postgres>, expr: &str, values: Vec<String>) {
 
 /// The facets whose own choice a count leaves out (see [`TeamStore::audit_facets`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Skip {
+pub(super) enum Skip {
     None,
     Status,
     Risk,
@@ -154,7 +151,11 @@ enum Skip {
 
 /// The filter's conditions, checked as on SQLite (a bound that is no number or no date is
 /// refused and named); `skip`'s own choice left out.
-fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &AuditFilter, skip: Skip) -> Result<()> {
+pub(super) fn push_conditions(
+    q: &mut QueryBuilder<'_, Postgres>,
+    filter: &AuditFilter,
+    skip: Skip,
+) -> Result<()> {
     refuse_unsupported(filter)?;
     for (name, bound) in [("min_score", filter.min_score), ("max_score", filter.max_score)] {
         if bound.is_some_and(|v| !v.is_finite()) {
@@ -168,13 +169,15 @@ fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &AuditFilter, ski
     any_of(q, "a.audit_tier", keep(Skip::Tier, filter.audit_tier.clone()));
     any_of(q, "a.site_type", keep(Skip::SiteType, filter.site_type.clone()));
     let severities = filter.severity.iter().map(|s| s.to_lowercase()).collect();
-    for (column, values) in [
-        ("lower(f.severity)", keep(Skip::Severity, severities)),
-        ("f.pattern_type", keep(Skip::Pattern, filter.pattern_type.clone())),
+    // The audit's finding facts (migration 3): one row per severity or pattern, not one
+    // per finding.
+    for (kind, values) in [
+        ("severity", keep(Skip::Severity, severities)),
+        ("pattern", keep(Skip::Pattern, filter.pattern_type.clone())),
     ] {
         if !values.is_empty() {
             q.push(format!(
-                " AND EXISTS (SELECT 1 FROM audit_findings f WHERE f.audit_id = a.id AND {column} = ANY("
+                " AND EXISTS (SELECT 1 FROM audit_facts f WHERE f.audit_id = a.id AND f.kind = '{kind}' AND f.value = ANY("
             ))
             .push_bind(values)
             .push("))");
@@ -313,53 +316,6 @@ impl TeamStore {
             }
         }
         Ok((audits, next))
-    }
-
-    /// Exact facet counts under a filter, each facet leaving out its own choice
-    /// (`audit_facets`): counted by PostgreSQL at each request. The facets derived on SQLite
-    /// (MITRE, CWE, green flags, changes) are empty here so far.
-    pub async fn audit_facets(&self, project: &ProjectName, filter: &AuditFilter) -> Result<Facets> {
-        let count = |skip: Skip, select: &'static str, join_findings: bool| {
-            let filter = filter.clone();
-            let project = project.as_str().to_string();
-            async move {
-                let mut q = QueryBuilder::new(format!(
-                    "SELECT {select} AS value, count(DISTINCT a.id) AS n FROM audits a"
-                ));
-                if join_findings {
-                    q.push(" JOIN audit_findings fv ON fv.audit_id = a.id");
-                }
-                q.push(" WHERE a.project = ").push_bind(project);
-                push_conditions(&mut q, &filter, skip)?;
-                q.push(" GROUP BY 1");
-                let rows: Vec<(Option<String>, i64)> =
-                    q.build_query_as().fetch_all(self.database().pool()).await?;
-                Ok::<_, Error>(sorted(rows.into_iter().collect::<BTreeMap<_, _>>()))
-            }
-        };
-        let total = {
-            let mut q = QueryBuilder::new("SELECT count(*) FROM audits a WHERE a.project = ");
-            q.push_bind(project.as_str().to_string());
-            push_conditions(&mut q, filter, Skip::None)?;
-            q.build_query_scalar::<i64>()
-                .fetch_one(self.database().pool())
-                .await?
-        };
-        Ok(Facets {
-            total,
-            status: count(Skip::Status, "lower(a.status)", false).await?,
-            risk_level: count(Skip::Risk, "a.risk_level", false).await?,
-            audit_tier: count(Skip::Tier, "a.audit_tier", false).await?,
-            site_type: count(Skip::SiteType, "a.site_type", false).await?,
-            severity: count(Skip::Severity, "lower(fv.severity)", true).await?,
-            pattern_type: count(Skip::Pattern, "fv.pattern_type", true).await?,
-            mitre: Vec::new(),
-            cwe: Vec::new(),
-            green_flags: Vec::new(),
-            changes: Vec::new(),
-            hidden_findings: 0,
-            estimated: Vec::new(),
-        })
     }
 
     /// An audit with its findings, screenshots and events (`get_audit`).
