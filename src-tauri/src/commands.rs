@@ -127,9 +127,7 @@ pub async fn get_audit(store: State<'_, Backend>, project: String, id: String) -
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn audit_history(store: State<'_, Backend>, project: String, url: String) -> Result<Vec<Audit>> {
-    local(&store, "audit history")?
-        .audit_history(&ProjectName::parse(&project)?, &url)
-        .await
+    store.audit_history(&ProjectName::parse(&project)?, &url).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -215,7 +213,7 @@ pub async fn triage_history(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn delete_audit(store: State<'_, Backend>, project: String, id: String) -> Result<()> {
-    local(&store, "deleting an audit")?
+    store
         .delete_audit(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
 }

@@ -1058,3 +1058,87 @@ async fn facet_counts_follow_every_write_and_match_what_the_rows_say() {
         assert!(counted.total > 0, "{filter:?}");
     }
 }
+
+#[tokio::test]
+async fn history_and_delete_on_the_team_database_and_an_object_goes_with_the_last_row_using_it() {
+    use base64::Engine;
+    let team = fresh_team().await;
+    let dir = tempfile::tempdir().unwrap();
+    let png = |seed: u8| {
+        let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([seed, x as u8, y as u8]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(out.into_inner())
+    };
+    let (shared, own) = (png(1), png(2));
+    let mut lines = Vec::new();
+    for (id, shots) in [
+        ("vrts_de100001", vec![&shared, &own]),
+        ("vrts_de100002", vec![&shared]),
+    ] {
+        lines.push(
+            serde_json::json!({"type": "audit_start", "audit_id": id, "url": "https://twice.example/"}),
+        );
+        for (i, data) in shots.into_iter().enumerate() {
+            lines.push(serde_json::json!({"type": "screenshot", "label": "page", "index": i, "data": data}));
+        }
+        lines.push(serde_json::json!({"type": "audit_complete", "audit_id": id}));
+    }
+    let file = dir.path().join("two.ndjson");
+    std::fs::write(
+        &file,
+        lines.iter().map(|l| l.to_string() + "\n").collect::<String>(),
+    )
+    .unwrap();
+    let team_args =
+        |args: &[&str]| -> Vec<String> { on(&team).iter().chain(args).map(|s| s.to_string()).collect() };
+    let cli = |args: &[&str]| {
+        let args = team_args(args);
+        run(dir.path(), &args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    assert!(cli(&["ingest", file.to_str().unwrap()]).status.success());
+    let objects = ObjectShots::open(&team.1).unwrap();
+    assert_eq!(
+        objects.keys().await.unwrap().len(),
+        2,
+        "the shared bytes are stored once"
+    );
+
+    let history: Value =
+        serde_json::from_slice(&cli(&["history", "https://twice.example", "--json"]).stdout).unwrap();
+    let ids: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["vrts_de100001", "vrts_de100002"],
+        "the site's audits, oldest first"
+    );
+
+    assert!(cli(&["delete", "vrts_de100001"]).status.success());
+    let gone = cli(&["show", "vrts_de100001"]);
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("not found"));
+    assert_eq!(
+        objects.keys().await.unwrap().len(),
+        1,
+        "its own screenshot's object went; the one the other audit uses stayed"
+    );
+    let left: Value = serde_json::from_slice(&cli(&["show", "vrts_de100002", "--json"]).stdout).unwrap();
+    assert_eq!(left["screenshots"][0]["exists"], true);
+    let again = cli(&["delete", "vrts_de100001"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("audit vrts_de100001 in project default"));
+    assert!(cli(&["delete", "vrts_de100002"]).status.success());
+    assert!(objects.keys().await.unwrap().is_empty());
+    let counts = mismatches(
+        &team.0,
+        "facet_counts",
+        "facet_counts_expected",
+        "project, kind, value, status, risk_level, audit_tier, site_type, score, whole, n",
+    )
+    .await;
+    assert_eq!(counts, 0, "the counts followed the deletes");
+}

@@ -20,6 +20,7 @@ const DRIVER = process.env.TAURI_DRIVER ?? join(process.env.HOME ?? "/root", ".c
 
 const children = [];
 let browser;
+let env;
 let dataDir;
 let database;
 let objects;
@@ -79,7 +80,7 @@ describe("Veritas Viewer on a team database (PostgreSQL + SeaweedFS)", () => {
       await new Promise((r) => setTimeout(r, 800));
     }
     const profile = mkdtempSync(join(tmpdir(), "veritas-e2e-team-profile-"));
-    const env = {
+    env = {
       ...process.env,
       VERITAS_DATABASE_URL: database,
       VERITAS_OBJECTS_URL: objects,
@@ -144,5 +145,49 @@ describe("Veritas Viewer on a team database (PostgreSQL + SeaweedFS)", () => {
     });
     assert.equal(loaded, present);
     spawnSync("import", ["-window", "root", join(ARTIFACTS, "team-02-screenshots.png")], { env: process.env });
+  });
+
+  it("shows a verdict made in another window on the same team database within about a second", async () => {
+    // A second app, as a second analyst's, through a driver of its own.
+    children.push(spawn(DRIVER, ["--port", "4466", "--native-port", "4467"], { env, stdio: ["ignore", "inherit", "inherit"] }));
+    await waitPort(4466, 20000);
+    const other = await remote({
+      hostname: "127.0.0.1",
+      port: 4466,
+      logLevel: "error",
+      capabilities: { "tauri:options": { application: APP } },
+    });
+    try {
+      const list = JSON.parse(veritasDb(["list", "--json"]));
+      const audit = list.find((a) => a.findings_count >= 2);
+      assert.ok(audit, "a pushed audit with findings");
+      for (const b of [browser, other]) {
+        await b.execute((id) => (location.hash = `#/audits/${id}/findings`), audit.id);
+        await until("the findings", async () => (await b.$$('[data-testid="finding"]')).length === audit.findings_count);
+      }
+      await other.$('[data-testid="triage-author"]').setValue("second analyst");
+      const first = (await other.$$('[data-testid="finding"]'))[0];
+      await first.$('[data-testid="triage-open"]').click();
+      await first.$('[data-testid="triage-verdict-select"]').selectByAttribute("value", "false_positive");
+      await first.$('[data-testid="triage-save"]').click();
+      const saved = Date.now();
+      // The first window was told by PostgreSQL (LISTEN/NOTIFY) and shows the finding hidden.
+      // (Findings of the same problem on the site share the verdict: one or more hide.)
+      const hidden = await until("the other window's verdict", async () => {
+        const m = /Hiding (\d+) finding/.exec(await browser.$('[data-testid="hidden-by-triage"]').getText());
+        const shown = (await browser.$$('[data-testid="finding"]')).length;
+        return m && shown + Number(m[1]) === audit.findings_count ? Number(m[1]) : null;
+      });
+      assert.ok(hidden >= 1);
+      console.log(`# a verdict in one window showed in the other after ${Date.now() - saved} ms`);
+      spawnSync("import", ["-window", "root", join(ARTIFACTS, "team-03-two-windows.png")], { env: process.env });
+      // Stored once in the team database, by the second analyst.
+      const team = ["--database", database, "--objects", objects];
+      const authors = JSON.parse(veritasDb([...team, "show", audit.id, "--json"])).findings.flatMap((f) =>
+        JSON.parse(veritasDb([...team, "triage", "--history", "--json", String(f.id)])).map((d) => `${d.author} ${d.verdict}`));
+      assert.deepEqual([...new Set(authors)], ["second analyst false_positive"]);
+    } finally {
+      await other.deleteSession().catch(() => {});
+    }
   });
 });

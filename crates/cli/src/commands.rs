@@ -70,6 +70,18 @@ pub async fn run(cli: Cli) -> Result<Finish> {
         }
         Command::Triage(args) => triage(&backend, project, args).await?,
         Command::Ingest(args) => return ingest(&backend, project, args).await,
+        Command::History { url, json } => {
+            let audits = backend.audit_history(project, &url).await?;
+            if json {
+                output::json(&audits)?;
+            } else {
+                print(&output::audit_table(&audits))?;
+            }
+        }
+        Command::Delete { id } => {
+            backend.delete_audit(project, &id).await?;
+            print(&format!("deleted audit {id}\n"))?;
+        }
         Command::Projects { json } => {
             let projects = backend.projects().await?;
             if json {
@@ -101,7 +113,9 @@ async fn run_local(
         | Command::Show { .. }
         | Command::Projects { .. }
         | Command::Triage(_)
-        | Command::Ingest(_) => {
+        | Command::Ingest(_)
+        | Command::History { .. }
+        | Command::Delete { .. } => {
             unreachable!("run() answers these on either engine")
         }
         Command::Init => {
@@ -109,14 +123,6 @@ async fn run_local(
                 .database_file()
                 .map_or_else(|| "in memory".to_string(), |f| f.display().to_string());
             print(&format!("database ready: {file}\n"))?;
-        }
-        Command::History { url, json } => {
-            let audits = store.audit_history(project, &url).await?;
-            if json {
-                output::json(&audits)?;
-            } else {
-                print(&output::audit_table(&audits))?;
-            }
         }
         Command::Compare { base, other, json } => {
             let c = store.compare_audits(project, &base, &other).await?;
@@ -151,10 +157,6 @@ async fn run_local(
                     ))?;
                 }
             }
-        }
-        Command::Delete { id } => {
-            store.delete_audit(project, &id).await?;
-            print(&format!("deleted audit {id}\n"))?;
         }
         Command::Export {
             id,

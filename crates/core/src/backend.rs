@@ -112,6 +112,22 @@ impl Backend {
         }
     }
 
+    /// The audits of one site, oldest first.
+    pub async fn audit_history(&self, project: &ProjectName, url: &str) -> Result<Vec<crate::model::Audit>> {
+        match self {
+            Backend::Local(s) => s.audit_history(project, url).await,
+            Backend::Team(t) => t.audit_history(project, url).await,
+        }
+    }
+
+    /// Delete an audit with its children and its screenshots.
+    pub async fn delete_audit(&self, project: &ProjectName, id: &AuditId) -> Result<()> {
+        match self {
+            Backend::Local(s) => s.delete_audit(project, id).await,
+            Backend::Team(t) => t.delete_audit(project, id).await,
+        }
+    }
+
     /// An audit with its findings, screenshots and events.
     pub async fn get_audit(&self, project: &ProjectName, id: &AuditId) -> Result<AuditDetail> {
         match self {

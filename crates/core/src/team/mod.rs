@@ -8,6 +8,7 @@
 //! copies a local data folder into a team store ([`push`]).
 
 pub mod database;
+mod delete;
 pub mod facets;
 pub(crate) mod ingest;
 pub mod live;

@@ -318,6 +318,22 @@ impl TeamStore {
         Ok((audits, next))
     }
 
+    /// The audits of one site (`url`, with or without its trailing slash), oldest first
+    /// (`audit_history`), as on SQLite.
+    pub async fn audit_history(&self, project: &ProjectName, url: &str) -> Result<Vec<Audit>> {
+        let base = url.trim_end_matches('/');
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audits a WHERE a.project = $1 AND a.url IN ($2, $3)
+             ORDER BY (COALESCE(a.created_at, '') COLLATE \"C\"), (a.id COLLATE \"C\")"
+        ))
+        .bind(project.as_str())
+        .bind(base)
+        .bind(format!("{base}/"))
+        .fetch_all(self.database().pool())
+        .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
     /// An audit with its findings, screenshots and events (`get_audit`).
     pub async fn get_audit(&self, project: &ProjectName, id: &AuditId) -> Result<AuditDetail> {
         let pool = self.database().pool();
