@@ -138,7 +138,7 @@ pub async fn compare_audits(
     other: String,
 ) -> Result<Comparison> {
     let (base, other) = (AuditId::parse(&base)?, AuditId::parse(&other)?);
-    local(&store, "comparing audits")?
+    store
         .compare_audits(&ProjectName::parse(&project)?, &base, &other)
         .await
 }

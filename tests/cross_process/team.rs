@@ -461,6 +461,31 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
         );
     }
 
+    // A site's history and two of its audits compared read the same too.
+    let team_args = ["--database", team.0.as_str(), "--objects", team.1.as_str()];
+    for args in [
+        vec!["history", "https://parity.example", "--json"],
+        vec!["compare", "vrts_9a000000", "vrts_9a000002", "--json"],
+    ] {
+        let mut local = run_json(a.path(), &args);
+        let mut remote = run_json(a.path(), &[&team_args[..], &args].concat());
+        without_ids_and_times(&mut local);
+        without_ids_and_times(&mut remote);
+        assert!(
+            remote == local,
+            "{args:?}: {}",
+            first_difference(&remote, &local, "").unwrap_or_default()
+        );
+        assert_ne!(local, Value::Null);
+    }
+    assert_eq!(
+        run_json(a.path(), &["history", "https://parity.example", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
     // The sidebar's facets count the same (those both engines have: the ones derived on
     // SQLite only, MITRE to changes, are empty on the team engine so far).
     let local = veritas_core::Backend::Local(veritas_core::Store::open(a.path()).await.unwrap());

@@ -70,6 +70,14 @@ pub async fn run(cli: Cli) -> Result<Finish> {
         }
         Command::Triage(args) => triage(&backend, project, args).await?,
         Command::Ingest(args) => return ingest(&backend, project, args).await,
+        Command::Compare { base, other, json } => {
+            let c = backend.compare_audits(project, &base, &other).await?;
+            if json {
+                output::json(&c)?;
+            } else {
+                print(&output::comparison(&c))?;
+            }
+        }
         Command::History { url, json } => {
             let audits = backend.audit_history(project, &url).await?;
             if json {
@@ -115,6 +123,7 @@ async fn run_local(
         | Command::Triage(_)
         | Command::Ingest(_)
         | Command::History { .. }
+        | Command::Compare { .. }
         | Command::Delete { .. } => {
             unreachable!("run() answers these on either engine")
         }
@@ -123,14 +132,6 @@ async fn run_local(
                 .database_file()
                 .map_or_else(|| "in memory".to_string(), |f| f.display().to_string());
             print(&format!("database ready: {file}\n"))?;
-        }
-        Command::Compare { base, other, json } => {
-            let c = store.compare_audits(project, &base, &other).await?;
-            if json {
-                output::json(&c)?;
-            } else {
-                print(&output::comparison(&c))?;
-            }
         }
         Command::Changes { id, json } => {
             let c = store.audit_changes(project, &id).await?;

@@ -120,6 +120,19 @@ impl Backend {
         }
     }
 
+    /// Compare audit `other` with audit `base`.
+    pub async fn compare_audits(
+        &self,
+        project: &ProjectName,
+        base: &AuditId,
+        other: &AuditId,
+    ) -> Result<crate::query::Comparison> {
+        match self {
+            Backend::Local(s) => s.compare_audits(project, base, other).await,
+            Backend::Team(t) => t.compare_audits(project, base, other).await,
+        }
+    }
+
     /// Delete an audit with its children and its screenshots.
     pub async fn delete_audit(&self, project: &ProjectName, id: &AuditId) -> Result<()> {
         match self {

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use sqlx::{Connection, SqliteConnection, SqlitePool};
 
-use super::{finding_from_row, FINDING_COLUMNS};
+use super::{audit_from_row, finding_from_row, AUDIT_COLUMNS, FINDING_COLUMNS};
 use crate::error::{Error, Result};
-use crate::model::Finding;
+use crate::model::{Audit, Finding};
 
 /// A finding against the earlier audits of its site.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -135,20 +135,36 @@ pub async fn audit_changes(pool: &SqlitePool, project: &str, audit_id: &str) -> 
     })
 }
 
-/// Audit `other` against audit `base` (both of `project`, any two), by fingerprint.
-pub async fn fingerprint_diff(
+/// Audit `other` against audit `base` (both of `project`, any two): each audit with its
+/// findings, from one snapshot.
+pub(crate) async fn audits_with_findings(
     pool: &SqlitePool,
     project: &str,
     base: &str,
     other: &str,
-) -> Result<FingerprintDiff> {
+) -> Result<[(Audit, Vec<Finding>); 2]> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
-    ensure_audit(&mut tx, project, base).await?;
-    ensure_audit(&mut tx, project, other).await?;
-    let before = findings_of(&mut tx, base).await?;
-    let after = findings_of(&mut tx, other).await?;
+    let mut out = Vec::with_capacity(2);
+    for id in [base, other] {
+        let row = sqlx::query(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audits a WHERE a.id = ?1 AND a.project = ?2"
+        ))
+        .bind(id)
+        .bind(project)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("audit {id} in project {project}")))?;
+        out.push((audit_from_row(&row), findings_of(&mut tx, id).await?));
+    }
     tx.commit().await?;
+    let [b, o]: [(Audit, Vec<Finding>); 2] = out.try_into().expect("two audits");
+    Ok([b, o])
+}
+
+/// The findings of `after` matched to those of `before` by fingerprint (the same problem in
+/// both audits): the one rule of every engine.
+pub(crate) fn fingerprint_diff(before: Vec<Finding>, after: Vec<Finding>) -> FingerprintDiff {
     let prints =
         |v: &[Finding]| -> BTreeSet<String> { v.iter().filter_map(|f| f.fingerprint.clone()).collect() };
     let (was, is) = (prints(&before), prints(&after));
@@ -163,5 +179,5 @@ pub async fn fingerprint_diff(
         .into_iter()
         .filter(|f| f.fingerprint.as_deref().is_some_and(|p| !is.contains(p)))
         .collect();
-    Ok(diff)
+    diff
 }

@@ -6,7 +6,7 @@ mod changes;
 mod detail;
 pub(crate) mod list;
 mod matching;
-mod related;
+pub(crate) mod related;
 pub(crate) mod triage;
 
 pub use changes::{audit_changes, AuditChanges, Change, FindingChange, FingerprintDiff};

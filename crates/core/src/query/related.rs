@@ -58,36 +58,24 @@ pub struct Comparison {
     pub by_fingerprint: FingerprintDiff,
 }
 
-async fn audit_and_patterns(
-    pool: &SqlitePool,
-    project: &str,
-    id: &str,
-) -> Result<(Audit, BTreeMap<String, usize>)> {
-    let row = sqlx::query(&format!(
-        "SELECT {AUDIT_COLUMNS} FROM audits a WHERE a.id = ?1 AND a.project = ?2"
-    ))
-    .bind(id)
-    .bind(project)
-    .fetch_optional(pool)
-    .await?
-    .ok_or_else(|| Error::not_found(format!("audit {id} in project {project}")))?;
-    let mut patterns = BTreeMap::new();
-    for r in sqlx::query("SELECT pattern_type FROM audit_findings WHERE audit_id = ?1")
-        .bind(id)
-        .fetch_all(pool)
-        .await?
-    {
-        *patterns
-            .entry(text(&r, "pattern_type").unwrap_or_default())
-            .or_insert(0) += 1;
-    }
-    Ok((audit_from_row(&row), patterns))
-}
-
 /// Compare two audits of `project`.
 pub async fn compare(pool: &SqlitePool, project: &str, base_id: &str, other_id: &str) -> Result<Comparison> {
-    let (base, before) = audit_and_patterns(pool, project, base_id).await?;
-    let (other, after) = audit_and_patterns(pool, project, other_id).await?;
+    let [(base, before), (other, after)] =
+        super::changes::audits_with_findings(pool, project, base_id, other_id).await?;
+    Ok(comparison(base, before, other, after))
+}
+
+/// Audit `other` (with its findings `after`) against audit `base` (with `before`): the one
+/// comparison of every engine.
+pub(crate) fn comparison(base: Audit, before: Vec<Finding>, other: Audit, after: Vec<Finding>) -> Comparison {
+    let by_pattern = |fs: &[Finding]| {
+        let mut patterns = BTreeMap::<String, usize>::new();
+        for f in fs {
+            *patterns.entry(f.pattern_type.clone()).or_insert(0) += 1;
+        }
+        patterns
+    };
+    let (patterns_before, patterns_after) = (by_pattern(&before), by_pattern(&after));
     let signals = |a: &Audit| -> BTreeMap<String, Option<f64>> {
         a.fields
             .signal_scores
@@ -111,11 +99,15 @@ pub async fn compare(pool: &SqlitePool, project: &str, base_id: &str, other_id: 
         })
         .collect();
     let mut findings = FindingChanges::default();
-    for p in before.keys().chain(after.keys()).collect::<BTreeSet<_>>() {
+    for p in patterns_before
+        .keys()
+        .chain(patterns_after.keys())
+        .collect::<BTreeSet<_>>()
+    {
         let count = PatternCount {
             pattern_type: p.clone(),
-            before: before.get(p).copied().unwrap_or(0),
-            after: after.get(p).copied().unwrap_or(0),
+            before: patterns_before.get(p).copied().unwrap_or(0),
+            after: patterns_after.get(p).copied().unwrap_or(0),
         };
         match (count.before, count.after) {
             (0, _) => findings.new.push(count),
@@ -123,8 +115,8 @@ pub async fn compare(pool: &SqlitePool, project: &str, base_id: &str, other_id: 
             _ => findings.kept.push(count),
         }
     }
-    let by_fingerprint = fingerprint_diff(pool, project, base_id, other_id).await?;
-    Ok(Comparison {
+    let by_fingerprint = fingerprint_diff(before, after);
+    Comparison {
         by_fingerprint,
         score_delta: base
             .fields
@@ -135,7 +127,7 @@ pub async fn compare(pool: &SqlitePool, project: &str, base_id: &str, other_id: 
         other,
         signal_deltas,
         findings,
-    })
+    }
 }
 
 /// A finding similar to the one asked about.

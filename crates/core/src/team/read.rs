@@ -334,6 +334,19 @@ impl TeamStore {
         rows.iter().map(audit_from_row).collect()
     }
 
+    /// Compare audit `other` with audit `base` (`compare_audits`), as on SQLite.
+    pub async fn compare_audits(
+        &self,
+        project: &ProjectName,
+        base: &AuditId,
+        other: &AuditId,
+    ) -> Result<crate::query::Comparison> {
+        let (b, o) = tokio::try_join!(self.get_audit(project, base), self.get_audit(project, other))?;
+        Ok(crate::query::related::comparison(
+            b.audit, b.findings, o.audit, o.findings,
+        ))
+    }
+
     /// An audit with its findings, screenshots and events (`get_audit`).
     pub async fn get_audit(&self, project: &ProjectName, id: &AuditId) -> Result<AuditDetail> {
         let pool = self.database().pool();
