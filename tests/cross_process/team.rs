@@ -461,6 +461,37 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
         );
     }
 
+    // Hostile search text is read as words, never as SQL or a query syntax that fails.
+    for text in [
+        "'; DROP TABLE audits; --",
+        "\"unterminated",
+        "a & b | !c <-> d:*",
+        "- -- --- OR AND NOT",
+        "(((",
+        "\u{7}bell\ttab",
+        "日本語 検索",
+    ] {
+        let search = format!("--search={text}");
+        let out = run(
+            a.path(),
+            &[
+                "--database",
+                &team.0,
+                "--objects",
+                &team.1,
+                "list",
+                "--json",
+                &search,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{text:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(count(&team.0, "SELECT count(*) FROM audits").await, 27);
+
     // A site's history and two of its audits compared read the same too.
     let team_args = ["--database", team.0.as_str(), "--objects", team.1.as_str()];
     for args in [
@@ -775,9 +806,10 @@ async fn the_environment_chooses_the_team_database_and_push_still_reads_the_fold
     let listed: Value = serde_json::from_slice(&after.stdout).unwrap();
     assert_eq!(listed[0]["id"], "vrts_e0e00001");
     // A command only a folder has says so rather than quietly reading the folder.
-    let doctor = with_env(&["doctor"]);
-    assert!(!doctor.status.success());
-    assert!(String::from_utf8_lossy(&doctor.stderr).contains("not available on a team"));
+    let backup = a.path().join("copy");
+    let backup = with_env(&["backup", backup.to_str().unwrap()]);
+    assert!(!backup.status.success());
+    assert!(String::from_utf8_lossy(&backup.stderr).contains("not available on a team"));
 }
 
 /// The arguments that put a `veritas-db` command on `team`.
@@ -1166,4 +1198,82 @@ async fn history_and_delete_on_the_team_database_and_an_object_goes_with_the_las
     )
     .await;
     assert_eq!(counts, 0, "the counts followed the deletes");
+}
+
+#[tokio::test]
+async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_the_counts() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    assert!(run(a.path(), &["demo", "--audits", "6"]).status.success());
+    push(a.path(), &team, &[]);
+    let doctor = |repair: bool| {
+        let mut args = on(&team).to_vec();
+        args.extend(["doctor", "--json"]);
+        if repair {
+            args.push("--repair");
+        }
+        run_json(a.path(), &args)
+    };
+    let clean = doctor(false);
+    assert_eq!(clean["orphan_objects"], serde_json::json!([]), "{clean}");
+    assert_eq!(clean["missing_objects"], serde_json::json!([]));
+    assert_eq!(clean["facet_mismatches"], serde_json::json!([]));
+    assert_eq!(clean["audits"], 6);
+
+    // An object no row refers to, a row whose object is gone, counts gone wrong.
+    let objects = ObjectShots::open(&team.1).unwrap();
+    let png = {
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9]))
+            .write_to(&mut out, image::ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    };
+    let orphan = objects.put(&png).await.unwrap().key;
+    let mut conn = PgConnection::connect(&team.0).await.unwrap();
+    let (audit, shot, key): (String, i64, String) = sqlx::query_as(
+        "SELECT audit_id, id, object_key FROM audit_screenshots WHERE object_key IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let shared: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_screenshots WHERE object_key = $1")
+        .bind(&key)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    objects.delete(&key).await.unwrap();
+    sqlx::raw_sql("UPDATE facet_counts SET n = n + 3 WHERE kind = 'audit'; DELETE FROM audit_facts WHERE kind = 'pattern'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    let found = doctor(false);
+    assert_eq!(found["orphan_objects"], serde_json::json!([orphan]), "{found}");
+    let missing = found["missing_objects"].as_array().unwrap();
+    assert_eq!(missing.len() as i64, shared, "{found}");
+    assert!(missing[0]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("audit {audit} screenshot {shot}: {key}")));
+    let mismatches = found["facet_mismatches"].as_array().unwrap();
+    assert_eq!(mismatches.len(), 2, "{found}");
+    assert_eq!(found["repaired"], serde_json::json!([]));
+
+    let repaired = doctor(true);
+    assert_eq!(repaired["repaired"].as_array().unwrap().len(), 1, "{repaired}");
+    let after = doctor(false);
+    assert_eq!(after["facet_mismatches"], serde_json::json!([]), "{after}");
+    assert_eq!(
+        after["orphan_objects"],
+        serde_json::json!([orphan]),
+        "kept, as orphan files are"
+    );
+    assert_eq!(after["missing_objects"].as_array().unwrap().len() as i64, shared);
+    let text = {
+        let mut args = on(&team).to_vec();
+        args.push("doctor");
+        String::from_utf8(run(a.path(), &args).stdout).unwrap()
+    };
+    assert!(text.contains("NOT healthy"), "{text}");
 }

@@ -27,7 +27,7 @@ pub struct Cli {
     pub ephemeral: bool,
 
     /// Work on a team database instead of the data directory: postgres://user@host/database
-    /// (team mode: `ingest`, `projects`, `list`, `show`, `history`, `compare`, `delete` and `triage` so far). `push` always reads the
+    /// (team mode: `ingest`, `projects`, `list`, `show`, `history`, `compare`, `delete`, `triage` and `doctor` so far). `push` always reads the
     /// data directory (this is where it pushes to, as --to).
     #[arg(
         long,

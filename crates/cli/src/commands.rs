@@ -70,6 +70,15 @@ pub async fn run(cli: Cli) -> Result<Finish> {
         }
         Command::Triage(args) => triage(&backend, project, args).await?,
         Command::Ingest(args) => return ingest(&backend, project, args).await,
+        Command::Doctor { repair, json, .. } if backend.team().is_some() => {
+            let team = backend.team().expect("matched above");
+            let report = team.doctor(repair).await?;
+            if json {
+                output::json(&report)?;
+            } else {
+                print(&team_doctor_text(&report))?;
+            }
+        }
         Command::Compare { base, other, json } => {
             let c = backend.compare_audits(project, &base, &other).await?;
             if json {
@@ -548,6 +557,33 @@ fn push_text(r: &veritas_core::team::PushReport) -> String {
         out.push_str(&format!("  not pushed: {}\n", output::field(refused)));
     }
     out
+}
+
+fn team_doctor_text(r: &veritas_core::team::TeamDoctorReport) -> String {
+    let mut s = format!("team database     {} (schema {})\n", r.database, r.schema_version);
+    s += &format!("object store      {}\n", r.objects);
+    s += &format!("audits            {}\n", r.audits);
+    s += &format!(
+        "orphan objects    {} (no row refers to them; kept)\n",
+        r.orphan_objects.len()
+    );
+    s += &format!("missing objects   {}\n", r.missing_objects.len());
+    for m in &r.missing_objects {
+        s += &format!("  {}\n", output::field(m));
+    }
+    s += &format!(
+        "facet counts      {}\n",
+        if r.facet_mismatches.is_empty() {
+            "ok".to_string()
+        } else {
+            r.facet_mismatches.join("; ")
+        }
+    );
+    for done in &r.repaired {
+        s += &format!("repaired          {done}\n");
+    }
+    s += if r.healthy() { "healthy\n" } else { "NOT healthy\n" };
+    s
 }
 
 fn doctor_text(r: &veritas_core::DoctorReport) -> String {

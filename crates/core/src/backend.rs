@@ -41,6 +41,14 @@ impl Backend {
         }
     }
 
+    /// The team store, if that is where the audits are.
+    pub fn team(&self) -> Option<&TeamStore> {
+        match self {
+            Backend::Local(_) => None,
+            Backend::Team(team) => Some(team),
+        }
+    }
+
     /// The local store, for a capability only it has so far; `capability` names it in the
     /// error a team store gives.
     pub fn local(&self, capability: &str) -> Result<&Store> {

@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "facet counts maintained",
         include_str!("../../migrations-pg/0003_facet_counts.sql"),
     ),
+    (
+        4,
+        "search on stored vectors",
+        include_str!("../../migrations-pg/0004_search_vectors.sql"),
+    ),
 ];
 
 /// The team schema version this build writes.

@@ -9,6 +9,7 @@
 
 pub mod database;
 mod delete;
+pub mod doctor;
 pub mod facets;
 pub(crate) mod ingest;
 pub mod live;
@@ -19,6 +20,7 @@ pub mod shots;
 pub mod triage;
 
 pub use database::{redact, TeamDatabase, DATABASE_URL_ENV};
+pub use doctor::TeamDoctorReport;
 pub use objects::{content_key, ObjectShots, Stored, OBJECTS_URL_ENV};
 pub use push::PushReport;
 

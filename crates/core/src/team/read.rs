@@ -214,16 +214,14 @@ pub(super) fn push_conditions(
     if let Some(text) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
         // websearch_to_tsquery reads any text (words, "phrases", -not) without a syntax
         // error, so a person's search text is never SQL and never fails the query. Each
-        // side is its GIN index's expression, so both are index scans (an OR across the two
+        // side is a GIN index scan of its stored vector (migration 4; an OR across the two
         // tables would scan every audit).
         q.push(
-            " AND a.id IN (SELECT x.id FROM audits x WHERE to_tsvector('simple', x.url || ' ' || \
-             COALESCE(x.narrative, '')) @@ websearch_to_tsquery('simple', ",
+            " AND a.id IN (SELECT x.id FROM audits x WHERE x.search_vector @@ websearch_to_tsquery('simple', ",
         )
         .push_bind(text.to_string())
         .push(
-            ") UNION SELECT f.audit_id FROM audit_findings f WHERE to_tsvector('simple', f.pattern_type || ' ' || \
-             f.description || ' ' || COALESCE(f.plain_english, '')) @@ websearch_to_tsquery('simple', ",
+            ") UNION SELECT f.audit_id FROM audit_findings f WHERE f.search_vector @@ websearch_to_tsquery('simple', ",
         )
         .push_bind(text.to_string())
         .push("))");
