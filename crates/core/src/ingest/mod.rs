@@ -1,4 +1,5 @@
-//! `ingest`: reading the Veritas event stream (NDJSON, docs/EVENT_STREAM.md) into a store.
+//! `ingest`: reading the Veritas event stream (NDJSON, docs/EVENT_STREAM.md) into a store: a
+//! data folder, or a team store ([`Target`]; the event written by `team::ingest`).
 //!
 //! Each line is validated on its own; a bad line is reported with its number and reason and
 //! every other line is still ingested (a full disk is no bad line: the ingest stops there).
@@ -41,6 +42,13 @@ enum SavedShot {
     /// An object of the team's store: content-addressed, so possibly another row's too, and
     /// left (`doctor` finds objects no row refers to).
     Object(ShotObject),
+}
+
+/// A screenshot stored: where, its size, and the path its row records.
+struct Saved {
+    shot: SavedShot,
+    size: usize,
+    recorded_path: String,
 }
 
 /// For a recording of one WebSocket, which has no `audit_start` line.
@@ -343,14 +351,14 @@ impl Ingestor<'_> {
         let mut saved = None;
         let effect = match parsed.pending {
             Some(Pending::Screenshot { bytes, label, index }) => {
-                let (shot, file_path) = self.save_screenshot(&audit_id, index, bytes).await?;
+                let stored = self.save_screenshot(&audit_id, index, bytes).await?;
                 let row = NewScreenshot {
-                    file_path,
+                    file_path: stored.recorded_path,
                     label,
                     index,
-                    file_size_bytes: Some(shot.1 as i64),
+                    file_size_bytes: Some(stored.size as i64),
                 };
-                saved = Some(shot.0);
+                saved = Some(stored.shot);
                 Effect::Screenshot(row)
             }
             None => parsed.effect,
@@ -412,13 +420,13 @@ impl Ingestor<'_> {
     }
 
     /// Check screenshot `bytes` and store them (a file, or an object of the team's store)
-    /// before their row: what was stored, its size, and the path the row records.
+    /// before their row.
     async fn save_screenshot(
         &self,
         audit_id: &AuditId,
         index: i64,
         bytes: Vec<u8>,
-    ) -> Result<((SavedShot, usize), String), Rejection> {
+    ) -> Result<Saved, Rejection> {
         let size = bytes.len();
         match self.target {
             Target::Folder(store) => {
@@ -428,19 +436,24 @@ impl Ingestor<'_> {
                     .await
                     .and_then(|saved| saved)
                     .map_err(Rejection::Store)?;
-                let path = saved.path.to_string_lossy().into_owned();
-                Ok(((SavedShot::File(saved.path), size), path))
+                Ok(Saved {
+                    recorded_path: saved.path.to_string_lossy().into_owned(),
+                    shot: SavedShot::File(saved.path),
+                    size,
+                })
             }
             Target::Team(team) => {
                 let info = crate::screenshots::inspect(&bytes).map_err(Rejection::Store)?;
                 let stored = team.objects().put(&bytes).await.map_err(Rejection::Store)?;
                 // The row records where the bytes are: their key in the team's store.
-                let path = format!("{}.{}", stored.key, info.format.extension());
-                let object = ShotObject {
-                    key: stored.key,
-                    info,
-                };
-                Ok(((SavedShot::Object(object), size), path))
+                Ok(Saved {
+                    recorded_path: format!("{}.{}", stored.key, info.format.extension()),
+                    shot: SavedShot::Object(ShotObject {
+                        key: stored.key,
+                        info,
+                    }),
+                    size,
+                })
             }
         }
     }
