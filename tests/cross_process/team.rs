@@ -1277,3 +1277,104 @@ async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_t
     };
     assert!(text.contains("NOT healthy"), "{text}");
 }
+
+#[tokio::test]
+async fn triage_exported_from_a_folder_imports_into_the_team_database_once_and_exports_the_same() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    ingest(
+        a.path(),
+        "default",
+        &crate::common::audit_stream("vrts_7e0a0001", "https://x.example/", 3, false),
+    );
+    let detail = run_json(a.path(), &["show", "vrts_7e0a0001", "--json"]);
+    for (i, verdict) in [(0, "confirmed"), (2, "accepted_risk")] {
+        let id = detail["findings"][i]["id"].as_i64().unwrap().to_string();
+        let out = run(a.path(), &["triage", &id, "--verdict", verdict, "--author", "bo"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    push(a.path(), &team, &[]);
+    // A second analyst's decisions, in a file: into the team database, not through push.
+    let b = tempfile::tempdir().unwrap();
+    ingest(
+        b.path(),
+        "default",
+        &crate::common::audit_stream("vrts_7e0a0002", "https://y.example/", 2, false),
+    );
+    let other = run_json(b.path(), &["show", "vrts_7e0a0002", "--json"]);
+    let id = other["findings"][0]["id"].as_i64().unwrap().to_string();
+    assert!(run(
+        b.path(),
+        &["triage", &id, "--verdict", "false_positive", "--author", "cy"]
+    )
+    .status
+    .success());
+    let file = b.path().join("cy.json");
+    assert!(run(b.path(), &["triage", "export", file.to_str().unwrap()])
+        .status
+        .success());
+
+    let mut args = on(&team).to_vec();
+    args.extend(["triage", "import", file.to_str().unwrap()]);
+    let said = |out: std::process::Output| String::from_utf8(out.stdout).unwrap();
+    let first = said(run(a.path(), &args));
+    assert!(
+        first.starts_with("1 decisions added, 0 known already, 0 conflicts"),
+        "{first}"
+    );
+    args.push("--json");
+    let again = run_json(a.path(), &args);
+    assert_eq!(
+        (again["added"].as_i64(), again["known"].as_i64()),
+        (Some(0), Some(1)),
+        "{again}"
+    );
+
+    // The team's export holds the pushed decisions and the imported one, as the files did.
+    let out = dir_file(&team, a.path());
+    let decisions = out["decisions"].as_array().unwrap();
+    assert_eq!(out["format"], "veritas-triage");
+    let mut seen: Vec<String> = decisions
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d["author"].as_str().unwrap(),
+                d["verdict"].as_str().unwrap(),
+                d["url"].as_str().unwrap()
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "bo accepted_risk https://x.example",
+            "bo confirmed https://x.example",
+            "cy false_positive https://y.example"
+        ]
+    );
+    let local = run_json(b.path(), &["triage", "export", "-"]);
+    let imported = decisions.iter().find(|d| d["author"] == "cy").unwrap();
+    assert_eq!(
+        imported["id"], local["decisions"][0]["id"],
+        "the same decision, by its content"
+    );
+
+    // A file that is no export is refused by name, and nothing changes.
+    let bad = b.path().join("bad.json");
+    std::fs::write(&bad, "{\"format\": \"something else\"}").unwrap();
+    let mut args = on(&team).to_vec();
+    args.extend(["triage", "import", bad.to_str().unwrap()]);
+    let refused = run(a.path(), &args);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("triage file"));
+    assert_eq!(count(&team.0, "SELECT count(*) FROM triage").await, 3);
+}
+
+/// The team's triage export, through `veritas-db triage export -`.
+fn dir_file(team: &(String, String), dir: &Path) -> Value {
+    let mut args = on(team).to_vec();
+    args.extend(["triage", "export", "-"]);
+    run_json(dir, &args)
+}

@@ -299,7 +299,12 @@ pub enum TriageExchange {
     Export { file: PathBuf },
     /// Merge the decisions of FILE (another analyst's export) by site and fingerprint;
     /// disagreements are kept as conflicts and listed.
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -384,8 +384,7 @@ async fn triage(backend: &Backend, project: &ProjectName, args: TriageArgs) -> R
     use veritas_core::{TriageRequest, TriageVerdict};
     match (args.exchange, args.finding_id) {
         (Some(TriageExchange::Export { file }), _) => {
-            let store = backend.local("veritas-db triage export")?;
-            let text = serde_json::to_string_pretty(&store.export_triage(project).await?)
+            let text = serde_json::to_string_pretty(&backend.export_triage(project).await?)
                 .map_err(|e| Error::encoding("the triage export", e))?
                 + "\n";
             if file.as_os_str() == "-" {
@@ -394,13 +393,12 @@ async fn triage(backend: &Backend, project: &ProjectName, args: TriageArgs) -> R
                 std::fs::write(&file, text).map_err(|e| Error::io(&file, e))?;
             }
         }
-        (Some(TriageExchange::Import { file }), _) => {
-            let store = backend.local("veritas-db triage import")?;
+        (Some(TriageExchange::Import { file, json }), _) => {
             let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-            let report = store
+            let report = backend
                 .import_triage(project, &text, &file.display().to_string())
                 .await?;
-            if args.json {
+            if json {
                 output::json(&report)?;
             } else {
                 print(&format!(

@@ -141,6 +141,27 @@ impl Backend {
         }
     }
 
+    /// Every triage decision of `project`, as an exchange file.
+    pub async fn export_triage(&self, project: &ProjectName) -> Result<crate::triage::TriageExport> {
+        match self {
+            Backend::Local(s) => s.export_triage(project).await,
+            Backend::Team(t) => t.export_triage(project).await,
+        }
+    }
+
+    /// Merge another analyst's exchange file `text` (read from `from`) into `project`.
+    pub async fn import_triage(
+        &self,
+        project: &ProjectName,
+        text: &str,
+        from: &str,
+    ) -> Result<crate::triage::TriageImport> {
+        match self {
+            Backend::Local(s) => s.import_triage(project, text, from).await,
+            Backend::Team(t) => t.import_triage(project, text, from).await,
+        }
+    }
+
     /// Delete an audit with its children and its screenshots.
     pub async fn delete_audit(&self, project: &ProjectName, id: &AuditId) -> Result<()> {
         match self {

@@ -11,7 +11,10 @@ use super::TeamStore;
 use crate::api::triage::checked_author;
 use crate::error::{Error, Result};
 use crate::ids::{AuditId, ProjectName};
-use crate::triage::{decision_id, heads, judge, AuditTriage, FindingTriage, TriageDecision, TriageVerdict};
+use crate::triage::{
+    check_export, conflicting_keys, decision_id, heads, judge, AuditTriage, FindingTriage, TriageDecision,
+    TriageExport, TriageImport, TriageVerdict,
+};
 use crate::TriageRequest;
 
 const DECISION_COLUMNS: &str = "id, site, fingerprint, audit_id, verdict, note, author, decided_at,
@@ -208,6 +211,59 @@ impl TeamStore {
         .bind(project.as_str())
         .bind(site)
         .bind(fingerprint)
+        .fetch_all(self.database().pool())
+        .await?
+        .iter()
+        .map(decision_from_row)
+        .collect()
+    }
+}
+
+impl TeamStore {
+    /// Every decision of `project`, as the exchange file `veritas-db triage export` writes
+    /// (the same format as from a data folder).
+    pub async fn export_triage(&self, project: &ProjectName) -> Result<TriageExport> {
+        Ok(TriageExport {
+            format: "veritas-triage".into(),
+            version: 1,
+            project: project.to_string(),
+            exported_at: crate::time::now_text(),
+            decisions: self.project_decisions(project).await?,
+        })
+    }
+
+    /// Merge another analyst's export `text` (read from `from`) into `project`, as on a data
+    /// folder: new decisions added, known ones kept, disagreements reported and kept as
+    /// conflicts. One transaction: a file is merged whole or not at all.
+    pub async fn import_triage(&self, project: &ProjectName, text: &str, from: &str) -> Result<TriageImport> {
+        let export = check_export(text)?;
+        let total = export.decisions.len();
+        let now = crate::time::now_text();
+        let mut tx = self.database().pool().begin().await?;
+        sqlx::query("INSERT INTO projects (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+            .bind(project.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let mut added = 0;
+        for mut d in export.decisions {
+            d.recorded_at = now.clone();
+            d.imported_from = Some(from.to_string());
+            added += insert_decision(&mut tx, project, &d).await? as usize;
+        }
+        tx.commit().await?;
+        let all = self.project_decisions(project).await?;
+        Ok(TriageImport {
+            added,
+            known: total - added,
+            conflicts: conflicting_keys(&all),
+        })
+    }
+
+    async fn project_decisions(&self, project: &ProjectName) -> Result<Vec<TriageDecision>> {
+        sqlx::query(&format!(
+            "SELECT {DECISION_COLUMNS} FROM triage WHERE project = $1 ORDER BY decided_at COLLATE \"C\", id COLLATE \"C\""
+        ))
+        .bind(project.as_str())
         .fetch_all(self.database().pool())
         .await?
         .iter()
