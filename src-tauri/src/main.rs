@@ -1,4 +1,5 @@
-//! `veritas-viewer [--data-dir DIR] [--ephemeral] [--database URL --objects URL]`: the desktop app.
+//! `veritas-viewer [--data-dir DIR] [--ephemeral] [--database URL --objects URL | --profile NAME]`:
+//! the desktop app.
 
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -31,14 +32,31 @@ struct Args {
     /// credentials from the usual AWS_* variables) or file:///folder.
     #[arg(long, env = "VERITAS_OBJECTS_URL", value_name = "URL")]
     objects: Option<String>,
+
+    /// A team profile by name instead of --database and --objects: from
+    /// ~/.config/veritas-viewer/profiles.json (or the file VERITAS_PROFILES names).
+    #[arg(long, env = "VERITAS_PROFILE", value_name = "NAME", conflicts_with_all = ["database", "objects"])]
+    profile: Option<String>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let team = args
-        .database
-        .zip(args.objects)
-        .map(|(database, objects)| veritas_viewer::Team { database, objects });
+    let team = match &args.profile {
+        Some(name) => match veritas_core::team::profiles::resolve(name) {
+            Ok(p) => Some(veritas_viewer::Team {
+                database: p.database,
+                objects: p.objects,
+            }),
+            Err(e) => {
+                eprintln!("veritas-viewer: error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => args
+            .database
+            .zip(args.objects)
+            .map(|(database, objects)| veritas_viewer::Team { database, objects }),
+    };
     match veritas_viewer::run(args.data_dir, args.ephemeral, team) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1378,3 +1378,52 @@ fn dir_file(team: &(String, String), dir: &Path) -> Value {
     args.extend(["triage", "export", "-"]);
     run_json(dir, &args)
 }
+
+#[tokio::test]
+async fn a_named_profile_stands_for_the_team_database_and_object_store() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    ingest(
+        a.path(),
+        "default",
+        &crate::common::audit_stream("vrts_9f0f0001", "https://profile.example/", 1, false),
+    );
+    let profiles = a.path().join("profiles.json");
+    std::fs::write(
+        &profiles,
+        serde_json::json!({"profiles": {"acme": {"database": team.0, "objects": team.1}}}).to_string(),
+    )
+    .unwrap();
+    let with = |args: &[&str]| {
+        crate::common::veritas_db(a.path())
+            .args(args)
+            .env("VERITAS_PROFILES", &profiles)
+            .env_remove("VERITAS_DATABASE_URL")
+            .env_remove("VERITAS_OBJECTS_URL")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // push to the profile's database, then read it back by name.
+    let pushed = with(&["--profile", "acme", "push", "--json"]);
+    assert!(
+        pushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pushed.stderr)
+    );
+    let listed: Value =
+        serde_json::from_slice(&with(&["--profile", "acme", "list", "--json"]).stdout).unwrap();
+    assert_eq!(listed[0]["id"], "vrts_9f0f0001");
+    assert_eq!(count(&team.0, "SELECT count(*) FROM audits").await, 1);
+
+    let unknown = with(&["--profile", "nope", "list"]);
+    assert!(!unknown.status.success());
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        err.contains("profile \"nope\"") && err.contains("\"acme\""),
+        "{err}"
+    );
+    let both = with(&["--profile", "acme", "--database", &team.0, "list"]);
+    assert!(!both.status.success());
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
+}

@@ -43,6 +43,17 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL", env = "VERITAS_OBJECTS_URL")]
     pub objects: Option<String>,
 
+    /// A team profile by name, instead of --database and --objects: from
+    /// ~/.config/veritas-viewer/profiles.json (or the file VERITAS_PROFILES names).
+    #[arg(
+        long,
+        global = true,
+        env = "VERITAS_PROFILE",
+        value_name = "NAME",
+        conflicts_with_all = ["database", "objects"]
+    )]
+    pub profile: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -40,7 +40,13 @@ async fn open(cli: &Cli) -> Result<Store> {
     Ok(store)
 }
 
-pub async fn run(cli: Cli) -> Result<Finish> {
+pub async fn run(mut cli: Cli) -> Result<Finish> {
+    // A named profile stands for the two URLs.
+    if let Some(name) = &cli.profile {
+        let profile = veritas_core::team::profiles::resolve(name)?;
+        cli.database = Some(profile.database);
+        cli.objects = Some(profile.objects);
+    }
     // push reads the data directory whatever --database says: that is where it pushes.
     let team = match &cli.command {
         Command::Push { .. } => None,

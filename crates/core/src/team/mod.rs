@@ -14,6 +14,7 @@ pub mod facets;
 pub(crate) mod ingest;
 pub mod live;
 pub mod objects;
+pub mod profiles;
 pub mod push;
 pub mod read;
 pub mod shots;
