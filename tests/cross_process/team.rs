@@ -1331,7 +1331,7 @@ async fn triage_exported_from_a_folder_imports_into_the_team_database_once_and_e
     );
 
     // The team's export holds the pushed decisions and the imported one, as the files did.
-    let out = dir_file(&team, a.path());
+    let out = team_triage_export(&team, a.path());
     let decisions = out["decisions"].as_array().unwrap();
     assert_eq!(out["format"], "veritas-triage");
     let mut seen: Vec<String> = decisions
@@ -1373,7 +1373,7 @@ async fn triage_exported_from_a_folder_imports_into_the_team_database_once_and_e
 }
 
 /// The team's triage export, through `veritas-db triage export -`.
-fn dir_file(team: &(String, String), dir: &Path) -> Value {
+fn team_triage_export(team: &(String, String), dir: &Path) -> Value {
     let mut args = on(team).to_vec();
     args.extend(["triage", "export", "-"]);
     run_json(dir, &args)
