@@ -3,7 +3,7 @@
 //! without them). Each test has a database and an object prefix of its own.
 
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
@@ -573,6 +573,135 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("filter untriaged: not available"));
+}
+
+#[tokio::test]
+async fn changes_and_exports_read_the_same_from_the_team_database_as_from_the_folder_pushed() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    assert!(run(a.path(), &["demo", "--audits", "12"]).status.success());
+    // One site audited three times: pattern b is found, gone, then back (regressed); c is
+    // new in the last; a persists.
+    for (id, patterns) in [
+        ("vrts_c4a00001", &["a", "b"][..]),
+        ("vrts_c4a00002", &["a"][..]),
+        ("vrts_c4a00003", &["a", "b", "c"][..]),
+    ] {
+        let findings: Vec<Value> = patterns
+            .iter()
+            .map(|p| {
+                serde_json::json!({"category": "sneaking", "pattern_type": p, "severity": "high",
+                                        "confidence": 0.5, "description": format!("{p} on {id}")})
+            })
+            .collect();
+        let lines = [
+            serde_json::json!({"type": "audit_start", "audit_id": id, "url": "https://changes.example/"}),
+            serde_json::json!({"type": "audit_result", "result": {"trust_score": 40.0, "findings": findings}}),
+            serde_json::json!({"type": "audit_complete", "audit_id": id}),
+        ];
+        ingest(a.path(), "default", &lines.map(|l| l.to_string()));
+    }
+    push(a.path(), &team, &[]);
+    let on_team =
+        |args: &[&str]| -> Vec<String> { on(&team).iter().chain(args).map(|s| s.to_string()).collect() };
+    let both = |args: &[&str]| -> (Output, Output) {
+        let shared = on_team(args);
+        (
+            run(a.path(), args),
+            run(a.path(), &shared.iter().map(String::as_str).collect::<Vec<_>>()),
+        )
+    };
+
+    let last = run_json(a.path(), &["changes", "vrts_c4a00003", "--json"]);
+    let kinds: Vec<&str> = last["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["change"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["persisting", "regressed", "new"], "{last}");
+
+    // Rows have each database's own ids: a finding is compared by its place in its audit.
+    let json = |out: Output| -> Value {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let list = run_json(a.path(), &["list", "--json", "--limit", "500"]);
+    let mut with_previous = 0;
+    for audit in list.as_array().unwrap() {
+        let id = audit["id"].as_str().unwrap();
+        let (local_detail, team_detail) = both(&["show", id, "--json"]);
+        let place = |detail: &Value| -> std::collections::HashMap<i64, usize> {
+            let findings = detail["findings"].as_array().unwrap();
+            findings
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f["id"].as_i64().unwrap(), i))
+                .collect()
+        };
+        let (local_place, team_place) = (place(&json(local_detail)), place(&json(team_detail)));
+        let by_place = |mut changes: Value, places: &std::collections::HashMap<i64, usize>| {
+            for f in changes["findings"].as_array_mut().unwrap() {
+                f["finding_id"] = places[&f["finding_id"].as_i64().unwrap()].into();
+            }
+            for f in changes["fixed"].as_array_mut().unwrap() {
+                f.as_object_mut().unwrap().remove("id");
+            }
+            changes
+        };
+        let (local, shared) = both(&["changes", id, "--json"]);
+        let local = by_place(json(local), &local_place);
+        assert_eq!(local, by_place(json(shared), &team_place), "the changes of {id}");
+        with_previous += usize::from(local["previous_audit_id"].is_string());
+
+        let (local, shared) = both(&["export", id, "--format", "json"]);
+        assert_eq!(
+            comparable(json(local)),
+            comparable(json(shared)),
+            "the JSON export of {id}"
+        );
+        // The CSV without its finding_id column (the sixth).
+        let without_ids = |out: Output| -> Vec<Vec<String>> {
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .has_headers(false)
+                .from_reader(&out.stdout[..]);
+            reader
+                .records()
+                .map(|r| {
+                    let r = r.unwrap();
+                    r.iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != 5)
+                        .map(|(_, v)| v.to_string())
+                        .collect()
+                })
+                .collect()
+        };
+        let (local, shared) = both(&["export", id, "--format", "csv"]);
+        assert_eq!(without_ids(local), without_ids(shared), "the CSV export of {id}");
+        let (local, shared) = both(&["export", id, "--format", "html"]);
+        assert!(
+            shared.status.success(),
+            "{}",
+            String::from_utf8_lossy(&shared.stderr)
+        );
+        assert!(
+            local.stdout == shared.stdout,
+            "the HTML report of {id} differs between the folder and the team database"
+        );
+    }
+    assert!(
+        with_previous >= 2,
+        "sites audited more than once: {with_previous}"
+    );
+    let args = on_team(&["export", "vrts_c4a00003", "--format", "html"]);
+    let html = run(a.path(), &args.iter().map(String::as_str).collect::<Vec<_>>()).stdout;
+    assert!(
+        String::from_utf8(html).unwrap().contains("vrts_c4a00002"),
+        "the team's report compares with the site's previous audit"
+    );
 }
 
 #[tokio::test]

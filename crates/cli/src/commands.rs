@@ -93,6 +93,33 @@ pub async fn run(mut cli: Cli) -> Result<Finish> {
                 print(&output::comparison(&c))?;
             }
         }
+        Command::Changes { id, json } => {
+            let c = backend.audit_changes(project, &id).await?;
+            if json {
+                output::json(&c)?;
+            } else {
+                let detail = backend.get_audit(project, &id).await?;
+                print(&output::changes(&c, &detail.findings))?;
+            }
+        }
+        Command::Export {
+            id,
+            format,
+            output: path,
+            include_hidden,
+        } => {
+            use veritas_core::ExportFormat as Format;
+            let format = match format {
+                ExportFormat::Json => Format::Json,
+                ExportFormat::Csv => Format::Csv,
+                ExportFormat::Html => Format::Html,
+            };
+            let text = backend.export_audit(project, &id, format, include_hidden).await?;
+            match path {
+                Some(p) => std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?,
+                None => output::print_raw(&text)?,
+            }
+        }
         Command::History { url, json } => {
             let audits = backend.audit_history(project, &url).await?;
             if json {
@@ -138,6 +165,8 @@ async fn run_local(
         | Command::Triage(_)
         | Command::Ingest(_)
         | Command::History { .. }
+        | Command::Changes { .. }
+        | Command::Export { .. }
         | Command::Compare { .. }
         | Command::Delete { .. } => {
             unreachable!("run() answers these on either engine")
@@ -147,15 +176,6 @@ async fn run_local(
                 .database_file()
                 .map_or_else(|| "in memory".to_string(), |f| f.display().to_string());
             print(&format!("database ready: {file}\n"))?;
-        }
-        Command::Changes { id, json } => {
-            let c = store.audit_changes(project, &id).await?;
-            if json {
-                output::json(&c)?;
-            } else {
-                let detail = store.get_audit(project, &id).await?;
-                print(&output::changes(&c, &detail.findings))?;
-            }
         }
         Command::Similar {
             finding_id,
@@ -172,28 +192,6 @@ async fn run_local(
                         s.similarity, s.finding.id, s.finding.pattern_type, s.finding.audit_id, s.audit_url
                     ))?;
                 }
-            }
-        }
-        Command::Export {
-            id,
-            format,
-            output: path,
-            include_hidden,
-        } => {
-            use veritas_core::ExportFormat as Format;
-            let format = match format {
-                ExportFormat::Json => Format::Json,
-                ExportFormat::Csv => Format::Csv,
-                ExportFormat::Html => Format::Html,
-            };
-            let text = if include_hidden {
-                store.export_audit_with_hidden(project, &id, format).await?
-            } else {
-                store.export_audit(project, &id, format).await?
-            };
-            match path {
-                Some(p) => std::fs::write(&p, text).map_err(|e| Error::io(&p, e))?,
-                None => output::print_raw(&text)?,
             }
         }
         Command::Doctor {

@@ -170,6 +170,14 @@ impl Backend {
         }
     }
 
+    /// An audit's findings against its site's previous audit (`audit_changes`).
+    pub async fn audit_changes(&self, project: &ProjectName, id: &AuditId) -> Result<crate::AuditChanges> {
+        match self {
+            Backend::Local(s) => s.audit_changes(project, id).await,
+            Backend::Team(t) => t.audit_changes(project, id).await,
+        }
+    }
+
     /// An audit with its findings, screenshots and events.
     pub async fn get_audit(&self, project: &ProjectName, id: &AuditId) -> Result<AuditDetail> {
         match self {

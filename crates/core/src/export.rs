@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::ids::{AuditId, ProjectName};
 use crate::model::AuditDetail;
-use crate::Store;
+use crate::Backend;
 
 /// The export formats.
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -57,7 +57,7 @@ impl HiddenByTriage {
 /// Audit `id` of `project` rendered in `format`; findings triaged out of the way are left
 /// out (and counted in the export) unless `include_hidden`.
 pub(crate) async fn render(
-    store: &Store,
+    store: &Backend,
     project: &ProjectName,
     id: &AuditId,
     format: ExportFormat,
@@ -120,7 +120,7 @@ pub struct SincePrevious {
 
 /// The comparison with the site's previous audit, if it has one.
 async fn since_previous(
-    store: &Store,
+    store: &Backend,
     project: &ProjectName,
     id: &AuditId,
     detail: &AuditDetail,

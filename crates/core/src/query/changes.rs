@@ -116,14 +116,7 @@ pub async fn audit_changes(pool: &SqlitePool, project: &str, audit_id: &str) -> 
         .collect();
     let previous_audit_id = previous_audit(&mut tx, audit_id).await?;
     let fixed = match &previous_audit_id {
-        Some(prev) => {
-            let here: BTreeSet<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
-            findings_of(&mut tx, prev)
-                .await?
-                .into_iter()
-                .filter(|f| f.fingerprint.as_deref().is_some_and(|p| !here.contains(p)))
-                .collect()
-        }
+        Some(prev) => fixed_since(findings_of(&mut tx, prev).await?, &findings),
         None => Vec::new(),
     };
     tx.commit().await?;
@@ -133,6 +126,43 @@ pub async fn audit_changes(pool: &SqlitePool, project: &str, audit_id: &str) -> 
         findings,
         fixed,
     })
+}
+
+/// The previous audit's findings whose problem (fingerprint) none of `here` has.
+pub(crate) fn fixed_since(previous: Vec<Finding>, here: &[FindingChange]) -> Vec<Finding> {
+    let here: BTreeSet<&str> = here.iter().map(|f| f.fingerprint.as_str()).collect();
+    previous
+        .into_iter()
+        .filter(|f| f.fingerprint.as_deref().is_some_and(|p| !here.contains(p)))
+        .collect()
+}
+
+/// Each finding (id, fingerprint) judged against its site's earlier audits: `previous` holds
+/// the fingerprints of the audit just before, `earlier` those of every audit before (the
+/// previous one's included). The rule of the view `finding_changes` (migration 10), for an
+/// engine that judges when asked rather than on arrival.
+pub(crate) fn judge(
+    findings: impl IntoIterator<Item = (i64, String)>,
+    previous: &BTreeSet<String>,
+    earlier: &BTreeSet<String>,
+) -> Vec<FindingChange> {
+    findings
+        .into_iter()
+        .map(|(finding_id, fingerprint)| {
+            let change = if !earlier.contains(&fingerprint) {
+                Change::New
+            } else if previous.contains(&fingerprint) {
+                Change::Persisting
+            } else {
+                Change::Regressed
+            };
+            FindingChange {
+                finding_id,
+                fingerprint,
+                change,
+            }
+        })
+        .collect()
 }
 
 /// Audit `other` against audit `base` (both of `project`, any two): each audit with its

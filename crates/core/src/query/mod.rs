@@ -2,7 +2,7 @@
 //! ever read. Rows are decoded leniently: a database written by another program may hold a
 //! NULL, a number as text or broken JSON anywhere, and that must never crash a view.
 
-mod changes;
+pub(crate) mod changes;
 mod detail;
 pub(crate) mod list;
 mod matching;

@@ -7,6 +7,7 @@
 //! ([`database`]), the content-addressed screenshot store ([`objects`]), and `push`, which
 //! copies a local data folder into a team store ([`push`]).
 
+mod changes;
 pub mod database;
 mod delete;
 pub mod doctor;

@@ -358,43 +358,7 @@ impl TeamStore {
         .ok_or_else(|| Error::not_found(format!("audit {id} in project {}", project.as_str())))?;
         let audit = audit_from_row(&row)?;
 
-        let mut findings = sqlx::query(
-            "SELECT id, pattern_type, category, severity, confidence, description, plain_english,
-                 screenshot_index, created_at, finding_key, fingerprint, embedding, embedding_model,
-                 embedding_model_version, cwe_id, cvss_score, run
-             FROM audit_findings WHERE audit_id = $1 ORDER BY seq",
-        )
-        .bind(id.as_str())
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Finding {
-                id: r.try_get("id")?,
-                audit_id: id.as_str().to_string(),
-                pattern_type: r.try_get("pattern_type")?,
-                category: r.try_get("category")?,
-                severity: r.try_get::<String, _>("severity")?.to_lowercase(),
-                confidence: r.try_get("confidence")?,
-                description: r.try_get("description")?,
-                plain_english: r.try_get("plain_english")?,
-                screenshot_index: r
-                    .try_get::<Option<i64>, _>("screenshot_index")?
-                    .filter(|i| *i >= 0),
-                created_at: shown_time(r.try_get("created_at")?),
-                finding_key: r.try_get("finding_key")?,
-                embedding: r.try_get("embedding")?,
-                embedding_model: r.try_get("embedding_model")?,
-                embedding_model_version: r.try_get("embedding_model_version")?,
-                cwe_id: r.try_get("cwe_id")?,
-                cvss_score: r.try_get("cvss_score")?,
-                run: r.try_get("run")?,
-                pattern_unrecorded: false,
-                fingerprint: r.try_get("fingerprint")?,
-            }
-            .with_unrecorded_flag())
-        })
-        .collect::<Result<Vec<_>>>()?;
+        let mut findings = findings_of(pool, id.as_str()).await?;
 
         let mut screenshots = sqlx::query(
             "SELECT id, object_key, format, width, height, file_path, label, index_num, file_size_bytes,
@@ -459,4 +423,45 @@ impl TeamStore {
             runs,
         ))
     }
+}
+
+/// The findings of audit `audit_id`, in the order they arrived.
+pub(super) async fn findings_of<'e>(exec: impl sqlx::PgExecutor<'e>, audit_id: &str) -> Result<Vec<Finding>> {
+    sqlx::query(
+        "SELECT id, pattern_type, category, severity, confidence, description, plain_english,
+             screenshot_index, created_at, finding_key, fingerprint, embedding, embedding_model,
+             embedding_model_version, cwe_id, cvss_score, run
+         FROM audit_findings WHERE audit_id = $1 ORDER BY seq",
+    )
+    .bind(audit_id)
+    .fetch_all(exec)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Finding {
+            id: r.try_get("id")?,
+            audit_id: audit_id.to_string(),
+            pattern_type: r.try_get("pattern_type")?,
+            category: r.try_get("category")?,
+            severity: r.try_get::<String, _>("severity")?.to_lowercase(),
+            confidence: r.try_get("confidence")?,
+            description: r.try_get("description")?,
+            plain_english: r.try_get("plain_english")?,
+            screenshot_index: r
+                .try_get::<Option<i64>, _>("screenshot_index")?
+                .filter(|i| *i >= 0),
+            created_at: shown_time(r.try_get("created_at")?),
+            finding_key: r.try_get("finding_key")?,
+            embedding: r.try_get("embedding")?,
+            embedding_model: r.try_get("embedding_model")?,
+            embedding_model_version: r.try_get("embedding_model_version")?,
+            cwe_id: r.try_get("cwe_id")?,
+            cvss_score: r.try_get("cvss_score")?,
+            run: r.try_get("run")?,
+            pattern_unrecorded: false,
+            fingerprint: r.try_get("fingerprint")?,
+        }
+        .with_unrecorded_flag())
+    })
+    .collect::<Result<Vec<_>>>()
 }
