@@ -2,6 +2,7 @@
 // permission for each and checks every call against the capabilities.
 const COMMANDS: &[&str] = &[
     "app_info",
+    "switch_storage",
     "projects",
     "list_audits",
     "audit_facets",

@@ -7,6 +7,7 @@
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
+use veritas_core::storage::{Storage, StorageChoice};
 use veritas_core::{
     Audit, AuditChanges, AuditDetail, AuditFilter, AuditId, AuditRowPage, AuditTriage, Comparison,
     DemoReport, DiffSummary, Error, ErrorKind, ExportFormat, Facets, FindingTriage, ListRequest, ProjectInfo,
@@ -32,6 +33,16 @@ pub struct AppInfo {
     pub team: bool,
     /// Where the audits are, for a person: the data folder, or the team database and store.
     pub storage: String,
+    /// The team profile open, by name; `None` on the data folder or on team URLs given on
+    /// the command line.
+    pub profile: Option<String>,
+    /// Whether the command line gave the team database's URLs (no profile or folder chosen).
+    pub chosen_by_urls: bool,
+    /// The names of the profiles there are to switch to (the profiles file's).
+    pub profiles: Vec<String>,
+    /// Set when the app did not open what was chosen last (or cannot read the profiles):
+    /// why.
+    pub storage_notice: Option<String>,
     pub version: String,
     /// Whether the UI should report start-up and IPC timing (the `timing` feature's
     /// `src/timing.rs`).
@@ -47,8 +58,14 @@ pub struct Progress {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn app_info(store: State<'_, Backend>) -> Result<AppInfo> {
-    let (data_dir, database, database_notice, read_only) = match store.inner() {
+pub async fn app_info(store: State<'_, Storage>) -> Result<AppInfo> {
+    describe(&store)
+}
+
+/// What the app is on, for [`app_info`] and after a switch.
+fn describe(storage: &Storage) -> Result<AppInfo> {
+    let store = storage.backend();
+    let (data_dir, database, database_notice, read_only) = match &store {
         Backend::Local(store) => (
             store.data_dir().to_string_lossy().into_owned(),
             store.database_file().map_or_else(
@@ -65,25 +82,61 @@ pub async fn app_info(store: State<'_, Backend>) -> Result<AppInfo> {
             None,
         ),
     };
+    let choice = storage.choice();
+    // A broken profiles file must not keep the app from saying where it is: the switcher
+    // then offers the folder alone, and the notice says why.
+    let (profiles, profiles_error) = match storage.settings().profile_names() {
+        Ok(names) => (names, None),
+        Err(e) => (
+            Vec::new(),
+            Some(format!("The team profiles cannot be offered: {e}")),
+        ),
+    };
     Ok(AppInfo {
         data_dir,
         database,
         database_notice,
         read_only,
-        team: matches!(store.inner(), Backend::Team(_)),
+        team: matches!(store, Backend::Team(_)),
         storage: store.describe(),
+        profile: match &choice {
+            Some(StorageChoice::Profile { name }) => Some(name.clone()),
+            _ => None,
+        },
+        chosen_by_urls: choice.is_none(),
+        profiles,
+        storage_notice: storage.notice().or(profiles_error),
         version: env!("CARGO_PKG_VERSION").to_string(),
         timing: timing_enabled(),
     })
 }
 
+/// Switch to the team profile `profile` (from the profiles file), or to the data folder when
+/// `None`, and remember it for the next start; the UI reloads itself on what it returns.
+/// If it cannot be opened nothing changes and the error says why.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn switch_storage<R: tauri::Runtime>(
+    app: tauri::AppHandle<R>,
+    store: State<'_, Storage>,
+    profile: Option<String>,
+) -> Result<AppInfo> {
+    let choice = match profile {
+        Some(name) => StorageChoice::Profile { name },
+        None => StorageChoice::Folder,
+    };
+    store.switch_storage(choice).await?;
+    crate::watch_changes(&app);
+    describe(&store)
+}
+
 /// The local store, for a command the team engine does not have yet (named in its error).
-fn local<'a>(store: &'a State<'_, Backend>, command: &str) -> Result<&'a Store> {
-    store.inner().local(command)
+fn local<'a>(store: &'a Backend, command: &str) -> Result<&'a Store> {
+    store.local(command)
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn projects(store: State<'_, Backend>) -> Result<Vec<ProjectInfo>> {
+pub async fn projects(store: State<'_, Storage>) -> Result<Vec<ProjectInfo>> {
+    let store = store.backend();
     store.projects().await
 }
 
@@ -91,10 +144,11 @@ pub async fn projects(store: State<'_, Backend>) -> Result<Vec<ProjectInfo>> {
 /// are not sent.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn list_audits(
-    store: State<'_, Backend>,
+    store: State<'_, Storage>,
     project: String,
     request: ListRequest,
 ) -> Result<AuditRowPage> {
+    let store = store.backend();
     store.list_audits(&ProjectName::parse(&project)?, &request).await
 }
 
@@ -103,11 +157,12 @@ pub async fn list_audits(
 #[tauri::command(rename_all = "snake_case")]
 pub async fn audit_facets<R: tauri::Runtime>(
     window: tauri::Window<R>,
-    store: State<'_, Backend>,
+    store: State<'_, Storage>,
     project: String,
     filter: AuditFilter,
     exact: Option<bool>,
 ) -> Result<Facets> {
+    let store = store.backend();
     store
         .audit_facets_superseding(
             window.label(),
@@ -119,24 +174,27 @@ pub async fn audit_facets<R: tauri::Runtime>(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn get_audit(store: State<'_, Backend>, project: String, id: String) -> Result<AuditDetail> {
+pub async fn get_audit(store: State<'_, Storage>, project: String, id: String) -> Result<AuditDetail> {
+    let store = store.backend();
     store
         .get_audit(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn audit_history(store: State<'_, Backend>, project: String, url: String) -> Result<Vec<Audit>> {
+pub async fn audit_history(store: State<'_, Storage>, project: String, url: String) -> Result<Vec<Audit>> {
+    let store = store.backend();
     store.audit_history(&ProjectName::parse(&project)?, &url).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn compare_audits(
-    store: State<'_, Backend>,
+    store: State<'_, Storage>,
     project: String,
     base: String,
     other: String,
 ) -> Result<Comparison> {
+    let store = store.backend();
     let (base, other) = (AuditId::parse(&base)?, AuditId::parse(&other)?);
     store
         .compare_audits(&ProjectName::parse(&project)?, &base, &other)
@@ -146,13 +204,14 @@ pub async fn compare_audits(
 /// How much changed between two screenshots (the heat map itself comes through `shot:`).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn screenshot_diff(
-    store: State<'_, Backend>,
+    store: State<'_, Storage>,
     project: String,
     before_audit: String,
     before: i64,
     after_audit: String,
     after: i64,
 ) -> Result<DiffSummary> {
+    let store = store.backend();
     let (a, b) = (AuditId::parse(&before_audit)?, AuditId::parse(&after_audit)?);
     store
         .screenshot_diff(&ProjectName::parse(&project)?, &a, before, &b, after)
@@ -162,15 +221,17 @@ pub async fn screenshot_diff(
 
 /// An audit's findings against the previous audit of its site.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn audit_changes(store: State<'_, Backend>, project: String, id: String) -> Result<AuditChanges> {
-    local(&store, "changes across audits")?
+pub async fn audit_changes(store: State<'_, Storage>, project: String, id: String) -> Result<AuditChanges> {
+    let store = store.backend();
+    store
         .audit_changes(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
 }
 
 /// Each finding of an audit under its site's triage decisions.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn audit_triage(store: State<'_, Backend>, project: String, id: String) -> Result<AuditTriage> {
+pub async fn audit_triage(store: State<'_, Storage>, project: String, id: String) -> Result<AuditTriage> {
+    let store = store.backend();
     store
         .audit_triage(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
@@ -179,7 +240,7 @@ pub async fn audit_triage(store: State<'_, Backend>, project: String, id: String
 /// Record a verdict on a finding; `author` is the name set in the app, else the OS user's.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn triage_finding(
-    store: State<'_, Backend>,
+    store: State<'_, Storage>,
     project: String,
     finding_id: i64,
     verdict: String,
@@ -187,6 +248,7 @@ pub async fn triage_finding(
     author: Option<String>,
     only_this_audit: bool,
 ) -> Result<FindingTriage> {
+    let store = store.backend();
     let request = TriageRequest {
         finding_id,
         verdict: TriageVerdict::parse(&verdict)?,
@@ -202,33 +264,37 @@ pub async fn triage_finding(
 /// Every decision about a finding's problem on its site, newest first.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn triage_history(
-    store: State<'_, Backend>,
+    store: State<'_, Storage>,
     project: String,
     finding_id: i64,
 ) -> Result<Vec<TriageDecision>> {
+    let store = store.backend();
     store
         .triage_history(&ProjectName::parse(&project)?, finding_id)
         .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn delete_audit(store: State<'_, Backend>, project: String, id: String) -> Result<()> {
+pub async fn delete_audit(store: State<'_, Storage>, project: String, id: String) -> Result<()> {
+    let store = store.backend();
     store
         .delete_audit(&ProjectName::parse(&project)?, &AuditId::parse(&id)?)
         .await
 }
 
-/// Write the export into `<data dir>/exports/` and return the file's path; findings triaged
-/// away are left out (and counted in it) unless `include_hidden`.
+/// Write the export into `<data dir>/exports/` (on a team database: the downloads folder)
+/// and return the file's path; findings triaged away are left out (and counted in it)
+/// unless `include_hidden`.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn export_audit(
-    store: State<'_, Backend>,
+    store: State<'_, Storage>,
     project: String,
     id: String,
     format: ExportFormat,
     include_hidden: Option<bool>,
 ) -> Result<String> {
-    let path = local(&store, "exports")?
+    let store = store.backend();
+    let path = store
         .export_audit_to_folder(
             &ProjectName::parse(&project)?,
             &AuditId::parse(&id)?,
@@ -241,11 +307,12 @@ pub async fn export_audit(
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn load_demo(
-    store: State<'_, Backend>,
+    store: State<'_, Storage>,
     project: String,
     count: usize,
     on_progress: Channel<Progress>,
 ) -> Result<DemoReport> {
+    let store = store.backend();
     local(&store, "loading demo audits")?
         .load_demo(&ProjectName::parse(&project)?, count, &mut |done, total| {
             let _ = on_progress.send(Progress { done, total });
@@ -256,7 +323,8 @@ pub async fn load_demo(
 /// Show the data folder, or a file the app wrote into it, in the file manager. Only paths
 /// inside the data directory: the UI cannot make the app reveal anything else.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn reveal_path(store: State<'_, Backend>, path: Option<String>) -> Result<()> {
+pub async fn reveal_path(store: State<'_, Storage>, path: Option<String>) -> Result<()> {
+    let store = store.backend();
     let target = local(&store, "showing the data folder")?
         .path_in_data_dir(path.as_deref().map(std::path::Path::new))?;
     tauri_plugin_opener::reveal_item_in_dir(&target).map_err(|e| {

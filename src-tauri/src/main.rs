@@ -1,5 +1,6 @@
 //! `veritas-viewer [--data-dir DIR] [--ephemeral] [--database URL --objects URL | --profile NAME]`:
-//! the desktop app.
+//! the desktop app. Without any of these it opens what was chosen last in the app (see
+//! `veritas_core::storage`), else the default data folder.
 
 // No console window on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -41,23 +42,13 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let team = match &args.profile {
-        Some(name) => match veritas_core::team::profiles::resolve(name) {
-            Ok(p) => Some(veritas_viewer::Team {
-                database: p.database,
-                objects: p.objects,
-            }),
-            Err(e) => {
-                eprintln!("veritas-viewer: error: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => args
-            .database
-            .zip(args.objects)
-            .map(|(database, objects)| veritas_viewer::Team { database, objects }),
+    let options = veritas_core::storage::StartOptions {
+        data_dir: args.data_dir,
+        ephemeral: args.ephemeral,
+        profile: args.profile,
+        team_urls: args.database.zip(args.objects),
     };
-    match veritas_viewer::run(args.data_dir, args.ephemeral, team) {
+    match veritas_viewer::run(options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("veritas-viewer: error: {e}");

@@ -28,7 +28,10 @@ pub fn handle<R: Runtime>(
     request: Request<Vec<u8>>,
     responder: UriSchemeResponder,
 ) {
-    let store = ctx.app_handle().state::<Backend>().inner().clone();
+    let store = ctx
+        .app_handle()
+        .state::<veritas_core::storage::Storage>()
+        .backend();
     tauri::async_runtime::spawn(async move {
         responder.respond(serve(&store, &request).await);
     });

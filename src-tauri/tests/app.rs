@@ -26,7 +26,8 @@ async fn harness(demo: usize) -> Harness {
             .await
             .unwrap();
     }
-    let app = veritas_viewer::configure(mock_builder(), veritas_core::Backend::Local(store.clone()))
+    let storage = veritas_core::storage::Storage::of(veritas_core::Backend::Local(store.clone()));
+    let app = veritas_viewer::configure(mock_builder(), storage)
         .build(tauri::generate_context!())
         .unwrap();
     let main = WebviewWindowBuilder::new(&app, "main", Default::default())
@@ -169,6 +170,30 @@ async fn commands_answer_with_the_cores_data_and_errors() {
     assert_eq!(
         call(&h.main, "get_audit", json!({"project": "default", "id": id})).unwrap_err()["code"],
         "not_found"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_switch_the_storage_cannot_make_changes_nothing_and_a_switch_to_the_folder_answers_its_info() {
+    let h = harness(2).await;
+    let info = call(&h.main, "app_info", json!({})).unwrap();
+    assert_eq!(info["profile"], Value::Null);
+    assert_eq!(info["profiles"], json!([]));
+    assert_eq!(info["chosen_by_urls"], false);
+    for (profile, why) in [("acme", "no profiles file"), ("\u{1b}[2J", "not a profile name")] {
+        let e = call(&h.main, "switch_storage", json!({"profile": profile})).unwrap_err();
+        assert!(e["message"].as_str().unwrap().contains(why), "{profile:?}: {e}");
+    }
+    assert_eq!(
+        call(&h.main, "app_info", json!({})).unwrap(),
+        info,
+        "nothing changed"
+    );
+    let switched = call(&h.main, "switch_storage", json!({"profile": null})).unwrap();
+    assert_eq!(switched, info, "the same data folder");
+    assert_eq!(
+        call(&h.main, "projects", json!({})).unwrap(),
+        json!([{"name": "default", "audits": 2}])
     );
 }
 

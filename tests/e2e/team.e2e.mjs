@@ -1,12 +1,13 @@
 // End to end in team mode (issue 15): a data folder is pushed with `veritas-db push` into the
 // PostgreSQL and SeaweedFS that tests/services.sh started, and the release app, started
 // with VERITAS_DATABASE_URL and VERITAS_OBJECTS_URL, shows those audits, their facets and
-// their screenshots, read from the object store through the core. Fails (never skips)
-// without the services.
+// their screenshots, read from the object store through the core; two windows see each
+// other's triage; an app started without URLs opens the team profile chosen last and
+// switches to its data folder and back. Fails (never skips) without the services.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import net from "node:net";
@@ -188,6 +189,53 @@ describe("Veritas Viewer on a team database (PostgreSQL + SeaweedFS)", () => {
       assert.deepEqual([...new Set(authors)], ["second analyst false_positive"]);
     } finally {
       await other.deleteSession().catch(() => {});
+    }
+  });
+
+  it("opens the team profile chosen last, and switches to the data folder and back", async () => {
+    // A person's settings: a profile for the team database, chosen last time; and a default
+    // data folder of their own with 2 audits. No URL, profile or folder on the command line.
+    const home = mkdtempSync(join(tmpdir(), "veritas-e2e-switch-"));
+    const settings = join(home, "config", "veritas-viewer");
+    mkdirSync(settings, { recursive: true });
+    writeFileSync(join(settings, "profiles.json"), JSON.stringify({ profiles: { team: { database, objects } } }));
+    const choiceFile = join(settings, "storage.json");
+    writeFileSync(choiceFile, JSON.stringify({ storage: "profile", name: "team" }));
+    const folder = join(home, "data", "veritas-viewer");
+    const demo = spawnSync(CLI, ["--data-dir", folder, "demo", "--audits", "2"], { encoding: "utf8" });
+    assert.equal(demo.status, 0, demo.stderr);
+    const own = { ...env, XDG_CONFIG_HOME: join(home, "config"), XDG_DATA_HOME: join(home, "data"), XDG_CACHE_HOME: join(home, "cache") };
+    for (const v of ["VERITAS_DATABASE_URL", "VERITAS_OBJECTS_URL", "VERITAS_PROFILE", "VERITAS_PROFILES", "VERITAS_DATA_DIR", "USE_DB_PERSISTENCE"]) delete own[v];
+    children.push(spawn(DRIVER, ["--port", "4468", "--native-port", "4469"], { env: own, stdio: ["ignore", "inherit", "inherit"] }));
+    await waitPort(4468, 20000);
+    const app = await remote({
+      hostname: "127.0.0.1",
+      port: 4468,
+      logLevel: "error",
+      capabilities: { "tauri:options": { application: APP } },
+    });
+    const count = async () => (await app.$('[data-testid="result-count"]').getText()).trim();
+    const switcher = () => app.$('[data-testid="storage-switcher"]');
+    try {
+      await until("the remembered team profile", async () =>
+        (await switcher().isExisting()) && (await switcher().getValue()) === "profile:team" && (await count()) === "6 audits");
+      assert.ok(await app.$('[data-testid="team-badge"]').isExisting(), "the team badge");
+
+      await switcher().selectByAttribute("value", "");
+      await until("the data folder's audits", async () =>
+        (await app.$('[data-testid="data-folder"]').isExisting()) && (await count()) === "2 audits");
+      assert.equal(await switcher().getValue(), "");
+      assert.equal(await app.$('[data-testid="team-badge"]').isExisting(), false);
+      assert.deepEqual(JSON.parse(readFileSync(choiceFile, "utf8")), { storage: "folder" }, "the folder, remembered");
+      mkdirSync(ARTIFACTS, { recursive: true });
+      spawnSync("import", ["-window", "root", join(ARTIFACTS, "team-04-switched-to-folder.png")], { env: process.env });
+
+      await switcher().selectByAttribute("value", "profile:team");
+      await until("the team's audits again", async () =>
+        (await app.$('[data-testid="team-badge"]').isExisting()) && (await count()) === "6 audits");
+      assert.deepEqual(JSON.parse(readFileSync(choiceFile, "utf8")), { storage: "profile", name: "team" });
+    } finally {
+      await app.deleteSession().catch(() => {});
     }
   });
 });

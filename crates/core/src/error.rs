@@ -120,6 +120,15 @@ impl Error {
         }
     }
 
+    /// `what` does not exist in `place` (which may say what is there instead).
+    pub fn not_found_in(what: impl fmt::Display, place: impl fmt::Display) -> Self {
+        let what = what.to_string();
+        Error {
+            input: Some(what.clone()),
+            ..Error::new(ErrorKind::NotFound, format!("{what} not found in {place}"))
+        }
+    }
+
     /// `what` (naming the thing asked for and where it was looked for) does not exist.
     pub fn not_found(what: impl fmt::Display) -> Self {
         let what = what.to_string();

@@ -40,6 +40,7 @@ mod query;
 mod runs;
 mod screenshots;
 mod search;
+pub mod storage;
 mod store;
 pub mod team;
 mod temp_files;

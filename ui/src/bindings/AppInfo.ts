@@ -21,7 +21,25 @@ team: boolean,
 /**
  * Where the audits are, for a person: the data folder, or the team database and store.
  */
-storage: string, version: string, 
+storage: string, 
+/**
+ * The team profile open, by name; `None` on the data folder or on team URLs given on
+ * the command line.
+ */
+profile: string | null, 
+/**
+ * Whether the command line gave the team database's URLs (no profile or folder chosen).
+ */
+chosen_by_urls: boolean, 
+/**
+ * The names of the profiles there are to switch to (the profiles file's).
+ */
+profiles: Array<string>, 
+/**
+ * Set when the app did not open what was chosen last (or cannot read the profiles):
+ * why.
+ */
+storage_notice: string | null, version: string, 
 /**
  * Whether the UI should report start-up and IPC timing (the `timing` feature's
  * `src/timing.rs`).

@@ -56,6 +56,9 @@ export async function call<T>(cmd: string, args: Record<string, unknown> = {}): 
  */
 export const api = {
   appInfo: () => call<AppInfo>("app_info"),
+  /** Switch to team profile `profile`, or to the data folder when null; remembered for the
+   * next start. Nothing changes when it cannot be opened (the error says why). */
+  switchStorage: (profile: string | null) => call<AppInfo>("switch_storage", { profile }),
   projects: () => call<ProjectInfo[]>("projects"),
   listAudits: (project: string, request: ListRequest) =>
     call<AuditRowPage>("list_audits", { project, request }),

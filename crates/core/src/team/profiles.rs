@@ -49,11 +49,17 @@ pub fn profiles_path() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(PROFILES_FILE_ENV).filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
+    Some(config_dir()?.join("profiles.json"))
+}
+
+/// The app's folder of settings: `$XDG_CONFIG_HOME/veritas-viewer`, else
+/// `~/.config/veritas-viewer`.
+pub fn config_dir() -> Option<PathBuf> {
     let config = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(config.join("veritas-viewer").join("profiles.json"))
+    Some(config.join("veritas-viewer"))
 }
 
 /// The profiles of file `path`, by name; none when there is no such file. A file that is
@@ -98,22 +104,27 @@ pub fn resolve(name: &str) -> Result<Profile> {
             "no profiles file: set VERITAS_PROFILES or HOME",
         )
     })?;
-    let mut profiles = load(&path)?;
+    resolve_in(&path, name)
+}
+
+/// Profile `name` of the profiles file `path`, as [`resolve`].
+pub fn resolve_in(path: &Path, name: &str) -> Result<Profile> {
+    let mut profiles = load(path)?;
     profiles.remove(name).ok_or_else(|| {
         let known: Vec<&String> = profiles.keys().collect();
-        Error::not_found(format!(
-            "profile {name:?} in {} (it has {})",
-            path.display(),
-            if known.is_empty() {
-                "none".to_string()
-            } else {
-                known
-                    .iter()
-                    .map(|k| format!("{k:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            }
-        ))
+        let names = if known.is_empty() {
+            "none".to_string()
+        } else {
+            known
+                .iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Error::not_found_in(
+            format!("profile {name:?}"),
+            format!("{} (it has {names})", path.display()),
+        )
     })
 }
 
