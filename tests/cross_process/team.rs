@@ -705,6 +705,120 @@ async fn changes_and_exports_read_the_same_from_the_team_database_as_from_the_fo
 }
 
 #[tokio::test]
+async fn pull_copies_the_team_into_a_folder_and_a_team_backup_restores_by_push() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    assert!(run(a.path(), &["demo", "--audits", "8"]).status.success());
+    let list = run_json(a.path(), &["list", "--json"]);
+    let first = list[0]["id"].as_str().unwrap().to_string();
+    let finding = run_json(a.path(), &["show", &first, "--json"])["findings"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let verdict = run(
+        a.path(),
+        &[
+            "triage",
+            &finding.to_string(),
+            "--verdict",
+            "accepted_risk",
+            "--author",
+            "ana",
+        ],
+    );
+    assert!(
+        verdict.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verdict.stderr)
+    );
+    push(a.path(), &team, &[]);
+    let team_args =
+        |args: &[&str]| -> Vec<String> { on(&team).iter().chain(args).map(|s| s.to_string()).collect() };
+    let on_team = |dir: &Path, args: &[&str]| -> Value {
+        let args = team_args(args);
+        run_json(dir, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    // Pulled into an empty folder: the team's audits, read the same, screenshots included.
+    let b = tempfile::tempdir().unwrap();
+    let pull = |dir: &Path| run_json(dir, &["pull", "--from", &team.0, "--objects", &team.1, "--json"]);
+    let report = pull(b.path());
+    assert_eq!(
+        (report["audits"].as_u64(), report["new_audits"].as_u64()),
+        (Some(8), Some(8)),
+        "{report}"
+    );
+    assert_eq!(report["triage_added"], 1);
+    let same_as_team = |dir: &Path| {
+        for audit in on_team(a.path(), &["list", "--json"]).as_array().unwrap() {
+            let id = audit["id"].as_str().unwrap();
+            let there = comparable(on_team(a.path(), &["show", id, "--json"]));
+            let here = comparable(run_json(dir, &["show", id, "--json"]));
+            if let Some(d) = first_difference(&there, &here, id) {
+                panic!("{} reads otherwise than the team's: {d}", dir.display());
+            }
+        }
+    };
+    same_as_team(b.path());
+    let triage = run_json(b.path(), &["triage", "export", "-"]);
+    assert_eq!(triage["decisions"][0]["author"], "ana");
+    // Again: nothing new, nothing replaced.
+    let again = pull(b.path());
+    assert_eq!(
+        (again["new_audits"].as_u64(), again["replaced_audits"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(again["triage_added"], 0);
+
+    // The team's backup is a data folder; pushed into a new team database it is the team.
+    let dest = b.path().join("team-backup");
+    let args = team_args(&["backup", dest.to_str().unwrap()]);
+    let backup = run(a.path(), &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
+    same_as_team(&dest);
+    let restored = fresh_team().await;
+    let pushed = run_json(
+        &dest,
+        &[
+            "push",
+            "--all-projects",
+            "--to",
+            &restored.0,
+            "--objects",
+            &restored.1,
+            "--json",
+        ],
+    );
+    assert_eq!(pushed["audits"], 8);
+    for audit in on_team(a.path(), &["list", "--json"]).as_array().unwrap() {
+        let id = audit["id"].as_str().unwrap();
+        let there = comparable(on_team(a.path(), &["show", id, "--json"]));
+        let args: Vec<String> = on(&restored)
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["show".into(), id.into(), "--json".into()])
+            .collect();
+        let back = comparable(run_json(
+            a.path(),
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        assert_eq!(first_difference(&there, &back, id), None);
+    }
+    // A backup never writes into a folder that has anything in it.
+    let refused = run(
+        a.path(),
+        &team_args(&["backup", dest.to_str().unwrap()])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("must be a new or empty folder"));
+}
+
+#[tokio::test]
 async fn screenshots_are_served_from_the_object_store_through_the_core_with_thumbnails() {
     use veritas_core::{AuditId, Backend, ProjectName};
     let team = fresh_team().await;
@@ -935,10 +1049,9 @@ async fn the_environment_chooses_the_team_database_and_push_still_reads_the_fold
     let listed: Value = serde_json::from_slice(&after.stdout).unwrap();
     assert_eq!(listed[0]["id"], "vrts_e0e00001");
     // A command only a folder has says so rather than quietly reading the folder.
-    let backup = a.path().join("copy");
-    let backup = with_env(&["backup", backup.to_str().unwrap()]);
-    assert!(!backup.status.success());
-    assert!(String::from_utf8_lossy(&backup.stderr).contains("not available on a team"));
+    let similar = with_env(&["similar", "1"]);
+    assert!(!similar.status.success());
+    assert!(String::from_utf8_lossy(&similar.stderr).contains("not available on a team"));
 }
 
 /// The arguments that put a `veritas-db` command on `team`.

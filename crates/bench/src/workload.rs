@@ -246,6 +246,8 @@ pub fn audit(i: u64) -> AuditRecord {
         .map(|j| {
             let t = FINDINGS[((h(i, 9) as u64 + j * 3) % 10) as usize];
             NewFinding {
+                created_at: None,
+                run: None,
                 key: None,
                 pattern_type: t.0.into(),
                 category: Some(t.1.into()),
@@ -262,6 +264,8 @@ pub fn audit(i: u64) -> AuditRecord {
         .iter()
         .enumerate()
         .map(|(k, label)| NewScreenshot {
+            created_at: None,
+            run: None,
             file_path: format!(
                 "/srv/veritas/data/screenshots/{id}/{}_{k}_{:08x}.png",
                 started.timestamp(),
@@ -290,6 +294,7 @@ pub fn audit(i: u64) -> AuditRecord {
         .iter()
         .enumerate()
         .map(|(j, kind)| NewEvent {
+            run: None,
             event_type: (*kind).into(),
             data: json!({"type": kind, "phase": PHASES[j % 6],
                          "message": format!("{kind} for {id} at step {j} of the audit pipeline, recorded for the timeline"),

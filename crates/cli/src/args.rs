@@ -136,7 +136,8 @@ pub enum Command {
         json: bool,
     },
     /// Copy the database and its screenshots to DEST (a new or empty folder), consistently,
-    /// while other processes keep writing.
+    /// while other processes keep writing. On a team database: every project into DEST as a
+    /// data folder, which `push --all-projects` restores.
     Backup { dest: PathBuf },
     /// Copy the project (its audits, findings, events, screenshots and triage) into a team
     /// database, and its screenshots into the team's store (--objects: s3://bucket/prefix,
@@ -150,6 +151,20 @@ pub enum Command {
         /// --database, or VERITAS_DATABASE_URL).
         #[arg(long = "to", value_name = "URL")]
         to: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the project (its audits, findings, events, screenshots and triage) of a team
+    /// database into this data folder, for work offline; pulling again changes nothing, and
+    /// an audit that changed on the team since replaces the folder's copy.
+    Pull {
+        /// Every project of the team database, not only --project.
+        #[arg(long)]
+        all_projects: bool,
+        /// The team database: postgres://user[:password]@host[:port]/database (default:
+        /// --database, or VERITAS_DATABASE_URL).
+        #[arg(long = "from", value_name = "URL")]
+        from: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -179,6 +194,7 @@ impl Command {
             Command::Doctor { .. } => "doctor",
             Command::Backup { .. } => "backup",
             Command::Push { .. } => "push",
+            Command::Pull { .. } => "pull",
             Command::Demo { .. } => "demo",
         }
     }

@@ -49,7 +49,7 @@ pub async fn run(mut cli: Cli) -> Result<Finish> {
     }
     // push reads the data directory whatever --database says: that is where it pushes.
     let team = match &cli.command {
-        Command::Push { .. } => None,
+        Command::Push { .. } | Command::Pull { .. } => None,
         _ => cli.database.as_ref(),
     };
     let backend = match (team, &cli.objects) {
@@ -84,6 +84,20 @@ pub async fn run(mut cli: Cli) -> Result<Finish> {
             } else {
                 print(&team_doctor_text(&report))?;
             }
+        }
+        Command::Backup { dest } if backend.team().is_some() => {
+            let r = backend.team().expect("matched above").backup_to(&dest).await?;
+            print(&format!(
+                "backed up {} audits of {} projects with {} screenshots and {} triage decisions to {} \
+                 (a data folder: `veritas-db --data-dir {} push --all-projects --to URL` restores it)\n",
+                r.audits,
+                r.projects,
+                r.screenshots,
+                r.triage_added,
+                dest.display(),
+                dest.display()
+            ))?;
+            refused(&r.refused, "backed up")?;
         }
         Command::Compare { base, other, json } => {
             let c = backend.compare_audits(project, &base, &other).await?;
@@ -255,6 +269,45 @@ async fn run_local(
                 ));
             }
         }
+        Command::Pull {
+            all_projects,
+            from,
+            json,
+        } => {
+            let objects = objects.as_deref().ok_or_else(|| {
+                Error::invalid(
+                    "pull",
+                    "needs --objects (or VERITAS_OBJECTS_URL): where the screenshots are",
+                )
+            })?;
+            let from = from.as_ref().or(database.as_ref()).ok_or_else(|| {
+                Error::invalid(
+                    "pull",
+                    "needs --from (or --database, or VERITAS_DATABASE_URL): the team database",
+                )
+            })?;
+            let team = TeamStore::open(from, objects).await?;
+            let r = store.pull_from(&team, (!all_projects).then_some(project)).await?;
+            if json {
+                output::json(&r)?;
+            } else {
+                print(&format!(
+                    "pulled {} audits of {} projects from {} into {}: {} new, {} replaced (changed on the team), \
+                     {} screenshots ({} recorded without their object); triage: {} decisions added, {} known\n",
+                    r.audits,
+                    r.projects,
+                    r.database,
+                    r.data_dir,
+                    r.new_audits,
+                    r.replaced_audits,
+                    r.screenshots,
+                    r.screenshots_missing,
+                    r.triage_added,
+                    r.triage_known
+                ))?;
+            }
+            refused(&r.refused, "pulled")?;
+        }
         Command::Demo { audits } => {
             let bar = progress_bar(audits as u64, "{bar:30} {pos}/{len} demo audits");
             let r = store
@@ -271,6 +324,23 @@ async fn run_local(
         }
     }
     Ok(Finish::Success)
+}
+
+/// Fail naming how many audits were left out (each already listed), the rest having been copied.
+fn refused(refused: &[String], done: &str) -> Result<()> {
+    for r in refused {
+        eprintln!("veritas-db: not {done}: {}", output::field(r));
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(veritas_core::Error::new(
+        veritas_core::ErrorKind::InvalidInput,
+        format!(
+            "{} audits were not {done} (listed above); the rest were",
+            refused.len()
+        ),
+    ))
 }
 
 /// A progress bar on a terminal's standard error; hidden when it is not a terminal.

@@ -29,6 +29,17 @@ pub fn is_plain_identifier(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
+/// Whether `s` is a plain file name: a plain identifier's characters and dots, not
+/// starting with a dot and without `..` (so never a path, a hidden file or a parent).
+pub fn is_plain_file_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ID_LEN
+        && !s.starts_with('.')
+        && !s.contains("..")
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 /// Declares a checked identifier type: a plain identifier (see [`is_plain_identifier`])
 /// behind its own name, so that a value of it is known to be checked and is never checked
 /// again. Both kinds follow the same rule; the macro keeps the two types' code from being
@@ -122,6 +133,18 @@ pub fn file_name_of_recorded_path(recorded: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_take_an_extension_but_never_a_path_or_a_hidden_name() {
+        for good in ["20260223_103640_3_a1b2.png", "shot.jpeg", "t0"] {
+            assert!(is_plain_file_name(good), "{good}");
+        }
+        for bad in [
+            "", ".hidden", "..", "a..b", "../x.png", "a/b.png", "a\\b.png", "a b.png", "x.png\0",
+        ] {
+            assert!(!is_plain_file_name(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn identifiers_accept_backend_ids_and_refuse_path_tricks() {

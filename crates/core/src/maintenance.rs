@@ -366,6 +366,14 @@ async fn search_index_ok(store: &Store) -> Result<bool> {
 /// when complete: a backup that fails (or is killed) leaves no half-written `dest` for the
 /// next attempt to trip on, and the hidden folder is removed on the way out.
 pub(crate) async fn backup(store: &Store, dest: &Path) -> Result<BackupReport> {
+    let staging = backup_staging(dest)?;
+    let report = backup_into(store, staging.path()).await?;
+    finish_backup(staging, dest)?;
+    Ok(report)
+}
+
+/// A staging folder beside backup destination `dest`, which must be a new or empty folder.
+pub(crate) fn backup_staging(dest: &Path) -> Result<tempfile::TempDir> {
     if dest.exists()
         && std::fs::read_dir(dest)
             .map_err(|e| Error::io(dest, e))?
@@ -382,18 +390,20 @@ pub(crate) async fn backup(store: &Store, dest: &Path) -> Result<BackupReport> {
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
-    let staging = tempfile::Builder::new()
+    tempfile::Builder::new()
         .prefix(".veritas-backup-")
         .tempdir_in(&parent)
-        .map_err(|e| Error::io(&parent, e))?;
-    let report = backup_into(store, staging.path()).await?;
-    // A missing or empty `dest` is replaced by the complete copy in one rename.
+        .map_err(|e| Error::io(&parent, e))
+}
+
+/// Put the complete copy in `staging` in place of the missing or empty `dest`, in one rename.
+pub(crate) fn finish_backup(staging: tempfile::TempDir, dest: &Path) -> Result<()> {
     let done = staging.keep();
     if let Err(e) = std::fs::rename(&done, dest) {
         let _ = std::fs::remove_dir_all(&done);
         return Err(Error::io(dest, e));
     }
-    Ok(report)
+    Ok(())
 }
 
 /// A screenshot row as the backup reads it: id, audit id and file path where they are text,

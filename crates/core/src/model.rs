@@ -297,6 +297,13 @@ pub struct NewFinding {
     pub embedding_model_version: Option<String>,
     pub cwe_id: Option<String>,
     pub cvss_score: Option<f64>,
+    /// When it was stored first (stored form), for a copy of a row stored elsewhere
+    /// (`pull`); `None` means now.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Its run, for a copy of a row stored elsewhere; `None`: the run being written.
+    #[serde(default)]
+    pub run: Option<i64>,
 }
 
 /// A screenshot row to store; the file is already in place.
@@ -306,6 +313,10 @@ pub struct NewScreenshot {
     pub label: String,
     pub index: i64,
     pub file_size_bytes: Option<i64>,
+    /// As [`NewFinding::created_at`].
+    pub created_at: Option<String>,
+    /// As [`NewFinding::run`].
+    pub run: Option<i64>,
 }
 
 /// An event row to store.
@@ -315,6 +326,8 @@ pub struct NewEvent {
     pub data: Value,
     /// Stored form; `None` means now.
     pub timestamp: Option<String>,
+    /// As [`NewFinding::run`].
+    pub run: Option<i64>,
 }
 
 /// A whole audit to store in one transaction (demo data, imports, benchmarks).

@@ -88,6 +88,8 @@ pub(crate) async fn load_demo(
                 let t = FINDINGS[(site * 3 + j) % FINDINGS.len()];
                 let confidence = 0.55 + ((i + j * 3) % 9) as f64 * 0.05;
                 NewFinding {
+                    created_at: None,
+                    run: None,
                     key: Some(format!("{}{}", t.0, confidence)),
                     pattern_type: t.0.into(),
                     category: Some(t.1.into()),
@@ -120,6 +122,8 @@ pub(crate) async fn load_demo(
                 let (id2, bytes) = (audit_id.clone(), bytes.to_vec());
                 let saved = crate::blocking(move || shots_dir.save(&id2, index as i64, &bytes)).await??;
                 shots.push(NewScreenshot {
+                    created_at: None,
+                    run: None,
                     file_path: saved.path.to_string_lossy().into_owned(),
                     label: label.into(),
                     index: index as i64,
@@ -129,6 +133,8 @@ pub(crate) async fn load_demo(
             if i % 12 == 1 {
                 // Recorded by the backend on Windows; the file never arrived.
                 shots.push(NewScreenshot {
+                    created_at: None,
+                    run: None,
                     file_path: format!(
                         r"C:\Users\auditor\veritas\data\screenshots\{id}\20260223_103640_3_missing.png"
                     ),
@@ -145,6 +151,8 @@ pub(crate) async fn load_demo(
                 let path = dir.join(name);
                 crate::blocking(move || crate::screenshots::write_atomically(&dir, &path, &bytes)).await??;
                 shots.push(NewScreenshot {
+                    created_at: None,
+                    run: None,
                     file_path: format!(r"C:\Users\auditor\veritas\data\screenshots\{id}\{name}"),
                     label: "t20".into(),
                     index: shots.len() as i64,
@@ -157,6 +165,7 @@ pub(crate) async fn load_demo(
         let mut events = Vec::new();
         let mut ev = |secs: f64, data: Value| {
             events.push(NewEvent {
+                run: None,
                 event_type: data["type"].as_str().unwrap_or("unknown").to_string(),
                 data,
                 timestamp: Some(at(secs)),

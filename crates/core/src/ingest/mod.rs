@@ -248,6 +248,7 @@ impl Ingestor<'_> {
             let url =
                 url.ok_or_else(|| Error::invalid(format!("audit {id}"), "is new, so --url is needed"))?;
             let event = NewEvent {
+                run: None,
                 event_type: "audit_start".into(),
                 data: json!({"type": "audit_start", "audit_id": id.as_str(), "url": url}),
                 timestamp: None,
@@ -353,6 +354,8 @@ impl Ingestor<'_> {
             Some(Pending::Screenshot { bytes, label, index }) => {
                 let stored = self.save_screenshot(&audit_id, index, bytes).await?;
                 let row = NewScreenshot {
+                    created_at: None,
+                    run: None,
                     file_path: stored.recorded_path,
                     label,
                     index,
@@ -369,6 +372,7 @@ impl Ingestor<'_> {
         );
         let is_finding = matches!(effect, Effect::Findings(_) | Effect::Result(_));
         let event = NewEvent {
+            run: None,
             event_type: parsed.event_type.clone(),
             data: parsed.data,
             timestamp: None,

@@ -150,6 +150,8 @@ pub fn finding(o: &Fields, shape: Shape) -> Result<NewFinding, Rejection> {
         Some(other) => return Err(wrong_type("finding id", "a string or number", other)),
     };
     Ok(NewFinding {
+        created_at: None,
+        run: None,
         key: Some(key),
         category: str_field(o, "category")?.map(str::to_string),
         description: first_str(o, &["description", "evidence"])?
@@ -401,6 +403,8 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, Rejection> {
                     return Err(invalid("screenshot", "has neither data nor url"))
                 }
                 None => Effect::Screenshot(crate::model::NewScreenshot {
+                    created_at: None,
+                    run: None,
                     file_path: producer_path,
                     label,
                     index,

@@ -77,7 +77,7 @@ impl ScreenshotDir {
     /// if it is not there yet: a local copy of a screenshot kept elsewhere (a team's object
     /// store), so that it is served, thumbnailed and diffed as a stored file is.
     pub fn keep_copy(&self, audit_id: &AuditId, name: &str, bytes: &[u8]) -> Result<PathBuf> {
-        if !crate::ids::is_plain_identifier(name) {
+        if !crate::ids::is_plain_file_name(name) {
             return Err(Error::invalid(format!("file name {name:?}"), "not a plain name"));
         }
         let dir =

@@ -16,6 +16,7 @@ pub(crate) mod ingest;
 pub mod live;
 pub mod objects;
 pub mod profiles;
+pub mod pull;
 pub mod push;
 pub mod read;
 pub mod shots;
@@ -24,6 +25,7 @@ pub mod triage;
 pub use database::{redact, TeamDatabase, DATABASE_URL_ENV};
 pub use doctor::TeamDoctorReport;
 pub use objects::{content_key, ObjectShots, Stored, OBJECTS_URL_ENV};
+pub use pull::PullReport;
 pub use push::PushReport;
 
 use crate::error::Result;

@@ -226,6 +226,8 @@ mod tests {
 
     fn new(pattern: &str, description: &str, key: Option<&str>) -> NewFinding {
         NewFinding {
+            created_at: None,
+            run: None,
             key: key.map(str::to_string),
             pattern_type: pattern.into(),
             description: description.into(),

@@ -141,7 +141,7 @@ pub(super) fn push_findings<'a>(
         embedding_model, embedding_model_version, cwe_id, cvss_score) ";
     push_rows(q, insert, fs, |mut row, f| {
         row.push_bind(audit_id)
-            .push_bind(run)
+            .push_bind(f.run.unwrap_or(run))
             .push_bind(&f.pattern_type)
             .push_bind(&f.category)
             .push_bind(&f.severity)
@@ -150,7 +150,7 @@ pub(super) fn push_findings<'a>(
             .push_bind(&f.plain_english)
             // The backend's convention: -1 when the finding has no screenshot.
             .push_bind(f.screenshot_index.unwrap_or(-1))
-            .push_bind(now)
+            .push_bind(f.created_at.as_deref().unwrap_or(now))
             .push_bind(&f.key)
             .push_bind(f.embedding.as_deref().map(encode_embedding))
             .push_bind(&f.embedding_model)
@@ -172,12 +172,12 @@ pub(super) fn push_screenshots<'a>(
         "INSERT INTO audit_screenshots (audit_id, run, file_path, label, index_num, file_size_bytes, created_at) ";
     push_rows(q, insert, ss, |mut row, s| {
         row.push_bind(audit_id)
-            .push_bind(run)
+            .push_bind(s.run.unwrap_or(run))
             .push_bind(&s.file_path)
             .push_bind(&s.label)
             .push_bind(s.index)
             .push_bind(s.file_size_bytes)
-            .push_bind(now);
+            .push_bind(s.created_at.as_deref().unwrap_or(now));
     });
 }
 
@@ -194,7 +194,7 @@ pub(super) fn push_events<'a>(
         "INSERT INTO audit_events (audit_id, run, event_id, event_hash, event_type, data, timestamp) ";
     push_rows(q, insert, es, |mut row, e| {
         row.push_bind(audit_id)
-            .push_bind(run)
+            .push_bind(e.run.unwrap_or(run))
             .push_bind(identity.map(|i| i.0.as_str()))
             .push_bind(identity.map(|i| i.1.as_str()))
             .push_bind(&e.event_type)

@@ -63,6 +63,8 @@ async fn compare_gives_score_and_signal_deltas_and_findings_by_pattern() {
     after.findings = vec![
         before.findings[0].clone(),
         NewFinding {
+            created_at: None,
+            run: None,
             key: Some("n".into()),
             pattern_type: "auto_renewal".into(),
             ..before.findings[0].clone()

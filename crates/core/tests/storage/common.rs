@@ -67,6 +67,8 @@ pub fn record(i: usize) -> AuditRecord {
         },
         findings: (0..3)
             .map(|j| NewFinding {
+                created_at: None,
+                run: None,
                 key: Some(format!("f{j}")),
                 pattern_type: ["countdown_timer", "hidden_costs", "confirmshaming"][j].into(),
                 category: Some("false_urgency".into()),
@@ -80,6 +82,8 @@ pub fn record(i: usize) -> AuditRecord {
             .collect(),
         screenshots: (0..2)
             .map(|k| NewScreenshot {
+                created_at: None,
+                run: None,
                 file_path: format!(r"C:\data\screenshots\{id}\{k}.png"),
                 label: ["t0", "fullpage"][k].into(),
                 index: k as i64,
@@ -88,11 +92,13 @@ pub fn record(i: usize) -> AuditRecord {
             .collect(),
         events: vec![
             NewEvent {
+                run: None,
                 event_type: "phase_start".into(),
                 data: json!({"type": "phase_start", "phase": "init", "pct": 0}),
                 timestamp: Some("2026-02-23 10:00:00.000000".into()),
             },
             NewEvent {
+                run: None,
                 event_type: "audit_complete".into(),
                 data: json!({"type": "audit_complete", "audit_id": id}),
                 timestamp: Some("2026-02-23 10:01:00.000000".into()),

@@ -376,6 +376,8 @@ async fn searched(store: &Store, project: &str, text: &str) -> BTreeSet<String> 
 
 fn finding(pattern: &str, severity: &str) -> NewFinding {
     NewFinding {
+        created_at: None,
+        run: None,
         key: Some(format!("{pattern}-{severity}")),
         pattern_type: pattern.into(),
         category: Some("sneaking".into()),

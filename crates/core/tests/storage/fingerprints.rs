@@ -11,6 +11,8 @@ use crate::common::{fresh, raw, record};
 
 fn finding(pattern: &str, category: &str, cwe: Option<&str>, confidence: f64, text: &str) -> NewFinding {
     NewFinding {
+        created_at: None,
+        run: None,
         pattern_type: pattern.into(),
         category: Some(category.into()),
         severity: "high".into(),
@@ -413,6 +415,8 @@ async fn two_runs_screenshots_differ_by_a_known_share_and_the_report_compares_th
         let id = AuditId::parse(&r.id).unwrap();
         let saved = s.screenshots().save(&id, 0, &png).unwrap();
         r.screenshots = vec![veritas_core::NewScreenshot {
+            created_at: None,
+            run: None,
             file_path: saved.path.to_string_lossy().into_owned(),
             label: "fullpage".into(),
             index: 0,

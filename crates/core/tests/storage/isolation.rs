@@ -10,6 +10,8 @@ async fn nothing_of_one_project_is_visible_from_another() {
     let fx = fresh().await;
     let s = &fx.store;
     let embedded = |v: Vec<f32>| NewFinding {
+        created_at: None,
+        run: None,
         embedding: Some(v),
         embedding_model: Some("m".into()),
         embedding_model_version: Some("1".into()),
@@ -18,12 +20,16 @@ async fn nothing_of_one_project_is_visible_from_another() {
     // Same url in both projects, so history could leak if it were not scoped.
     let mut a = record(1);
     a.findings.push(NewFinding {
+        created_at: None,
+        run: None,
         key: Some("emb".into()),
         ..embedded(vec![1.0, 0.0])
     });
     let mut b = record(2);
     b.url = a.url.clone();
     b.findings.push(NewFinding {
+        created_at: None,
+        run: None,
         key: Some("emb".into()),
         ..embedded(vec![0.9, 0.1])
     });
@@ -164,6 +170,8 @@ async fn nothing_of_one_project_is_visible_from_another() {
 async fn similar_findings_rank_by_cosine_within_one_model_and_version() {
     let fx = fresh().await;
     let f = |key: &str, v: Vec<f32>, model: &str| NewFinding {
+        created_at: None,
+        run: None,
         key: Some(key.into()),
         embedding: Some(v),
         embedding_model: Some(model.into()),
@@ -177,6 +185,8 @@ async fn similar_findings_rank_by_cosine_within_one_model_and_version() {
         f("far", vec![0.0, 1.0, 0.0], "m"),
         f("other-model", vec![1.0, 0.0, 0.0], "other"),
         NewFinding {
+            created_at: None,
+            run: None,
             key: Some("plain".into()),
             ..record(0).findings[0].clone()
         },

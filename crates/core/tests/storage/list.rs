@@ -193,6 +193,8 @@ async fn filters_narrow_the_list_and_facets_count_under_them() {
         r.fields.created_at = Some(format!("2026-02-{:02} 12:00:00.000000", 10 + i));
         if i == 7 {
             r.findings.push(NewFinding {
+                created_at: None,
+                run: None,
                 key: Some("crit".into()),
                 severity: "critical".into(),
                 pattern_type: "fake_login_form".into(),

@@ -67,6 +67,8 @@ async fn a_finding_keeps_text_embedding_and_model_and_one_without_has_nulls() {
     let mut r = record(1);
     r.findings = vec![
         NewFinding {
+            created_at: None,
+            run: None,
             embedding: Some(vec![0.25, -1.5, 3.0e-8, f32::MAX]),
             embedding_model: Some("all-MiniLM-L6-v2".into()),
             embedding_model_version: Some("2.2.2".into()),

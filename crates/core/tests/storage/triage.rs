@@ -12,6 +12,8 @@ use crate::common::{fresh, pname, record};
 
 fn finding(pattern: &str) -> NewFinding {
     NewFinding {
+        created_at: None,
+        run: None,
         pattern_type: pattern.into(),
         category: Some("dark_pattern".into()),
         severity: "high".into(),
@@ -364,6 +366,8 @@ async fn facets_leave_out_triaged_away_findings_and_count_them_when_asked() {
         r.findings = findings
             .iter()
             .map(|(pattern, severity)| NewFinding {
+                created_at: None,
+                run: None,
                 severity: (*severity).into(),
                 ..finding(pattern)
             })
