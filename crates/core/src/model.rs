@@ -298,11 +298,12 @@ pub struct NewFinding {
     pub cwe_id: Option<String>,
     pub cvss_score: Option<f64>,
     /// When it was stored first (stored form), for a copy of a row stored elsewhere
-    /// (`pull`); `None` means now.
-    #[serde(default)]
+    /// (`pull`); `None` means now. Never read from input: only the core's own copies set it.
+    #[serde(skip)]
     pub created_at: Option<String>,
-    /// Its run, for a copy of a row stored elsewhere; `None`: the run being written.
-    #[serde(default)]
+    /// Its run, for a copy of a row stored elsewhere; `None`: the run being written. Never
+    /// read from input.
+    #[serde(skip)]
     pub run: Option<i64>,
 }
 
