@@ -576,7 +576,8 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
 }
 
 #[tokio::test]
-async fn changes_and_exports_read_the_same_from_the_team_database_as_from_the_folder_pushed() {
+async fn changes_exports_and_similar_findings_read_the_same_from_the_team_database_as_from_the_folder_pushed()
+{
     let team = fresh_team().await;
     let a = tempfile::tempdir().unwrap();
     assert!(run(a.path(), &["demo", "--audits", "12"]).status.success());
@@ -601,6 +602,27 @@ async fn changes_and_exports_read_the_same_from_the_team_database_as_from_the_fo
         ];
         ingest(a.path(), "default", &lines.map(|l| l.to_string()));
     }
+    // Embeddings, as the backend writes them into its database (ingest takes none).
+    let mut db = <sqlx::SqliteConnection as Connection>::connect(&format!(
+        "sqlite://{}",
+        a.path().join(veritas_core::DB_FILE).display()
+    ))
+    .await
+    .unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_findings")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    for id in ids {
+        let v = [(id % 7) as f32, (id % 3) as f32 + 1.0, 1.0];
+        sqlx::query("UPDATE audit_findings SET embedding = ?1, embedding_model = 'm1' WHERE id = ?2")
+            .bind(veritas_core::encode_embedding(&v))
+            .bind(id)
+            .execute(&mut db)
+            .await
+            .unwrap();
+    }
+    db.close().await.unwrap();
     push(a.path(), &team, &[]);
     let on_team =
         |args: &[&str]| -> Vec<String> { on(&team).iter().chain(args).map(|s| s.to_string()).collect() };
@@ -696,6 +718,51 @@ async fn changes_and_exports_read_the_same_from_the_team_database_as_from_the_fo
         with_previous >= 2,
         "sites audited more than once: {with_previous}"
     );
+
+    // Similar findings: the same neighbours, by audit and place, with the same similarity.
+    let mut compared = 0;
+    for audit in list.as_array().unwrap() {
+        let id = audit["id"].as_str().unwrap();
+        let (local_detail, team_detail) = both(&["show", id, "--json"]);
+        let (local_detail, team_detail) = (json(local_detail), json(team_detail));
+        let Some(place) = local_detail["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|f| !f["embedding"].is_null())
+        else {
+            continue;
+        };
+        let neighbours = |finding: &Value, on_team: bool| -> Vec<(String, String, String)> {
+            let id = finding["id"].to_string();
+            let args = ["similar", id.as_str(), "--limit", "5", "--json"];
+            let out = if on_team { both(&args).1 } else { both(&args).0 };
+            json(out)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        format!("{:.9}", s["similarity"].as_f64().unwrap()),
+                        s["finding"]["audit_id"].to_string(),
+                        s["finding"]["description"].to_string(),
+                    )
+                })
+                .collect()
+        };
+        let local = neighbours(&local_detail["findings"][place], false);
+        assert!(!local.is_empty(), "findings with embeddings have neighbours");
+        assert_eq!(
+            local,
+            neighbours(&team_detail["findings"][place], true),
+            "the neighbours of {id}'s finding {place}"
+        );
+        compared += 1;
+        if compared == 3 {
+            break;
+        }
+    }
+    assert!(compared > 0, "the demo has findings with embeddings");
     let args = on_team(&["export", "vrts_c4a00003", "--format", "html"]);
     let html = run(a.path(), &args.iter().map(String::as_str).collect::<Vec<_>>()).stdout;
     assert!(
@@ -1049,9 +1116,9 @@ async fn the_environment_chooses_the_team_database_and_push_still_reads_the_fold
     let listed: Value = serde_json::from_slice(&after.stdout).unwrap();
     assert_eq!(listed[0]["id"], "vrts_e0e00001");
     // A command only a folder has says so rather than quietly reading the folder.
-    let similar = with_env(&["similar", "1"]);
-    assert!(!similar.status.success());
-    assert!(String::from_utf8_lossy(&similar.stderr).contains("not available on a team"));
+    let demo = with_env(&["demo", "--audits", "1"]);
+    assert!(!demo.status.success());
+    assert!(String::from_utf8_lossy(&demo.stderr).contains("not available on a team"));
 }
 
 /// The arguments that put a `veritas-db` command on `team`.

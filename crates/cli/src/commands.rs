@@ -134,6 +134,23 @@ pub async fn run(mut cli: Cli) -> Result<Finish> {
                 None => output::print_raw(&text)?,
             }
         }
+        Command::Similar {
+            finding_id,
+            limit,
+            json,
+        } => {
+            let found = backend.similar_findings(project, finding_id, limit).await?;
+            if json {
+                output::json(&found)?;
+            } else {
+                for s in found {
+                    print(&format!(
+                        "{:.3}  #{:<6} {:<22} {}  {}\n",
+                        s.similarity, s.finding.id, s.finding.pattern_type, s.finding.audit_id, s.audit_url
+                    ))?;
+                }
+            }
+        }
         Command::History { url, json } => {
             let audits = backend.audit_history(project, &url).await?;
             if json {
@@ -180,6 +197,7 @@ async fn run_local(
         | Command::Ingest(_)
         | Command::History { .. }
         | Command::Changes { .. }
+        | Command::Similar { .. }
         | Command::Export { .. }
         | Command::Compare { .. }
         | Command::Delete { .. } => {
@@ -190,23 +208,6 @@ async fn run_local(
                 .database_file()
                 .map_or_else(|| "in memory".to_string(), |f| f.display().to_string());
             print(&format!("database ready: {file}\n"))?;
-        }
-        Command::Similar {
-            finding_id,
-            limit,
-            json,
-        } => {
-            let found = store.similar_findings(project, finding_id, limit).await?;
-            if json {
-                output::json(&found)?;
-            } else {
-                for s in found {
-                    print(&format!(
-                        "{:.3}  #{:<6} {:<22} {}  {}\n",
-                        s.similarity, s.finding.id, s.finding.pattern_type, s.finding.audit_id, s.audit_url
-                    ))?;
-                }
-            }
         }
         Command::Doctor {
             repair,

@@ -178,6 +178,19 @@ impl Backend {
         }
     }
 
+    /// The `limit` findings most similar to `finding_id` by embedding (`veritas-db similar`).
+    pub async fn similar_findings(
+        &self,
+        project: &ProjectName,
+        finding_id: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::SimilarFinding>> {
+        match self {
+            Backend::Local(s) => s.similar_findings(project, finding_id, limit).await,
+            Backend::Team(t) => t.similar_findings(project, finding_id, limit).await,
+        }
+    }
+
     /// An audit with its findings, screenshots and events.
     pub async fn get_audit(&self, project: &ProjectName, id: &AuditId) -> Result<AuditDetail> {
         match self {

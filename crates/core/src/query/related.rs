@@ -140,7 +140,7 @@ pub struct SimilarFinding {
     pub finding: Finding,
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> Option<f64> {
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> Option<f64> {
     if a.len() != b.len() || a.is_empty() {
         return None;
     }
@@ -201,7 +201,13 @@ pub async fn similar_findings(
             })
         })
         .collect();
-    found.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+    // Ties in a stable order: by audit, then the audit's own order of findings.
+    found.sort_by(|a, b| {
+        b.similarity
+            .total_cmp(&a.similarity)
+            .then_with(|| a.finding.audit_id.cmp(&b.finding.audit_id))
+            .then(a.finding.id.cmp(&b.finding.id))
+    });
     found.truncate(limit);
     Ok(found)
 }

@@ -20,6 +20,7 @@ pub mod pull;
 pub mod push;
 pub mod read;
 pub mod shots;
+mod similar;
 pub mod triage;
 
 pub use database::{redact, TeamDatabase, DATABASE_URL_ENV};

@@ -425,43 +425,49 @@ impl TeamStore {
     }
 }
 
+/// The columns [`finding_from_row`] reads.
+pub(super) const FINDING_COLUMNS: &str =
+    "f.id, f.pattern_type, f.category, f.severity, f.confidence, f.description,
+    f.plain_english, f.screenshot_index, f.created_at, f.finding_key, f.fingerprint, f.embedding,
+    f.embedding_model, f.embedding_model_version, f.cwe_id, f.cvss_score, f.run";
+
 /// The findings of audit `audit_id`, in the order they arrived.
 pub(super) async fn findings_of<'e>(exec: impl sqlx::PgExecutor<'e>, audit_id: &str) -> Result<Vec<Finding>> {
-    sqlx::query(
-        "SELECT id, pattern_type, category, severity, confidence, description, plain_english,
-             screenshot_index, created_at, finding_key, fingerprint, embedding, embedding_model,
-             embedding_model_version, cwe_id, cvss_score, run
-         FROM audit_findings WHERE audit_id = $1 ORDER BY seq",
-    )
+    sqlx::query(&format!(
+        "SELECT {FINDING_COLUMNS} FROM audit_findings f WHERE f.audit_id = $1 ORDER BY f.seq"
+    ))
     .bind(audit_id)
     .fetch_all(exec)
     .await?
     .iter()
-    .map(|r| {
-        Ok(Finding {
-            id: r.try_get("id")?,
-            audit_id: audit_id.to_string(),
-            pattern_type: r.try_get("pattern_type")?,
-            category: r.try_get("category")?,
-            severity: r.try_get::<String, _>("severity")?.to_lowercase(),
-            confidence: r.try_get("confidence")?,
-            description: r.try_get("description")?,
-            plain_english: r.try_get("plain_english")?,
-            screenshot_index: r
-                .try_get::<Option<i64>, _>("screenshot_index")?
-                .filter(|i| *i >= 0),
-            created_at: shown_time(r.try_get("created_at")?),
-            finding_key: r.try_get("finding_key")?,
-            embedding: r.try_get("embedding")?,
-            embedding_model: r.try_get("embedding_model")?,
-            embedding_model_version: r.try_get("embedding_model_version")?,
-            cwe_id: r.try_get("cwe_id")?,
-            cvss_score: r.try_get("cvss_score")?,
-            run: r.try_get("run")?,
-            pattern_unrecorded: false,
-            fingerprint: r.try_get("fingerprint")?,
-        }
-        .with_unrecorded_flag())
-    })
-    .collect::<Result<Vec<_>>>()
+    .map(|r| finding_from_row(r, audit_id))
+    .collect()
+}
+
+/// A finding of audit `audit_id` from a row of [`FINDING_COLUMNS`].
+pub(super) fn finding_from_row(r: &PgRow, audit_id: &str) -> Result<Finding> {
+    Ok(Finding {
+        id: r.try_get("id")?,
+        audit_id: audit_id.to_string(),
+        pattern_type: r.try_get("pattern_type")?,
+        category: r.try_get("category")?,
+        severity: r.try_get::<String, _>("severity")?.to_lowercase(),
+        confidence: r.try_get("confidence")?,
+        description: r.try_get("description")?,
+        plain_english: r.try_get("plain_english")?,
+        screenshot_index: r
+            .try_get::<Option<i64>, _>("screenshot_index")?
+            .filter(|i| *i >= 0),
+        created_at: shown_time(r.try_get("created_at")?),
+        finding_key: r.try_get("finding_key")?,
+        embedding: r.try_get("embedding")?,
+        embedding_model: r.try_get("embedding_model")?,
+        embedding_model_version: r.try_get("embedding_model_version")?,
+        cwe_id: r.try_get("cwe_id")?,
+        cvss_score: r.try_get("cvss_score")?,
+        run: r.try_get("run")?,
+        pattern_unrecorded: false,
+        fingerprint: r.try_get("fingerprint")?,
+    }
+    .with_unrecorded_flag())
 }
