@@ -36,7 +36,7 @@ pub fn run_json(dir: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("veritas-db {args:?} printed no JSON: {e}"))
 }
 
-const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
+pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 
 /// The event lines of one complete audit whose result carries `findings` findings.
 pub fn audit_stream(id: &str, url: &str, findings: usize, envelope: bool) -> Vec<String> {

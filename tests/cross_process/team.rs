@@ -400,13 +400,38 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
     let team = fresh_team().await;
     let a = tempfile::tempdir().unwrap();
     assert!(run(a.path(), &["demo", "--audits", "24"]).status.success());
-    for i in 0..3 {
+    // A site's audits with 1, 2, 3, 1 and 3 findings: new ones, and two back after an absence.
+    for (i, findings) in [1, 2, 3, 1, 3].into_iter().enumerate() {
         let id = format!("vrts_9a0000{i:02}");
         ingest(
             a.path(),
             "default",
-            &crate::common::audit_stream(&id, "https://parity.example/", i + 1, i == 1),
+            &crate::common::audit_stream(&id, "https://parity.example/", findings, i == 1),
         );
+    }
+    // The current backend's recording: MITRE techniques, weaknesses and green flags.
+    let recording = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/elliot_stream.ndjson"),
+    )
+    .unwrap();
+    ingest(
+        a.path(),
+        "default",
+        &recording.lines().map(str::to_string).collect::<Vec<_>>(),
+    );
+    // Triage: a false positive for the whole site, an accepted risk for one audit only.
+    let detail = run_json(a.path(), &["show", "vrts_9a000002", "--json"]);
+    for (i, extra) in [(0, None), (1, Some("--this-audit-only"))] {
+        let finding = detail["findings"][i]["id"].as_i64().unwrap().to_string();
+        let verdict = if extra.is_some() {
+            "accepted_risk"
+        } else {
+            "false_positive"
+        };
+        let mut args = vec!["triage", &finding, "--verdict", verdict, "--author", "ana"];
+        args.extend(extra);
+        let out = run(a.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     }
     push(a.path(), &team, &[]);
 
@@ -428,7 +453,7 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
                 args.push("--asc");
             }
             let local = walk(a.path(), None, &args);
-            assert_eq!(local.len(), 27, "{args:?}");
+            assert_eq!(local.len(), 31, "{args:?}");
             assert_eq!(walk(a.path(), Some(&team), &args), local, "{args:?}");
         }
     }
@@ -441,11 +466,36 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
         vec!["--from", "2026-01-01", "--sort", "url"],
         vec!["--search", "narrative"],
         vec!["--search", "\"service fee\"", "--sort", "score"],
+        vec!["--mitre", "t1204"],
+        vec!["--cwe", "1021", "--sort", "url"],
+        vec!["--cwe", "CWE-614", "--cwe", "CWE-693"],
+        vec!["--green-flags", "yes"],
+        vec!["--green-flags", "no", "--sort", "score"],
+        vec!["--changes", "new", "--sort", "url"],
+        vec!["--changes", "regressed"],
+        vec!["--untriaged", "--sort", "url", "--asc"],
+        vec![
+            "--severity",
+            crate::common::SEVERITIES[0],
+            "--url-contains",
+            "parity",
+            "--include-hidden",
+        ],
     ] {
         let local = walk(a.path(), None, &filter);
         assert!(!local.is_empty(), "{filter:?} matches something");
         assert_eq!(walk(a.path(), Some(&team), &filter), local, "{filter:?}");
     }
+    // The site's false positive is each parity audit's only finding of that severity: gone
+    // from the list's severity filter unless the hidden ones are asked for.
+    let hidden = [
+        "--severity",
+        crate::common::SEVERITIES[0],
+        "--url-contains",
+        "parity",
+    ];
+    assert_eq!(walk(a.path(), None, &hidden), Vec::<String>::new());
+    assert_eq!(walk(a.path(), Some(&team), &hidden), Vec::<String>::new());
 
     for id in walk(a.path(), None, &[]) {
         let local = run_json(a.path(), &["show", &id, "--json"]);
@@ -490,7 +540,7 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(count(&team.0, "SELECT count(*) FROM audits").await, 27);
+    assert_eq!(count(&team.0, "SELECT count(*) FROM audits").await, 31);
 
     // A site's history and two of its audits compared read the same too.
     let team_args = ["--database", team.0.as_str(), "--objects", team.1.as_str()];
@@ -514,11 +564,11 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
             .as_array()
             .unwrap()
             .len(),
-        3
+        5
     );
 
-    // The sidebar's facets count the same (those both engines have: the ones derived on
-    // SQLite only, MITRE to changes, are empty on the team engine so far).
+    // The sidebar's facets count the same, every one of them, from the counts and from the
+    // rows alike.
     let local = veritas_core::Backend::Local(veritas_core::Store::open(a.path()).await.unwrap());
     let remote = veritas_core::Backend::Team(
         veritas_core::team::TeamStore::open(&team.0, &team.1)
@@ -526,53 +576,52 @@ async fn list_and_show_read_the_same_from_the_team_database_as_from_the_folder_p
             .unwrap(),
     );
     let project = veritas_core::ProjectName::parse("default").unwrap();
-    let filters: Vec<veritas_core::AuditFilter> = vec![
-        serde_json::from_value(serde_json::json!({})).unwrap(),
-        serde_json::from_value(serde_json::json!({"status": ["completed"], "severity": ["high"]})).unwrap(),
-        serde_json::from_value(serde_json::json!({"risk_level": ["high_risk"], "min_score": 10.0})).unwrap(),
-        serde_json::from_value(serde_json::json!({"pattern_type": ["pattern_1"], "url_contains": "parity"}))
-            .unwrap(),
-        serde_json::from_value(serde_json::json!({"severity": ["high"], "pattern_type": ["pattern_1"]}))
-            .unwrap(),
-        serde_json::from_value(serde_json::json!({"severity": ["critical"], "max_score": 60.0})).unwrap(),
-        serde_json::from_value(serde_json::json!({"min_score": 40.5, "site_type": ["ecommerce"]})).unwrap(),
-    ];
-    for filter in &filters {
-        let (l, r) = (
-            local.audit_facets(&project, filter).await.unwrap(),
-            remote.audit_facets(&project, filter).await.unwrap(),
-        );
-        assert_eq!(
-            (
-                r.total,
-                &r.status,
-                &r.risk_level,
-                &r.audit_tier,
-                &r.site_type,
-                &r.severity,
-                &r.pattern_type
-            ),
-            (
-                l.total,
-                &l.status,
-                &l.risk_level,
-                &l.audit_tier,
-                &l.site_type,
-                &l.severity,
-                &l.pattern_type
-            ),
-            "{filter:?}"
-        );
-        assert!(l.total > 0 && r.estimated.is_empty(), "{filter:?}");
-    }
-
-    // What the team engine cannot do yet is refused by name, not answered wrongly.
-    let out = run(
-        a.path(),
-        &["--database", &team.0, "--objects", &team.1, "list", "--untriaged"],
+    // The list's change flags read the same.
+    let req: veritas_core::ListRequest = serde_json::from_value(serde_json::json!({"limit": 100})).unwrap();
+    let flags = |page: veritas_core::AuditRowPage| -> Vec<(String, Vec<String>)> {
+        page.audits.into_iter().map(|r| (r.id, r.changes)).collect()
+    };
+    let local_flags = flags(local.list_audits(&project, &req).await.unwrap());
+    assert!(local_flags
+        .iter()
+        .any(|(_, c)| c.contains(&"regressed".to_string())));
+    assert_eq!(
+        flags(remote.list_audits(&project, &req).await.unwrap()),
+        local_flags
     );
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("filter untriaged: not available"));
+    let filters = [
+        serde_json::json!({}),
+        serde_json::json!({"status": ["completed"], "severity": ["high"]}),
+        serde_json::json!({"risk_level": ["high_risk"], "min_score": 10.0}),
+        serde_json::json!({"pattern_type": ["pattern_1"], "url_contains": "parity"}),
+        serde_json::json!({"severity": ["high"], "pattern_type": ["pattern_1"]}),
+        serde_json::json!({"severity": ["critical"], "max_score": 60.0}),
+        serde_json::json!({"min_score": 40.5, "site_type": ["ecommerce"]}),
+        serde_json::json!({"mitre": ["T1204"]}),
+        serde_json::json!({"cwe": ["CWE-1021"], "status": ["completed"]}),
+        serde_json::json!({"green_flags": true}),
+        serde_json::json!({"green_flags": false, "severity": ["high"]}),
+        serde_json::json!({"changes": ["new"]}),
+        serde_json::json!({"changes": ["regressed"], "url_contains": "parity"}),
+        serde_json::json!({"untriaged": true}),
+        serde_json::json!({"include_hidden": true}),
+        serde_json::json!({"include_hidden": true, "severity": ["critical"]}),
+    ];
+    for filter in filters {
+        let filter: veritas_core::AuditFilter = serde_json::from_value(filter).unwrap();
+        let (l, r) = (
+            local.audit_facets(&project, &filter).await.unwrap(),
+            remote.audit_facets(&project, &filter).await.unwrap(),
+        );
+        assert!(l.total > 0 && l.estimated.is_empty(), "{filter:?}");
+        assert_eq!(r, l, "{filter:?}");
+    }
+    let all = local.audit_facets(&project, &Default::default()).await.unwrap();
+    assert!(
+        !all.mitre.is_empty() && !all.cwe.is_empty() && all.green_flags.len() == 2 && all.changes.len() == 2,
+        "{all:?}"
+    );
+    assert!(all.hidden_findings > 0, "{all:?}");
 }
 
 #[tokio::test]
@@ -1366,9 +1415,45 @@ async fn facet_counts_follow_every_write_and_match_what_the_rows_say() {
         args.extend(["ingest", file.to_str().unwrap()]);
         assert!(run(dir.path(), &args).status.success());
     }
-    // What another program might do: change a finding, move an audit, delete one whole.
+    // An analyst's verdicts: one for a site, one for an audit alone.
     let mut conn = PgConnection::connect(&team.0).await.unwrap();
+    let findings: Vec<i64> = sqlx::query_scalar(
+        "SELECT min(f.id) FROM audit_findings f JOIN audits a ON a.id = f.audit_id
+         GROUP BY a.id ORDER BY a.id LIMIT 2",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for (finding, extra) in findings.iter().zip([None, Some("--this-audit-only")]) {
+        let finding = finding.to_string();
+        let mut args = on(&team).to_vec();
+        args.extend([
+            "triage",
+            &finding,
+            "--verdict",
+            "false_positive",
+            "--author",
+            "ana",
+        ]);
+        args.extend(extra);
+        let out = run(dir.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(
+        count(
+            &team.0,
+            "SELECT count(*) FROM audit_facts WHERE kind = 'severity_shown'"
+        )
+        .await
+            > 0
+    );
+    // What another program might do: change a finding, move an audit, delete one whole.
     for sql in [
+        "UPDATE audits SET security_results = '{\"m\": {\"findings\": [{\"cwe_id\": 79}, {\"cwe_id\": \"CWE-352\"}]}}'
+           WHERE id = (SELECT max(id) FROM audits WHERE project = 'default')",
+        "UPDATE audit_findings SET cwe_id = '89', category = 'other' WHERE id = (SELECT max(id) FROM audit_findings)",
+        "UPDATE audits SET url = url || '/moved', created_at = '2020-01-01 00:00:00'
+           WHERE id = (SELECT min(id) FROM audits WHERE project = 'default')",
         "UPDATE audit_findings SET severity = 'LOW' WHERE id = (SELECT min(id) FROM audit_findings)",
         "UPDATE audits SET status = 'error', trust_score = 12.5, risk_level = NULL
            WHERE id = (SELECT min(id) FROM audits WHERE trust_score IS NOT NULL)",
@@ -1411,6 +1496,10 @@ async fn facet_counts_follow_every_write_and_match_what_the_rows_say() {
         serde_json::json!({}),
         serde_json::json!({"severity": ["high"], "status": ["completed"]}),
         serde_json::json!({"pattern_type": ["pattern_1"], "min_score": 10.0, "max_score": 42.0}),
+        serde_json::json!({"changes": ["new"], "status": ["completed"]}),
+        serde_json::json!({"cwe": ["CWE-1021"]}),
+        serde_json::json!({"green_flags": true}),
+        serde_json::json!({"severity": ["critical"], "include_hidden": true}),
     ] {
         let filter: veritas_core::AuditFilter = serde_json::from_value(filter).unwrap();
         // The same filter with a date bound every audit passes is counted from the rows.

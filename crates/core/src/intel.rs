@@ -476,6 +476,15 @@ fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T, same: impl Fn(&T, &T) -
     }
 }
 
+/// The event types [`event_facts`] can find facts in (anything else gives none).
+pub(crate) const FACT_EVENT_TYPES: [&str; 5] = [
+    "mitre_technique_mapped",
+    "cve_detected",
+    "green_flags",
+    "verdict_nontechnical",
+    "audit_result",
+];
+
 /// The facts of one event the list filters by (`audit_facts`): the MITRE techniques it
 /// maps (not the runner's preliminary list, which comes as `techniques`), the CWE it
 /// names, whether it brings green flags.

@@ -158,6 +158,14 @@ pub(crate) fn heads(key_rows: &[TriageDecision]) -> Vec<&TriageDecision> {
         .collect()
 }
 
+/// Whether the decisions of one key (`key_rows`: a site's problem, for the site or for one
+/// audit) hide its findings: its current decisions agree on a verdict that hides (a
+/// conflict hides nothing). What [`judge`] says of a finding under that key.
+pub(crate) fn key_hides(key_rows: &[TriageDecision]) -> bool {
+    let verdicts: BTreeSet<TriageVerdict> = heads(key_rows).iter().map(|d| d.verdict).collect();
+    verdicts.len() == 1 && verdicts.iter().all(|v| v.hides())
+}
+
 /// Finding `finding_id` (of `audit_id`, problem `fingerprint`) under the decisions of its
 /// site and fingerprint, `rows`.
 pub(crate) fn judge(

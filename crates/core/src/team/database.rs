@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "search on stored vectors",
         include_str!("../../migrations-pg/0004_search_vectors.sql"),
     ),
+    (
+        5,
+        "derived facts: MITRE, CWE, green flags, changes, triage",
+        include_str!("../../migrations-pg/0005_derived_facts.sql"),
+    ),
 ];
 
 /// The team schema version this build writes.
@@ -159,6 +164,12 @@ async fn migrate_locked(conn: &mut sqlx::PgConnection) -> Result<()> {
             .execute(sql)
             .await
             .map_err(|e| Error::from(e).context(format!("team migration {version} ({description})")))?;
+        if version == 5 {
+            // What only the core can read: the facts of stored events, and whether each
+            // triage key hides (the same readings as on a data folder).
+            super::event_facts::backfill(&mut tx).await?;
+            super::triage::keep_all_key_states(&mut tx).await?;
+        }
         sqlx::query("INSERT INTO veritas_viewer_migrations (version, description) VALUES ($1, $2)")
             .bind(version)
             .bind(description)

@@ -1,22 +1,24 @@
 //! Facet counts on a team database, for the sidebar: how many audits each value of a facet
 //! would give under the current filter, each facet leaving out its own choice.
 //!
-//! As on SQLite, most filters are answered from counts the database maintains (migration 3:
-//! `facet_counts`, kept by triggers): no filter, any of the audit-level facets, whole score
-//! bounds, and one finding value (a severity or a pattern). The rest (a search, dates, a
-//! url, several finding values, a fractional score bound, and a finding facet under the
-//! other finding facet's choice) are counted from the rows, reading the audits' finding facts
-//! (`audit_facts`) rather than their findings. Every count is exact.
+//! As on SQLite, most filters are answered from counts the database maintains (migrations 3
+//! and 5: `facet_counts`, kept by triggers): no filter, any of the audit-level facets, whole
+//! score bounds, and one fact (a severity, a pattern, a technique, a weakness, a change or
+//! green flags). The rest (a search, dates, a url, several fact values, an absence of green
+//! flags, untriaged findings, a fractional score bound, and a fact facet under another
+//! fact's choice) are counted from the rows, reading the audits' facts (`audit_facts`)
+//! rather than their findings. Every count is exact.
 
 use std::collections::BTreeMap;
 
 use sqlx::{Postgres, QueryBuilder};
 
-use super::read::{any_of, push_conditions, refuse_unsupported, Skip};
+use super::read::{any_of, fact_kind, push_conditions};
 use super::TeamStore;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::ProjectName;
-use crate::query::list::counts::sorted;
+use crate::query::list::counts::{green, sorted};
+use crate::query::list::filter::{Conditions, Facet as Skip};
 use crate::query::{AuditFilter, FacetCount, Facets};
 
 /// One of the facets: its name in the rows and in the counts.
@@ -25,84 +27,103 @@ struct Facet {
     skip: Skip,
     /// Its expression over `audits a` (finding facets: over `audit_facts fv`).
     rows: &'static str,
-    /// Its kind of finding fact, for a finding facet.
+    /// Its kind of audit fact, for a fact facet (severity and pattern: before
+    /// [`fact_kind`] says which of theirs).
     fact: Option<&'static str>,
-    /// Its column of `facet_counts` (finding facets: `value`).
+    /// Its column of `facet_counts` (fact facets: `value`).
     counts: &'static str,
 }
 
-const STATUS: Facet = Facet {
-    skip: Skip::Status,
-    rows: "lower(a.status)",
-    fact: None,
-    counts: "status",
-};
-const RISK: Facet = Facet {
-    skip: Skip::Risk,
-    rows: "a.risk_level",
-    fact: None,
-    counts: "risk_level",
-};
-const TIER: Facet = Facet {
-    skip: Skip::Tier,
-    rows: "a.audit_tier",
-    fact: None,
-    counts: "audit_tier",
-};
-const SITE_TYPE: Facet = Facet {
-    skip: Skip::SiteType,
-    rows: "a.site_type",
-    fact: None,
-    counts: "site_type",
-};
-const SEVERITY: Facet = Facet {
-    skip: Skip::Severity,
-    rows: "fv.value",
-    fact: Some("severity"),
-    counts: "value",
-};
-const PATTERN: Facet = Facet {
-    skip: Skip::Pattern,
-    rows: "fv.value",
-    fact: Some("pattern"),
-    counts: "value",
-};
-
-/// Whether the maintained counts can answer `filter` exactly: only conditions they keep.
-fn counts_answer(filter: &AuditFilter) -> bool {
-    let whole = |b: Option<f64>| b.is_none_or(|v| v.fract() == 0.0 && v.abs() < 1e15);
-    filter.search.as_deref().is_none_or(|s| s.trim().is_empty())
-        && filter.created_from.is_none()
-        && filter.created_to.is_none()
-        && filter.url_contains.as_deref().is_none_or(str::is_empty)
-        && whole(filter.min_score)
-        && whole(filter.max_score)
-        && filter.severity.len() + filter.pattern_type.len() <= 1
+const fn audit_facet(skip: Skip, column: &'static str, rows: &'static str) -> Facet {
+    Facet {
+        skip,
+        rows,
+        fact: None,
+        counts: column,
+    }
 }
 
-/// The one finding value the filter asks for, if any, unless it is `skip`'s own choice: the
-/// fact (kind, value) the counts are read at; the audits' own count (`audit`) otherwise.
-fn fact_of(filter: &AuditFilter, skip: Skip) -> (&'static str, String) {
-    match (filter.severity.first(), filter.pattern_type.first()) {
-        (Some(s), _) if skip != Skip::Severity => ("severity", s.to_lowercase()),
-        (_, Some(p)) if skip != Skip::Pattern => ("pattern", p.clone()),
-        _ => ("audit", String::new()),
+const fn fact_facet(skip: Skip, kind: &'static str) -> Facet {
+    Facet {
+        skip,
+        rows: "fv.value",
+        fact: Some(kind),
+        counts: "value",
     }
+}
+
+const STATUS: Facet = audit_facet(Skip::Status, "status", "lower(a.status)");
+const RISK: Facet = audit_facet(Skip::Risk, "risk_level", "a.risk_level");
+const TIER: Facet = audit_facet(Skip::Tier, "audit_tier", "a.audit_tier");
+const SITE_TYPE: Facet = audit_facet(Skip::SiteType, "site_type", "a.site_type");
+const SEVERITY: Facet = fact_facet(Skip::Severity, "severity");
+const PATTERN: Facet = fact_facet(Skip::Pattern, "pattern");
+const MITRE: Facet = fact_facet(Skip::Mitre, "mitre");
+const CWE: Facet = fact_facet(Skip::Cwe, "cwe");
+const CHANGES: Facet = fact_facet(Skip::Changes, "change");
+
+/// The filter's choices of audit facts: (facet, stored kind, values); green flags as the
+/// fact `green_flags` = `yes` when they are asked for.
+fn fact_choices(c: &Conditions) -> Vec<(Skip, &'static str, Vec<String>)> {
+    let mut out = vec![
+        (
+            Skip::Severity,
+            fact_kind("severity", c.include_hidden),
+            c.severity.clone(),
+        ),
+        (
+            Skip::Pattern,
+            fact_kind("pattern", c.include_hidden),
+            c.pattern_type.clone(),
+        ),
+        (Skip::Mitre, "mitre", c.mitre.clone()),
+        (Skip::Cwe, "cwe", c.cwe.clone()),
+        (Skip::Changes, "change", c.changes.clone()),
+    ];
+    if c.green_flags == Some(true) {
+        out.push((Skip::GreenFlags, "green_flags", vec!["yes".into()]));
+    }
+    out.retain(|(_, _, values)| !values.is_empty());
+    out
+}
+
+/// Whether the maintained counts can answer the filter exactly: only conditions they keep
+/// (the counts hold one fact at a time, and no absence of one).
+fn counts_answer(filter: &AuditFilter, c: &Conditions) -> bool {
+    let whole = |b: Option<f64>| b.is_none_or(|v| v.fract() == 0.0 && v.abs() < 1e15);
+    filter.search.as_deref().is_none_or(|s| s.trim().is_empty())
+        && c.created_from.is_none()
+        && c.created_before.is_none()
+        && c.url_like.is_none()
+        && !c.untriaged
+        && c.green_flags != Some(false)
+        && whole(c.min_score)
+        && whole(c.max_score)
+        && fact_choices(c).iter().map(|(_, _, v)| v.len()).sum::<usize>() <= 1
+}
+
+/// The one fact the filter asks for, if any, unless it is `skip`'s own choice: the fact
+/// (kind, value) the counts are read at; the audits' own count (`audit`) otherwise.
+fn fact_of(c: &Conditions, skip: Skip) -> (&'static str, String) {
+    fact_choices(c)
+        .into_iter()
+        .find(|(facet, _, _)| *facet != skip)
+        .map(|(_, kind, mut values)| (kind, values.remove(0)))
+        .unwrap_or(("audit", String::new()))
 }
 
 /// The conditions on `facet_counts`' columns: the filter's audit-level choices (`skip`'s
 /// own left out) and score bounds (whole numbers: a score's floor and whether it is whole).
-fn push_dimensions(q: &mut QueryBuilder<'_, Postgres>, filter: &AuditFilter, skip: Skip) {
-    let keep = |facet: Skip, values: Vec<String>| if skip == facet { Vec::new() } else { values };
-    let statuses = filter.status.iter().map(|s| s.as_str().to_string()).collect();
-    any_of(q, "status", keep(Skip::Status, statuses));
-    any_of(q, "risk_level", keep(Skip::Risk, filter.risk_level.clone()));
-    any_of(q, "audit_tier", keep(Skip::Tier, filter.audit_tier.clone()));
-    any_of(q, "site_type", keep(Skip::SiteType, filter.site_type.clone()));
-    if let Some(min) = filter.min_score {
+fn push_dimensions(q: &mut QueryBuilder<'_, Postgres>, c: &Conditions, skip: Skip) {
+    let keep = |facet: Skip, values: &Vec<String>| if skip == facet { Vec::new() } else { values.clone() };
+    any_of(q, "status", keep(Skip::Status, &c.status));
+    any_of(q, "risk_level", keep(Skip::Risk, &c.risk_level));
+    any_of(q, "audit_tier", keep(Skip::Tier, &c.audit_tier));
+    any_of(q, "site_type", keep(Skip::SiteType, &c.site_type));
+    if let Some(min) = c.min_score {
         q.push(" AND score >= ").push_bind(min as i64);
     }
-    if let Some(max) = filter.max_score {
+    if let Some(max) = c.max_score {
         q.push(" AND (score < ")
             .push_bind(max as i64)
             .push(" OR (score = ")
@@ -111,27 +132,50 @@ fn push_dimensions(q: &mut QueryBuilder<'_, Postgres>, filter: &AuditFilter, ski
     }
 }
 
+/// `SELECT <what> FROM facet_counts` of `project` at fact (kind, value), under `c`'s
+/// audit-level choices (`skip`'s left out).
+fn counts_query<'a>(
+    what: &str,
+    project: &ProjectName,
+    kind: &'static str,
+    value: Option<String>,
+    c: &Conditions,
+    skip: Skip,
+) -> QueryBuilder<'a, Postgres> {
+    let mut q = QueryBuilder::new(format!("SELECT {what} FROM facet_counts WHERE project = "));
+    q.push_bind(project.as_str().to_string())
+        .push(" AND kind = ")
+        .push_bind(kind);
+    if let Some(value) = value {
+        q.push(" AND value = ").push_bind(value);
+    }
+    push_dimensions(&mut q, c, skip);
+    q
+}
+
 impl TeamStore {
     /// Exact facet counts under a filter, each facet leaving out its own choice
-    /// (`audit_facets`). The facets derived on SQLite (MITRE, CWE, green flags, changes) are
-    /// empty here so far.
+    /// (`audit_facets`), and the project's findings triaged away.
     pub async fn audit_facets(&self, project: &ProjectName, filter: &AuditFilter) -> Result<Facets> {
-        refuse_unsupported(filter)?;
-        for (name, bound) in [("min_score", filter.min_score), ("max_score", filter.max_score)] {
-            if bound.is_some_and(|v| !v.is_finite()) {
-                return Err(Error::invalid(format!("score bound {name}"), "must be a number"));
-            }
-        }
-        let counts = counts_answer(filter);
-        // The seven counts at once, each on a connection of its own.
+        let c = Conditions::check(filter)?;
+        let counts = counts_answer(filter, &c);
+        let facet = |f: Facet| self.facet(project, filter, &c, f, counts);
+        // The counts at once, each on a connection of its own.
         let (total, status, risk_level, audit_tier, site_type, severity, pattern_type) = tokio::try_join!(
-            self.facet_total(project, filter, counts),
-            self.facet(project, filter, STATUS, counts),
-            self.facet(project, filter, RISK, counts),
-            self.facet(project, filter, TIER, counts),
-            self.facet(project, filter, SITE_TYPE, counts),
-            self.facet(project, filter, SEVERITY, counts),
-            self.facet(project, filter, PATTERN, counts),
+            self.facet_total(project, filter, &c, counts),
+            facet(STATUS),
+            facet(RISK),
+            facet(TIER),
+            facet(SITE_TYPE),
+            facet(SEVERITY),
+            facet(PATTERN),
+        )?;
+        let (mitre, cwe, changes, green_flags, hidden_findings) = tokio::try_join!(
+            facet(MITRE),
+            facet(CWE),
+            facet(CHANGES),
+            self.green_facet(project, filter, &c, counts),
+            self.hidden_findings(project),
         )?;
         Ok(Facets {
             total,
@@ -141,27 +185,34 @@ impl TeamStore {
             site_type,
             severity,
             pattern_type,
-            mitre: Vec::new(),
-            cwe: Vec::new(),
-            green_flags: Vec::new(),
-            changes: Vec::new(),
-            hidden_findings: 0,
+            mitre,
+            cwe,
+            green_flags,
+            changes,
+            hidden_findings,
             estimated: Vec::new(),
         })
     }
 
     /// The audits the filter gives.
-    async fn facet_total(&self, project: &ProjectName, filter: &AuditFilter, counts: bool) -> Result<i64> {
+    async fn facet_total(
+        &self,
+        project: &ProjectName,
+        filter: &AuditFilter,
+        c: &Conditions,
+        counts: bool,
+    ) -> Result<i64> {
         let mut q;
         if counts {
-            let (kind, value) = fact_of(filter, Skip::None);
-            q = QueryBuilder::new("SELECT COALESCE(sum(n), 0)::bigint FROM facet_counts WHERE project = ");
-            q.push_bind(project.as_str().to_string())
-                .push(" AND kind = ")
-                .push_bind(kind)
-                .push(" AND value = ")
-                .push_bind(value);
-            push_dimensions(&mut q, filter, Skip::None);
+            let (kind, value) = fact_of(c, Skip::None);
+            q = counts_query(
+                "COALESCE(sum(n), 0)::bigint",
+                project,
+                kind,
+                Some(value),
+                c,
+                Skip::None,
+            );
         } else {
             q = QueryBuilder::new("SELECT count(*) FROM audits a WHERE a.project = ");
             q.push_bind(project.as_str().to_string());
@@ -177,25 +228,28 @@ impl TeamStore {
         &self,
         project: &ProjectName,
         filter: &AuditFilter,
+        c: &Conditions,
         facet: Facet,
         counts: bool,
     ) -> Result<Vec<FacetCount>> {
-        let (kind, value) = fact_of(filter, facet.skip);
-        // A finding facet under the other finding facet's choice needs audits with both
-        // facts: the counts hold one fact at a time.
+        let (kind, value) = fact_of(c, facet.skip);
+        // A fact facet under another fact's choice needs audits with both facts: the counts
+        // hold one fact at a time.
         let counts = counts && (facet.fact.is_none() || kind == "audit");
+        let what = format!("{} AS value, sum(n)::bigint AS n", facet.counts);
         let mut q;
         if counts {
-            q = QueryBuilder::new(format!(
-                "SELECT {} AS value, sum(n)::bigint AS n FROM facet_counts WHERE project = ",
-                facet.counts
-            ));
-            q.push_bind(project.as_str().to_string()).push(" AND kind = ");
-            match facet.fact {
-                Some(fact) => q.push_bind(fact),
-                None => q.push_bind(kind).push(" AND value = ").push_bind(value),
+            q = match facet.fact {
+                Some(fact) => counts_query(
+                    &what,
+                    project,
+                    fact_kind(fact, c.include_hidden),
+                    None,
+                    c,
+                    facet.skip,
+                ),
+                None => counts_query(&what, project, kind, Some(value), c, facet.skip),
             };
-            push_dimensions(&mut q, filter, facet.skip);
         } else {
             q = QueryBuilder::new(format!(
                 "SELECT {} AS value, count(*) AS n FROM audits a",
@@ -203,9 +257,8 @@ impl TeamStore {
             ));
             if let Some(fact) = facet.fact {
                 // One row per audit and value: the audit's facts are distinct.
-                q.push(format!(
-                    " JOIN audit_facts fv ON fv.audit_id = a.id AND fv.kind = '{fact}'"
-                ));
+                q.push(" JOIN audit_facts fv ON fv.audit_id = a.id AND fv.kind = ")
+                    .push_bind(fact_kind(fact, c.include_hidden));
             }
             q.push(" WHERE a.project = ")
                 .push_bind(project.as_str().to_string());
@@ -218,5 +271,59 @@ impl TeamStore {
             *by_value.entry(value).or_insert(0) += n;
         }
         Ok(sorted(by_value))
+    }
+
+    /// Audits with and without green flags (`yes`, `no`), the choice of either left out.
+    async fn green_facet(
+        &self,
+        project: &ProjectName,
+        filter: &AuditFilter,
+        c: &Conditions,
+        counts: bool,
+    ) -> Result<Vec<FacetCount>> {
+        let pool = self.database().pool();
+        let (yes, all) = if counts && fact_of(c, Skip::GreenFlags).0 == "audit" {
+            let sum = "COALESCE(sum(n), 0)::bigint";
+            let (mut yes, mut all) = (
+                counts_query(
+                    sum,
+                    project,
+                    "green_flags",
+                    Some("yes".into()),
+                    c,
+                    Skip::GreenFlags,
+                ),
+                counts_query(sum, project, "audit", Some(String::new()), c, Skip::GreenFlags),
+            );
+            let (yes, all) = tokio::try_join!(
+                yes.build_query_scalar::<i64>().fetch_one(pool),
+                all.build_query_scalar::<i64>().fetch_one(pool)
+            )?;
+            (yes, all)
+        } else {
+            let mut q = QueryBuilder::new(
+                "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM audit_facts g WHERE g.audit_id = a.id \
+                 AND g.kind = 'green_flags')), count(*) FROM audits a WHERE a.project = ",
+            );
+            q.push_bind(project.as_str().to_string());
+            push_conditions(&mut q, filter, Skip::GreenFlags)?;
+            q.build_query_as::<(i64, i64)>().fetch_one(pool).await?
+        };
+        Ok(green(yes, all))
+    }
+
+    /// The project's findings triaged away now (false positives and accepted risks), found
+    /// from the few triage keys that hide.
+    async fn hidden_findings(&self, project: &ProjectName) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT count(DISTINCT f.id) FROM triage_state t
+             JOIN audit_findings f ON f.site = t.site AND f.fingerprint = t.fingerprint
+              AND (t.scope = '' OR f.audit_id = t.scope)
+             WHERE t.hides AND t.site >= $1 || chr(31) AND t.site < $1 || chr(32)
+               AND veritas_hidden(f.site, f.fingerprint, f.audit_id)",
+        )
+        .bind(project.as_str())
+        .fetch_one(self.database().pool())
+        .await?)
     }
 }

@@ -317,6 +317,7 @@ async fn apply(
     .bind(event.timestamp.as_deref().unwrap_or(&now))
     .execute(&mut *conn)
     .await?;
+    super::event_facts::add(conn, audit_id, &event.event_type, &event.data).await?;
     sqlx::query("UPDATE audits SET updated_at = $1 WHERE id = $2")
         .bind(&now)
         .bind(audit_id)

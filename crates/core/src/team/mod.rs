@@ -11,6 +11,7 @@ mod changes;
 pub mod database;
 mod delete;
 pub mod doctor;
+mod event_facts;
 pub mod facets;
 pub(crate) mod ingest;
 pub mod live;

@@ -383,5 +383,10 @@ async fn write_events(conn: &mut PgConnection, detail: &AuditDetail) -> Result<(
         );
         q.build().execute(&mut *conn).await.map_err(data_or_database)?;
     }
-    trim(conn, "audit_events", id, detail.events.len()).await
+    trim(conn, "audit_events", id, detail.events.len()).await?;
+    let events = detail
+        .events
+        .iter()
+        .filter_map(|e| Some((e.event_type.as_str(), e.data.as_ref()?)));
+    super::event_facts::replace(conn, id, events).await
 }

@@ -2,10 +2,9 @@
 //! keyset paging with the same cursors as on SQLite) and one audit in full, in the same
 //! shapes as the local store gives them ([`AuditRow`], [`Audit`], [`AuditDetail`]).
 //!
-//! Not yet on PostgreSQL (refused by name, never ignored): the filters read from facts the
-//! SQLite schema derives (MITRE, CWE, green flags, changes, untriaged); and severity and
-//! pattern filters and facets count every finding, triaged away or not. The facets are in
-//! [`super::facets`].
+//! Every filter of the list works here as on SQLite: the derived ones (MITRE, CWE, green
+//! flags, changes, severities and patterns without the findings triaged away) read the
+//! audit facts migration 5 keeps. The facets are in [`super::facets`].
 
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
@@ -18,6 +17,7 @@ use crate::model::{
     Screenshot,
 };
 use crate::query::list::cursor::Cursor;
+use crate::query::list::filter::{Conditions, Facet};
 use crate::query::{AuditFilter, AuditPage, AuditRowPage, Direction, ListRequest, SortKey};
 
 /// Page size when the request names none, and the most a page may hold (as on SQLite).
@@ -94,7 +94,7 @@ fn audit_from_row(row: &PgRow) -> Result<Audit> {
     })
 }
 
-fn row_from_audit(a: Audit) -> AuditRow {
+fn row_from_audit((a, changes): (Audit, Vec<String>)) -> AuditRow {
     AuditRow {
         id: a.id,
         url: a.url,
@@ -106,27 +106,8 @@ fn row_from_audit(a: Audit) -> AuditRow {
         created_at: a.fields.created_at,
         findings_count: a.findings_count,
         screenshots_count: a.screenshots_count,
-        // Changes across a site's audits are derived on SQLite (migration 10); not yet here.
-        changes: Vec::new(),
+        changes,
         unreadable: a.unreadable,
-    }
-}
-
-/// Refuse what this engine cannot filter on yet, by name: a filter is never ignored.
-pub(super) fn refuse_unsupported(filter: &AuditFilter) -> Result<()> {
-    let unsupported = [
-        ("mitre", !filter.mitre.is_empty()),
-        ("cwe", !filter.cwe.is_empty()),
-        ("green_flags", filter.green_flags.is_some()),
-        ("changes", !filter.changes.is_empty()),
-        ("untriaged", filter.untriaged),
-    ];
-    match unsupported.iter().find(|(_, set)| *set) {
-        Some((name, _)) => Err(Error::invalid(
-            format!("filter {name}"),
-            "not available on a team (PostgreSQL) database yet",
-        )),
-        None => Ok(()),
     }
 }
 
@@ -137,79 +118,76 @@ pub(super) fn any_of(q: &mut QueryBuilder<'_, Postgres>, expr: &str, values: Vec
     }
 }
 
-/// The facets whose own choice a count leaves out (see [`TeamStore::audit_facets`]).
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Skip {
-    None,
-    Status,
-    Risk,
-    Tier,
-    SiteType,
-    Severity,
-    Pattern,
+/// The stored kind of a finding fact a filter reads: severities and patterns of the
+/// findings not triaged away unless the filter takes those too (migration 5).
+pub(super) fn fact_kind(kind: &'static str, include_hidden: bool) -> &'static str {
+    match (kind, include_hidden) {
+        ("severity", false) => "severity_shown",
+        ("pattern", false) => "pattern_shown",
+        _ => kind,
+    }
 }
 
-/// The filter's conditions, checked as on SQLite (a bound that is no number or no date is
-/// refused and named); `skip`'s own choice left out.
+/// The filter's conditions, checked and put in their stored forms as on SQLite
+/// ([`Conditions::check`]: a bound that is no number or no date is refused and named);
+/// `skip`'s own choice left out.
 pub(super) fn push_conditions(
     q: &mut QueryBuilder<'_, Postgres>,
     filter: &AuditFilter,
-    skip: Skip,
+    skip: Facet,
 ) -> Result<()> {
-    refuse_unsupported(filter)?;
-    for (name, bound) in [("min_score", filter.min_score), ("max_score", filter.max_score)] {
-        if bound.is_some_and(|v| !v.is_finite()) {
-            return Err(Error::invalid(format!("score bound {name}"), "must be a number"));
-        }
-    }
-    let keep = |facet: Skip, values: Vec<String>| if skip == facet { Vec::new() } else { values };
-    let statuses = filter.status.iter().map(|s| s.as_str().to_string()).collect();
-    any_of(q, "lower(a.status)", keep(Skip::Status, statuses));
-    any_of(q, "a.risk_level", keep(Skip::Risk, filter.risk_level.clone()));
-    any_of(q, "a.audit_tier", keep(Skip::Tier, filter.audit_tier.clone()));
-    any_of(q, "a.site_type", keep(Skip::SiteType, filter.site_type.clone()));
-    let severities = filter.severity.iter().map(|s| s.to_lowercase()).collect();
-    // The audit's finding facts (migration 3): one row per severity or pattern, not one
-    // per finding.
-    for (kind, values) in [
-        ("severity", keep(Skip::Severity, severities)),
-        ("pattern", keep(Skip::Pattern, filter.pattern_type.clone())),
+    let c = Conditions::check(filter)?;
+    let keep = |facet: Facet, values: &Vec<String>| if skip == facet { Vec::new() } else { values.clone() };
+    any_of(q, "lower(a.status)", keep(Facet::Status, &c.status));
+    any_of(q, "a.risk_level", keep(Facet::Risk, &c.risk_level));
+    any_of(q, "a.audit_tier", keep(Facet::Tier, &c.audit_tier));
+    any_of(q, "a.site_type", keep(Facet::SiteType, &c.site_type));
+    // The audit's facts (migrations 3 and 5): one row per kind and value, not one per
+    // finding or event.
+    for (facet, kind, values) in [
+        (Facet::Severity, "severity", &c.severity),
+        (Facet::Pattern, "pattern", &c.pattern_type),
+        (Facet::Mitre, "mitre", &c.mitre),
+        (Facet::Cwe, "cwe", &c.cwe),
+        (Facet::Changes, "change", &c.changes),
     ] {
+        let values = keep(facet, values);
         if !values.is_empty() {
-            q.push(format!(
-                " AND EXISTS (SELECT 1 FROM audit_facts f WHERE f.audit_id = a.id AND f.kind = '{kind}' AND f.value = ANY("
-            ))
-            .push_bind(values)
-            .push("))");
+            q.push(" AND EXISTS (SELECT 1 FROM audit_facts f WHERE f.audit_id = a.id AND f.kind = ")
+                .push_bind(fact_kind(kind, c.include_hidden))
+                .push(" AND f.value = ANY(")
+                .push_bind(values)
+                .push("))");
         }
     }
-    if let Some(v) = filter.min_score {
+    if let (Some(want), true) = (c.green_flags, skip != Facet::GreenFlags) {
+        q.push(if want { " AND EXISTS" } else { " AND NOT EXISTS" });
+        q.push(" (SELECT 1 FROM audit_facts f WHERE f.audit_id = a.id AND f.kind = 'green_flags')");
+    }
+    if let Some(v) = c.min_score {
         q.push(" AND a.trust_score >= ").push_bind(v);
     }
-    if let Some(v) = filter.max_score {
+    if let Some(v) = c.max_score {
         q.push(" AND a.trust_score <= ").push_bind(v);
     }
-    if let Some(from) = filter.created_from.as_deref() {
-        let t = crate::time::bound_text(from)
-            .ok_or_else(|| Error::invalid(format!("created_from {from:?}"), "not a date or time"))?;
+    if let Some(t) = c.created_from {
         q.push(" AND (COALESCE(a.created_at, '') COLLATE \"C\") >= ")
             .push_bind(t);
     }
-    if let Some(to) = filter.created_to.as_deref() {
-        let mut t = crate::time::parse(to)
-            .ok_or_else(|| Error::invalid(format!("created_to {to:?}"), "not a date or time"))?;
-        if to.trim().len() <= 10 {
-            // A bare date means up to the end of that day.
-            t += chrono::Duration::days(1);
-        }
+    if let Some(t) = c.created_before {
         q.push(" AND (COALESCE(a.created_at, '') COLLATE \"C\") < ")
-            .push_bind(crate::time::to_text(t));
+            .push_bind(t);
     }
-    if let Some(sub) = filter.url_contains.as_deref().filter(|s| !s.is_empty()) {
-        let escaped = sub.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        q.push(" AND a.url ILIKE ")
-            .push_bind(format!("%{escaped}%"))
-            .push(" ESCAPE '\\'");
+    if let Some(like) = c.url_like {
+        q.push(" AND a.url ILIKE ").push_bind(like).push(" ESCAPE '\\'");
+    }
+    if c.untriaged {
+        // A finding whose problem has no decision on its site, for the site or this audit.
+        q.push(
+            " AND EXISTS (SELECT 1 FROM audit_findings u WHERE u.audit_id = a.id AND NOT EXISTS \
+             (SELECT 1 FROM triage_state t WHERE t.site = u.site AND t.fingerprint = u.fingerprint \
+             AND t.scope IN ('', a.id)))",
+        );
     }
     if let Some(text) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
         // websearch_to_tsquery reads any text (words, "phrases", -not) without a syntax
@@ -255,14 +233,17 @@ impl TeamStore {
     /// The same page with every column of each audit (`veritas-db list --json`).
     pub async fn list_audits_full(&self, project: &ProjectName, req: &ListRequest) -> Result<AuditPage> {
         let (audits, next_cursor) = self.list_page(project, req).await?;
-        Ok(AuditPage { audits, next_cursor })
+        Ok(AuditPage {
+            audits: audits.into_iter().map(|(a, _)| a).collect(),
+            next_cursor,
+        })
     }
 
     async fn list_page(
         &self,
         project: &ProjectName,
         req: &ListRequest,
-    ) -> Result<(Vec<Audit>, Option<String>)> {
+    ) -> Result<(Vec<(Audit, Vec<String>)>, Option<String>)> {
         let limit = req.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Error::invalid(
@@ -281,10 +262,13 @@ impl TeamStore {
             Direction::Asc => ("ASC", ">"),
         };
         let mut q = QueryBuilder::new(format!(
-            "SELECT {AUDIT_COLUMNS}, {expr} AS sort_key FROM audits a WHERE a.project = "
+            "SELECT {AUDIT_COLUMNS}, {expr} AS sort_key,
+               (SELECT array_agg(x.value ORDER BY x.value) FROM audit_facts x
+                WHERE x.audit_id = a.id AND x.kind = 'change') AS changes
+             FROM audits a WHERE a.project = "
         ));
         q.push_bind(project.as_str().to_string());
-        push_conditions(&mut q, &req.filter, Skip::None)?;
+        push_conditions(&mut q, &req.filter, Facet::None)?;
         if let Some(c) = &after {
             let (number, text, id) = c.parts();
             q.push(format!(" AND ({expr}, (a.id COLLATE \"C\")) {cmp} ("));
@@ -303,7 +287,8 @@ impl TeamStore {
         let mut audits = Vec::with_capacity(rows.len().min(limit as usize));
         let mut next = None;
         for (i, row) in rows.iter().take(limit as usize).enumerate() {
-            audits.push(audit_from_row(row)?);
+            let changes: Option<Vec<String>> = row.try_get("changes")?;
+            audits.push((audit_from_row(row)?, changes.unwrap_or_default()));
             if more && i + 1 == limit as usize {
                 let (number, text) = if req.sort.numeric() {
                     (row.try_get::<Option<f64>, _>("sort_key")?, None)

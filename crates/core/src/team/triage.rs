@@ -12,8 +12,8 @@ use crate::api::triage::checked_author;
 use crate::error::{Error, Result};
 use crate::ids::{AuditId, ProjectName};
 use crate::triage::{
-    check_export, conflicting_keys, decision_id, heads, judge, AuditTriage, FindingTriage, TriageDecision,
-    TriageExport, TriageImport, TriageVerdict,
+    check_export, conflicting_keys, decision_id, heads, judge, key_hides, AuditTriage, FindingTriage,
+    TriageDecision, TriageExport, TriageImport, TriageVerdict,
 };
 use crate::TriageRequest;
 
@@ -47,7 +47,7 @@ pub(super) async fn insert_decision(
     project: &ProjectName,
     d: &TriageDecision,
 ) -> Result<u64> {
-    Ok(sqlx::query(
+    let added = sqlx::query(
         "INSERT INTO triage (project, id, site, fingerprint, audit_id, verdict, note, author, decided_at,
              origin_audit_id, origin_finding_id, replaces, recorded_at, imported_from)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
@@ -69,7 +69,62 @@ pub(super) async fn insert_decision(
     .bind(&d.imported_from)
     .execute(&mut *conn)
     .await?
-    .rows_affected())
+    .rows_affected();
+    if added == 1 {
+        keep_key_state(conn, project, &d.url, &d.fingerprint, d.audit_id.as_deref()).await?;
+    }
+    Ok(added)
+}
+
+/// Whether a key (`site`'s problem `fingerprint`, for the site or for one audit) hides its
+/// findings now, in `triage_state` (migration 5), whose trigger counts the findings' audits again
+/// for the list's severity and pattern filters and facets.
+async fn keep_key_state(
+    conn: &mut sqlx::PgConnection,
+    project: &ProjectName,
+    site: &str,
+    fingerprint: &str,
+    audit_id: Option<&str>,
+) -> Result<()> {
+    let rows: Vec<TriageDecision> = sqlx::query(&format!(
+        "SELECT {DECISION_COLUMNS} FROM triage WHERE project = $1 AND site = $2 AND fingerprint = $3
+         AND audit_id IS NOT DISTINCT FROM $4"
+    ))
+    .bind(project.as_str())
+    .bind(site)
+    .bind(fingerprint)
+    .bind(audit_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(decision_from_row)
+    .collect::<Result<_>>()?;
+    sqlx::query(
+        "INSERT INTO triage_state (site, fingerprint, scope, hides) VALUES (veritas_site($1, $2), $3, $4, $5)
+         ON CONFLICT (site, fingerprint, scope) DO UPDATE SET hides = EXCLUDED.hides
+         WHERE triage_state.hides IS DISTINCT FROM EXCLUDED.hides",
+    )
+    .bind(project.as_str())
+    .bind(site)
+    .bind(fingerprint)
+    .bind(audit_id.unwrap_or(""))
+    .bind(key_hides(&rows))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Every triage key's state from the decisions (migration 5 on a database that had some).
+pub(super) async fn keep_all_key_states(conn: &mut sqlx::PgConnection) -> Result<()> {
+    let keys: Vec<(String, String, String, Option<String>)> =
+        sqlx::query_as("SELECT DISTINCT project, site, fingerprint, audit_id FROM triage")
+            .fetch_all(&mut *conn)
+            .await?;
+    for (project, site, fingerprint, audit_id) in keys {
+        let project = ProjectName::parse(&project)?;
+        keep_key_state(conn, &project, &site, &fingerprint, audit_id.as_deref()).await?;
+    }
+    Ok(())
 }
 
 impl TeamStore {

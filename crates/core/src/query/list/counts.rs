@@ -449,7 +449,7 @@ pub(crate) fn sorted(t: BTreeMap<Option<String>, i64>) -> Vec<FacetCount> {
 }
 
 /// The green-flag facet from the audits with flags among `all`.
-pub(super) fn green(yes: i64, all: i64) -> Vec<FacetCount> {
+pub(crate) fn green(yes: i64, all: i64) -> Vec<FacetCount> {
     [("yes", yes), ("no", all - yes)]
         .into_iter()
         .filter(|(_, n)| *n > 0)

@@ -54,7 +54,7 @@ pub struct AuditFilter {
 /// Which facet's own filter to leave out: each facet counts as if its own choice were not
 /// made, so a person sees what choosing another value would give.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Facet {
+pub(crate) enum Facet {
     None,
     Status,
     Risk,
@@ -70,38 +70,38 @@ pub(super) enum Facet {
 
 /// A filter whose values have been checked and put in their stored forms.
 #[derive(Debug, Clone, Default)]
-pub(super) struct Conditions {
-    pub(super) status: Vec<String>,
-    pub(super) risk_level: Vec<String>,
-    pub(super) audit_tier: Vec<String>,
-    pub(super) site_type: Vec<String>,
-    pub(super) severity: Vec<String>,
-    pub(super) pattern_type: Vec<String>,
-    pub(super) min_score: Option<f64>,
-    pub(super) max_score: Option<f64>,
-    pub(super) created_from: Option<String>,
-    pub(super) created_before: Option<String>,
+pub(crate) struct Conditions {
+    pub(crate) status: Vec<String>,
+    pub(crate) risk_level: Vec<String>,
+    pub(crate) audit_tier: Vec<String>,
+    pub(crate) site_type: Vec<String>,
+    pub(crate) severity: Vec<String>,
+    pub(crate) pattern_type: Vec<String>,
+    pub(crate) min_score: Option<f64>,
+    pub(crate) max_score: Option<f64>,
+    pub(crate) created_from: Option<String>,
+    pub(crate) created_before: Option<String>,
     /// The FTS5 query of the search (user text quoted term by term).
-    pub(super) search: Option<String>,
+    pub(crate) search: Option<String>,
     /// The LIKE pattern of `url_contains`, wildcards escaped.
-    pub(super) url_like: Option<String>,
-    pub(super) mitre: Vec<String>,
-    pub(super) cwe: Vec<String>,
-    pub(super) green_flags: Option<bool>,
-    pub(super) changes: Vec<String>,
-    pub(super) untriaged: bool,
-    pub(super) include_hidden: bool,
+    pub(crate) url_like: Option<String>,
+    pub(crate) mitre: Vec<String>,
+    pub(crate) cwe: Vec<String>,
+    pub(crate) green_flags: Option<bool>,
+    pub(crate) changes: Vec<String>,
+    pub(crate) untriaged: bool,
+    pub(crate) include_hidden: bool,
     /// Only audits from this rowid on (an estimate's sample of the newest audits).
-    pub(super) sample: Option<i64>,
+    pub(crate) sample: Option<i64>,
     /// The rowids the search matched, as a JSON array, in place of the search itself: an
     /// estimate searches its sample once, and each facet counts among what it found.
-    pub(super) matched: Option<String>,
+    pub(crate) matched: Option<String>,
 }
 
 impl Conditions {
     /// Check `filter`: a bound that is no number, a date that is no date, is refused and
     /// named.
-    pub(super) fn check(filter: &AuditFilter) -> Result<Conditions> {
+    pub(crate) fn check(filter: &AuditFilter) -> Result<Conditions> {
         for (name, bound) in [("min_score", filter.min_score), ("max_score", filter.max_score)] {
             if bound.is_some_and(|v| !v.is_finite()) {
                 return Err(Error::invalid(format!("score bound {name}"), "must be a number"));

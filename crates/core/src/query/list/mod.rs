@@ -9,7 +9,7 @@
 pub(crate) mod counts;
 pub(crate) mod cursor;
 mod facets;
-mod filter;
+pub(crate) mod filter;
 
 use std::collections::HashMap;
 
