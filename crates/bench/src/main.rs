@@ -38,6 +38,12 @@ struct Args {
     /// holds (part of w2 otherwise). Default: all but `facets` on its own.
     #[arg(long, value_enum)]
     only: Vec<Part>,
+    /// The storage the run measures: `sqlite` (the data folder: every part but `team`), or
+    /// `postgres` (team mode: W1 with 1 and 4 writers and 4 producer processes, the push,
+    /// W2 at 20k and the facets, beside the folder's figures in the same run, and screenshots
+    /// through the object store; the same as `--only team`).
+    #[arg(long, value_enum, default_value = "sqlite")]
+    backend: BenchBackend,
     /// Keep the browse databases in this folder and reuse them on the next run (the 1M one
     /// takes about 15 minutes and 16 GB to build); by default they are temporary.
     #[arg(long, value_name = "DIR")]
@@ -69,6 +75,13 @@ enum Part {
     Team,
 }
 
+/// The storage a run measures (`--backend`).
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum BenchBackend {
+    Sqlite,
+    Postgres,
+}
+
 /// Figures, in the order they are printed.
 pub(crate) struct Report {
     figures: Map<String, Value>,
@@ -95,7 +108,10 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if args.backend == BenchBackend::Postgres && !args.only.contains(&Part::Team) {
+        args.only.push(Part::Team);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
