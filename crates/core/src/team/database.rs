@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "derived facts: MITRE, CWE, green flags, changes, triage",
         include_str!("../../migrations-pg/0005_derived_facts.sql"),
     ),
+    (
+        6,
+        "facet counts partitioned by kind",
+        include_str!("../../migrations-pg/0006_facet_counts_by_kind.sql"),
+    ),
 ];
 
 /// The team schema version this build writes.
