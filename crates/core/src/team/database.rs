@@ -42,7 +42,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         6,
-        "facet counts partitioned by kind",
+        "facet counts partitioned by kind; changes judged once per audit",
         include_str!("../../migrations-pg/0006_facet_counts_by_kind.sql"),
     ),
 ];
