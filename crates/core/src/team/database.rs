@@ -43,7 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         6,
         "facet counts partitioned by kind; changes judged once per audit",
-        include_str!("../../migrations-pg/0006_facet_counts_by_kind.sql"),
+        include_str!("../../migrations-pg/0006_cheaper_facts.sql"),
     ),
 ];
 

@@ -1,4 +1,8 @@
--- `facet_counts` partitioned by kind (issue 15). Every sidebar query reads one kind (a
+-- Migration 5's facts at a lower price (issue 15), three changes measured on the benchmark's
+-- own databases (BENCHMARKS.md, sixth session): the facet counts partitioned by kind, the
+-- count upsert in PL/pgSQL, and changes judged once per audit and transaction.
+--
+-- 1. `facet_counts` partitioned by kind. Every sidebar query reads one kind (a
 -- facet's fact, or `audit` for the audit-level facets), but with migration 5's kinds the
 -- table held about 6 count rows per audit at 20k (120k rows) and each of the sidebar's 12
 -- queries scanned all of them: 70 ms p95 for the facets without a filter, where migration 3
@@ -38,7 +42,7 @@ CREATE TABLE facet_counts_other PARTITION OF facet_counts DEFAULT;
 INSERT INTO facet_counts SELECT * FROM facet_counts_unpartitioned WHERE n <> 0;
 DROP TABLE facet_counts_unpartitioned;
 
--- The count's upsert in PL/pgSQL: as an SQL function it was planned again at every call
+-- 2. The count's upsert in PL/pgSQL: as an SQL function it was planned again at every call
 -- (0.55 ms of each, 11 calls an audit of 5 findings, measured on W1's database); PL/pgSQL
 -- keeps its plan for the session.
 CREATE OR REPLACE FUNCTION veritas_facet_add(a audits, k TEXT, v TEXT, d BIGINT) RETURNS void LANGUAGE plpgsql AS $$
@@ -52,7 +56,7 @@ BEGIN
 END
 $$;
 
--- Changes judged once per audit and transaction, at commit, instead of once per finding
+-- 3. Changes judged once per audit and transaction, at commit, instead of once per finding
 -- written (an audit of n findings was judged n times, each judgement reading its n
 -- findings: half of a W1 audit's trigger time). `veritas_site_changed` now queues the
 -- audits it would have judged; a deferred trigger judges each queued audit once, still
