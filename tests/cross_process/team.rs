@@ -1599,7 +1599,7 @@ async fn history_and_delete_on_the_team_database_and_an_object_goes_with_the_las
 }
 
 #[tokio::test]
-async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_the_counts() {
+async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_the_counts_and_triage_keys() {
     let team = fresh_team().await;
     let a = tempfile::tempdir().unwrap();
     assert!(run(a.path(), &["demo", "--audits", "6"]).status.success());
@@ -1645,6 +1645,36 @@ async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_t
         .execute(&mut conn)
         .await
         .unwrap();
+    // A triage key that hides a finding's problem though no decision was ever recorded for
+    // it (its trigger takes the finding off the shown counts, so only the key is wrong).
+    let (site, fingerprint): (String, String) = sqlx::query_as(
+        "SELECT f.site, f.fingerprint FROM audit_findings f
+         WHERE f.fingerprint IS NOT NULL AND NOT EXISTS (SELECT 1 FROM triage_state s WHERE s.site = f.site
+           AND s.fingerprint = f.fingerprint)
+         ORDER BY f.id LIMIT 1",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    async fn shown(conn: &mut PgConnection) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COALESCE(sum(n), 0)::bigint FROM facet_counts WHERE kind = 'severity_shown'",
+        )
+        .fetch_one(conn)
+        .await
+        .unwrap()
+    }
+    let shown_before = shown(&mut conn).await;
+    sqlx::query("INSERT INTO triage_state (site, fingerprint, scope, hides) VALUES ($1, $2, '', true)")
+        .bind(&site)
+        .bind(&fingerprint)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        shown(&mut conn).await < shown_before,
+        "the planted key hides a finding"
+    );
 
     let found = doctor(false);
     assert_eq!(found["orphan_objects"], serde_json::json!([orphan]), "{found}");
@@ -1655,13 +1685,28 @@ async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_t
         .unwrap()
         .starts_with(&format!("audit {audit} screenshot {shot}: {key}")));
     let mismatches = found["facet_mismatches"].as_array().unwrap();
-    assert_eq!(mismatches.len(), 2, "{found}");
+    assert_eq!(mismatches.len(), 3, "{found}");
+    assert!(
+        mismatches.contains(&serde_json::json!(
+            "triage_state: 1 keys differ from their decisions"
+        )),
+        "{found}"
+    );
     assert_eq!(found["repaired"], serde_json::json!([]));
 
     let repaired = doctor(true);
     assert_eq!(repaired["repaired"].as_array().unwrap().len(), 1, "{repaired}");
     let after = doctor(false);
     assert_eq!(after["facet_mismatches"], serde_json::json!([]), "{after}");
+    let planted: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM triage_state WHERE site = $1 AND fingerprint = $2")
+            .bind(&site)
+            .bind(&fingerprint)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(planted, 0, "the key without decisions is gone");
+    assert_eq!(shown(&mut conn).await, shown_before, "its finding is shown again");
     assert_eq!(
         after["orphan_objects"],
         serde_json::json!([orphan]),

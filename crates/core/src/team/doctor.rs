@@ -7,7 +7,8 @@
 //! - screenshot rows whose object is not in the store: reported (nothing can bring the bytes
 //!   back; the app shows such a screenshot as missing);
 //! - `audit_facts` and `facet_counts` (migration 3) against their views of what they should
-//!   hold: reported, and rebuilt from the rows with `--repair`.
+//!   hold, and `triage_state` (migration 5) against what the decisions say: reported, and
+//!   rebuilt from the rows with `--repair`.
 
 use std::collections::BTreeSet;
 
@@ -107,25 +108,35 @@ impl TeamStore {
                     .push(format!("{name}: {differing} rows differ"));
             }
         }
+        let keys = super::triage::key_state_mismatches(&mut *pool.acquire().await?).await?;
+        if keys > 0 {
+            report
+                .facet_mismatches
+                .push(format!("triage_state: {keys} keys differ from their decisions"));
+        }
         if repair && !report.facet_mismatches.is_empty() {
             self.rebuild_facets().await?;
             report
                 .repaired
-                .push("audit_facts and facet_counts rebuilt from the rows".into());
+                .push("triage_state, audit_facts and facet_counts rebuilt from the rows".into());
         }
         Ok(report)
     }
 
-    /// Rebuild the facts and the counts from the rows, writers held off meanwhile (the
-    /// locks conflict with the row changes their triggers make).
+    /// Rebuild the triage keys' states, the facts and the counts from the rows, writers held
+    /// off meanwhile (the locks conflict with the row changes their triggers make). The
+    /// states first: the shown facts read them.
     async fn rebuild_facets(&self) -> Result<()> {
         let mut conn = self.database().pool().acquire().await?;
         let mut tx = conn.begin().await?;
         sqlx::query(
-            "LOCK TABLE audits, audit_findings, audit_facts, facet_counts IN SHARE ROW EXCLUSIVE MODE",
+            "LOCK TABLE audits, audit_findings, triage, triage_state, audit_facts, facet_counts
+             IN SHARE ROW EXCLUSIVE MODE",
         )
         .execute(&mut *tx)
         .await?;
+        sqlx::query("DELETE FROM triage_state").execute(&mut *tx).await?;
+        super::triage::keep_all_key_states(&mut tx).await?;
         // The facts' own triggers move the counts as the facts are replaced; the counts are
         // replaced after them, so what those moves did does not matter.
         for sql in [

@@ -77,15 +77,14 @@ pub(super) async fn insert_decision(
 }
 
 /// Whether a key (`site`'s problem `fingerprint`, for the site or for one audit) hides its
-/// findings now, in `triage_state` (migration 5), whose trigger counts the findings' audits again
-/// for the list's severity and pattern filters and facets.
-async fn keep_key_state(
+/// findings by its decisions (the same reading as on SQLite).
+async fn key_hides_now(
     conn: &mut sqlx::PgConnection,
     project: &ProjectName,
     site: &str,
     fingerprint: &str,
     audit_id: Option<&str>,
-) -> Result<()> {
+) -> Result<bool> {
     let rows: Vec<TriageDecision> = sqlx::query(&format!(
         "SELECT {DECISION_COLUMNS} FROM triage WHERE project = $1 AND site = $2 AND fingerprint = $3
          AND audit_id IS NOT DISTINCT FROM $4"
@@ -99,6 +98,19 @@ async fn keep_key_state(
     .iter()
     .map(decision_from_row)
     .collect::<Result<_>>()?;
+    Ok(key_hides(&rows))
+}
+
+/// Keep a key's state in `triage_state` (migration 5), whose trigger counts the findings'
+/// audits again for the list's severity and pattern filters and facets.
+async fn keep_key_state(
+    conn: &mut sqlx::PgConnection,
+    project: &ProjectName,
+    site: &str,
+    fingerprint: &str,
+    audit_id: Option<&str>,
+) -> Result<()> {
+    let hides = key_hides_now(conn, project, site, fingerprint, audit_id).await?;
     sqlx::query(
         "INSERT INTO triage_state (site, fingerprint, scope, hides) VALUES (veritas_site($1, $2), $3, $4, $5)
          ON CONFLICT (site, fingerprint, scope) DO UPDATE SET hides = EXCLUDED.hides
@@ -108,23 +120,62 @@ async fn keep_key_state(
     .bind(site)
     .bind(fingerprint)
     .bind(audit_id.unwrap_or(""))
-    .bind(key_hides(&rows))
+    .bind(hides)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-/// Every triage key's state from the decisions (migration 5 on a database that had some).
+/// Every key that has decisions: its project, site (as the decisions name it), fingerprint
+/// and audit (none for the site's own decisions).
+async fn decision_keys(
+    conn: &mut sqlx::PgConnection,
+) -> Result<Vec<(ProjectName, String, String, Option<String>)>> {
+    let keys: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT DISTINCT project, site, fingerprint, audit_id FROM triage ORDER BY 1, 2, 3, 4",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    keys.into_iter()
+        .map(|(project, site, fingerprint, audit_id)| {
+            Ok((ProjectName::parse(&project)?, site, fingerprint, audit_id))
+        })
+        .collect()
+}
+
+/// Every triage key's state from the decisions (migration 5 on a database that had some,
+/// and doctor's repair after it emptied `triage_state`).
 pub(super) async fn keep_all_key_states(conn: &mut sqlx::PgConnection) -> Result<()> {
-    let keys: Vec<(String, String, String, Option<String>)> =
-        sqlx::query_as("SELECT DISTINCT project, site, fingerprint, audit_id FROM triage")
-            .fetch_all(&mut *conn)
-            .await?;
-    for (project, site, fingerprint, audit_id) in keys {
-        let project = ProjectName::parse(&project)?;
+    for (project, site, fingerprint, audit_id) in decision_keys(conn).await? {
         keep_key_state(conn, &project, &site, &fingerprint, audit_id.as_deref()).await?;
     }
     Ok(())
+}
+
+/// How many keys of `triage_state` differ from what the decisions say (a key's state wrong,
+/// missing, or kept for a key with no decisions): doctor's check.
+pub(super) async fn key_state_mismatches(conn: &mut sqlx::PgConnection) -> Result<usize> {
+    let mut expected = std::collections::BTreeSet::new();
+    for (project, site, fingerprint, audit_id) in decision_keys(conn).await? {
+        let hides = key_hides_now(conn, &project, &site, &fingerprint, audit_id.as_deref()).await?;
+        let stored: String = sqlx::query_scalar("SELECT veritas_site($1, $2)")
+            .bind(project.as_str())
+            .bind(&site)
+            .fetch_one(&mut *conn)
+            .await?;
+        expected.insert((stored, fingerprint, audit_id.unwrap_or_default(), hides));
+    }
+    let held: std::collections::BTreeSet<(String, String, String, bool)> =
+        sqlx::query_as("SELECT site, fingerprint, scope, hides FROM triage_state")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    let keys: std::collections::BTreeSet<_> = expected
+        .symmetric_difference(&held)
+        .map(|(site, fingerprint, scope, _)| (site, fingerprint, scope))
+        .collect();
+    Ok(keys.len())
 }
 
 impl TeamStore {
