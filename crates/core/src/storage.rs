@@ -171,20 +171,24 @@ impl Storage {
                 Some(path) => remembered(path),
                 None => Ok(None),
             };
+            // The remembered profile if it opens; else the data folder, with why when
+            // something else was remembered (nothing to say when the folder was).
             let tried = match remembered {
                 Ok(Some(StorageChoice::Profile { name })) => {
                     let choice = StorageChoice::Profile { name: name.clone() };
                     open_choice(&folder, &options, &settings, choice).await.map_err(|e| {
-                        format!("The team profile {name:?} chosen last could not be opened ({e}); the data folder is open instead.")
+                        Some(format!(
+                            "The team profile {name:?} chosen last could not be opened ({e}); the data folder is open instead."
+                        ))
                     })
                 }
-                Ok(_) => Err(String::new()),
-                Err(e) => Err(format!("{e}; the data folder is open.")),
+                Ok(_) => Err(None),
+                Err(e) => Err(Some(format!("{e}; the data folder is open."))),
             };
             match tried {
                 Ok(current) => current,
                 Err(why) => {
-                    notice = Some(why).filter(|w| !w.is_empty());
+                    notice = why;
                     open_choice(&folder, &options, &settings, StorageChoice::Folder).await?
                 }
             }
