@@ -108,7 +108,17 @@ impl TeamStore {
                     .push(format!("{name}: {differing} rows differ"));
             }
         }
-        let keys = super::triage::key_state_mismatches(&mut *pool.acquire().await?).await?;
+        // The decisions and the states read in one snapshot, so a verdict committed
+        // meanwhile is not taken for a mismatch.
+        let keys = {
+            let mut tx = pool.begin().await?;
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+            let keys = super::triage::key_state_mismatches(&mut tx).await?;
+            tx.commit().await?;
+            keys
+        };
         if keys > 0 {
             report
                 .facet_mismatches
