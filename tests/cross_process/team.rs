@@ -1603,6 +1603,27 @@ async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_t
     let team = fresh_team().await;
     let a = tempfile::tempdir().unwrap();
     assert!(run(a.path(), &["demo", "--audits", "6"]).status.success());
+    // Triage keys with decisions (one for the site, one for an audit only): the clean
+    // doctor below finds their states right, and the repair rebuilds them.
+    let first = run_json(a.path(), &["list", "--json"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let detail = run_json(a.path(), &["show", &first, "--json"]);
+    for (i, extra) in [(0, None), (1, Some("--this-audit-only"))] {
+        let finding = detail["findings"][i]["id"].as_i64().unwrap().to_string();
+        let mut args = vec![
+            "triage",
+            &finding,
+            "--verdict",
+            "false_positive",
+            "--author",
+            "ana",
+        ];
+        args.extend(extra);
+        let out = run(a.path(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
     push(a.path(), &team, &[]);
     let doctor = |repair: bool| {
         let mut args = on(&team).to_vec();
@@ -1656,9 +1677,10 @@ async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_t
     .fetch_one(&mut conn)
     .await
     .unwrap();
+    // Findings shown by severity (the facet counts count audits, which may keep the fact).
     async fn shown(conn: &mut PgConnection) -> i64 {
         sqlx::query_scalar(
-            "SELECT COALESCE(sum(n), 0)::bigint FROM facet_counts WHERE kind = 'severity_shown'",
+            "SELECT COALESCE(sum(findings), 0)::bigint FROM audit_facts WHERE kind = 'severity_shown'",
         )
         .fetch_one(conn)
         .await
@@ -1698,6 +1720,11 @@ async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_t
     assert_eq!(repaired["repaired"].as_array().unwrap().len(), 1, "{repaired}");
     let after = doctor(false);
     assert_eq!(after["facet_mismatches"], serde_json::json!([]), "{after}");
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM triage_state WHERE hides")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys, 2, "the decisions' keys are rebuilt");
     let planted: i64 =
         sqlx::query_scalar("SELECT count(*) FROM triage_state WHERE site = $1 AND fingerprint = $2")
             .bind(&site)

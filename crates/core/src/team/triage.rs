@@ -126,19 +126,21 @@ async fn keep_key_state(
     Ok(())
 }
 
-/// Every key that has decisions: its project, site (as the decisions name it), fingerprint
-/// and audit (none for the site's own decisions).
-async fn decision_keys(
-    conn: &mut sqlx::PgConnection,
-) -> Result<Vec<(ProjectName, String, String, Option<String>)>> {
-    let keys: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-        "SELECT DISTINCT project, site, fingerprint, audit_id FROM triage ORDER BY 1, 2, 3, 4",
+/// A key that has decisions: its project, site (as the decisions name it), fingerprint,
+/// audit (none for the site's own decisions) and site as `triage_state` holds it.
+type DecisionKey = (ProjectName, String, String, Option<String>, String);
+
+/// Every key that has decisions.
+async fn decision_keys(conn: &mut sqlx::PgConnection) -> Result<Vec<DecisionKey>> {
+    let keys: Vec<(String, String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT DISTINCT project, site, fingerprint, audit_id, veritas_site(project, site) FROM triage
+         ORDER BY 1, 2, 3, 4",
     )
     .fetch_all(&mut *conn)
     .await?;
     keys.into_iter()
-        .map(|(project, site, fingerprint, audit_id)| {
-            Ok((ProjectName::parse(&project)?, site, fingerprint, audit_id))
+        .map(|(project, site, fingerprint, audit_id, stored)| {
+            Ok((ProjectName::parse(&project)?, site, fingerprint, audit_id, stored))
         })
         .collect()
 }
@@ -146,7 +148,7 @@ async fn decision_keys(
 /// Every triage key's state from the decisions (migration 5 on a database that had some,
 /// and doctor's repair after it emptied `triage_state`).
 pub(super) async fn keep_all_key_states(conn: &mut sqlx::PgConnection) -> Result<()> {
-    for (project, site, fingerprint, audit_id) in decision_keys(conn).await? {
+    for (project, site, fingerprint, audit_id, _) in decision_keys(conn).await? {
         keep_key_state(conn, &project, &site, &fingerprint, audit_id.as_deref()).await?;
     }
     Ok(())
@@ -156,13 +158,8 @@ pub(super) async fn keep_all_key_states(conn: &mut sqlx::PgConnection) -> Result
 /// missing, or kept for a key with no decisions): doctor's check.
 pub(super) async fn key_state_mismatches(conn: &mut sqlx::PgConnection) -> Result<usize> {
     let mut expected = std::collections::BTreeSet::new();
-    for (project, site, fingerprint, audit_id) in decision_keys(conn).await? {
+    for (project, site, fingerprint, audit_id, stored) in decision_keys(conn).await? {
         let hides = key_hides_now(conn, &project, &site, &fingerprint, audit_id.as_deref()).await?;
-        let stored: String = sqlx::query_scalar("SELECT veritas_site($1, $2)")
-            .bind(project.as_str())
-            .bind(&site)
-            .fetch_one(&mut *conn)
-            .await?;
         expected.insert((stored, fingerprint, audit_id.unwrap_or_default(), hides));
     }
     let held: std::collections::BTreeSet<(String, String, String, bool)> =
