@@ -1459,6 +1459,8 @@ async fn facet_counts_follow_every_write_and_match_what_the_rows_say() {
            WHERE id = (SELECT min(id) FROM audits WHERE trust_score IS NOT NULL)",
         "DELETE FROM audits WHERE id = (SELECT max(id) FROM audits WHERE project = 'default')",
         "DELETE FROM audit_findings WHERE id IN (SELECT id FROM audit_findings ORDER BY id DESC LIMIT 7)",
+        "INSERT INTO projects (name) VALUES ('moved')",
+        "UPDATE audits SET project = 'moved' WHERE id = (SELECT max(id) FROM audits WHERE project = 'default')",
     ] {
         sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
     }
@@ -1478,6 +1480,25 @@ async fn facet_counts_follow_every_write_and_match_what_the_rows_say() {
     )
     .await;
     assert_eq!(counts, 0, "facet_counts differs from the audits");
+    // The pairs' deltas sum to what the facts say, before and after they are folded.
+    let pairs = || {
+        mismatches(
+            &team.0,
+            "(SELECT project, kind, value, kind2, value2, sum(n)::bigint AS n FROM facet_pairs
+              GROUP BY 1, 2, 3, 4, 5) p",
+            "facet_pairs_expected",
+            "project, kind, value, kind2, value2, n",
+        )
+    };
+    assert_eq!(pairs().await, 0, "facet_pairs differs from the facts");
+    let folded = count(&team.0, "SELECT veritas_compact_pairs()").await;
+    assert!(folded > 0, "there were deltas to fold");
+    assert_eq!(pairs().await, 0, "facet_pairs differs from the facts once folded");
+    assert_eq!(
+        count(&team.0, "SELECT count(*) FROM facet_pairs").await,
+        count(&team.0, "SELECT count(*) FROM facet_pairs_expected").await,
+        "folded, each pair is one row"
+    );
     assert!(
         count(
             &team.0,
@@ -1500,6 +1521,10 @@ async fn facet_counts_follow_every_write_and_match_what_the_rows_say() {
         serde_json::json!({"cwe": ["CWE-1021"]}),
         serde_json::json!({"green_flags": true}),
         serde_json::json!({"severity": ["critical"], "include_hidden": true}),
+        // One fact chosen and no audit-level facet: the fact facets from the pairs.
+        serde_json::json!({"severity": ["high"]}),
+        serde_json::json!({"changes": ["new"]}),
+        serde_json::json!({"pattern_type": ["pattern_1"], "include_hidden": true}),
     ] {
         let filter: veritas_core::AuditFilter = serde_json::from_value(filter).unwrap();
         // The same filter with a date bound every audit passes is counted from the rows.
@@ -1662,7 +1687,10 @@ async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_t
         .await
         .unwrap();
     objects.delete(&key).await.unwrap();
-    sqlx::raw_sql("UPDATE facet_counts SET n = n + 3 WHERE kind = 'audit'; DELETE FROM audit_facts WHERE kind = 'pattern'")
+    sqlx::raw_sql(
+        "UPDATE facet_counts SET n = n + 3 WHERE kind = 'audit'; DELETE FROM audit_facts WHERE kind = 'pattern';
+         INSERT INTO facet_pairs SELECT project, kind, value, kind2, value2, 2 FROM facet_pairs LIMIT 1",
+    )
         .execute(&mut conn)
         .await
         .unwrap();
@@ -1707,7 +1735,13 @@ async fn doctor_on_the_team_store_finds_orphan_and_missing_objects_and_repairs_t
         .unwrap()
         .starts_with(&format!("audit {audit} screenshot {shot}: {key}")));
     let mismatches = found["facet_mismatches"].as_array().unwrap();
-    assert_eq!(mismatches.len(), 3, "{found}");
+    assert_eq!(mismatches.len(), 4, "{found}");
+    assert!(
+        mismatches
+            .iter()
+            .any(|m| m.as_str().unwrap().starts_with("facet_pairs: ")),
+        "{found}"
+    );
     assert!(
         mismatches.contains(&serde_json::json!(
             "triage_state: 1 keys differ from their decisions"

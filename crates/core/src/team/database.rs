@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "facet counts partitioned by kind; changes judged once per audit",
         include_str!("../../migrations-pg/0006_cheaper_facts.sql"),
     ),
+    (
+        7,
+        "facet pairs: a fact facet under one fact's choice from counts",
+        include_str!("../../migrations-pg/0007_facet_pairs.sql"),
+    ),
 ];
 
 /// The team schema version this build writes.

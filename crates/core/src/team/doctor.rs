@@ -6,8 +6,8 @@
 //!   data folder's orphan files are;
 //! - screenshot rows whose object is not in the store: reported (nothing can bring the bytes
 //!   back; the app shows such a screenshot as missing);
-//! - `audit_facts` and `facet_counts` (migration 3) against their views of what they should
-//!   hold, and `triage_state` (migration 5) against what the decisions say: reported, and
+//! - `audit_facts` and `facet_counts` (migration 3) and `facet_pairs` (migration 7, summed)
+//!   against their views of what they should hold, and `triage_state` (migration 5) against what the decisions say: reported, and
 //!   rebuilt from the rows with `--repair`.
 
 use std::collections::BTreeSet;
@@ -45,7 +45,7 @@ impl TeamDoctorReport {
 }
 
 /// The maintained tables: name, table, its view of what it should hold, the compared columns.
-const MAINTAINED: [(&str, &str, &str, &str); 2] = [
+const MAINTAINED: [(&str, &str, &str, &str); 3] = [
     (
         "audit_facts",
         "audit_facts",
@@ -57,6 +57,13 @@ const MAINTAINED: [(&str, &str, &str, &str); 2] = [
         "(SELECT * FROM facet_counts WHERE n <> 0) c",
         "facet_counts_expected",
         "project, kind, value, status, risk_level, audit_tier, site_type, score, whole, n",
+    ),
+    (
+        "facet_pairs",
+        "(SELECT project, kind, value, kind2, value2, sum(n)::bigint AS n FROM facet_pairs
+          GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0) p",
+        "facet_pairs_expected",
+        "project, kind, value, kind2, value2, n",
     ),
 ];
 
@@ -128,7 +135,7 @@ impl TeamStore {
             self.rebuild_facets().await?;
             report
                 .repaired
-                .push("triage_state, audit_facts and facet_counts rebuilt from the rows".into());
+                .push("triage_state, audit_facts, facet_counts and facet_pairs rebuilt from the rows".into());
         }
         Ok(report)
     }
@@ -140,11 +147,15 @@ impl TeamStore {
         let mut conn = self.database().pool().acquire().await?;
         let mut tx = conn.begin().await?;
         sqlx::query(
-            "LOCK TABLE audits, audit_findings, triage, triage_state, audit_facts, facet_counts
+            "LOCK TABLE audits, audit_findings, triage, triage_state, audit_facts, facet_counts, facet_pairs
              IN SHARE ROW EXCLUSIVE MODE",
         )
         .execute(&mut *tx)
         .await?;
+        // The pairs' triggers stand aside: the pairs are made from their view at the end.
+        sqlx::query("SET LOCAL veritas.rebuilding = 'on'")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM triage_state").execute(&mut *tx).await?;
         super::triage::keep_all_key_states(&mut tx).await?;
         // The facts' own triggers move the counts as the facts are replaced; the counts are
@@ -154,6 +165,8 @@ impl TeamStore {
             "INSERT INTO audit_facts (audit_id, kind, value, findings) SELECT * FROM audit_facts_expected",
             "DELETE FROM facet_counts",
             "INSERT INTO facet_counts SELECT * FROM facet_counts_expected",
+            "DELETE FROM facet_pairs",
+            "INSERT INTO facet_pairs SELECT * FROM facet_pairs_expected",
         ] {
             sqlx::query(sql).execute(&mut *tx).await?;
         }

@@ -4,7 +4,8 @@
 //! As on SQLite, most filters are answered from counts the database maintains (migrations 3
 //! and 5: `facet_counts`, kept by triggers): no filter, any of the audit-level facets, whole
 //! score bounds, and one fact (a severity, a pattern, a technique, a weakness, a change or
-//! green flags). The rest (a search, dates, a url, several fact values, an absence of green
+//! green flags); and a fact facet under one fact's choice without audit-level ones, from the
+//! maintained pairs (migration 7: `facet_pairs`). The rest (a search, dates, a url, several fact values, an absence of green
 //! flags, untriaged findings, a fractional score bound, and a fact facet under another
 //! fact's choice) are counted from the rows, reading the audits' facts (`audit_facts`)
 //! rather than their findings. Every count is exact.
@@ -110,6 +111,17 @@ fn fact_of(c: &Conditions, skip: Skip) -> (&'static str, String) {
         .find(|(facet, _, _)| *facet != skip)
         .map(|(_, kind, mut values)| (kind, values.remove(0)))
         .unwrap_or(("audit", String::new()))
+}
+
+/// Whether the filter chooses audit-level facets or a score range, which the pairs (kept
+/// per project only) cannot answer.
+fn has_dimensions(c: &Conditions) -> bool {
+    !(c.status.is_empty()
+        && c.risk_level.is_empty()
+        && c.audit_tier.is_empty()
+        && c.site_type.is_empty()
+        && c.min_score.is_none()
+        && c.max_score.is_none())
 }
 
 /// The conditions on `facet_counts`' columns: the filter's audit-level choices (`skip`'s
@@ -233,8 +245,17 @@ impl TeamStore {
         counts: bool,
     ) -> Result<Vec<FacetCount>> {
         let (kind, value) = fact_of(c, facet.skip);
-        // A fact facet under another fact's choice needs audits with both facts: the counts
-        // hold one fact at a time.
+        if let Some(fact) = facet
+            .fact
+            .filter(|_| counts && kind != "audit" && !has_dimensions(c))
+        {
+            let pairs = self
+                .pairs(project, (kind, &value), fact_kind(fact, c.include_hidden), None)
+                .await?;
+            return Ok(sorted(pairs.into_iter().map(|(v, n)| (Some(v), n)).collect()));
+        }
+        // A fact facet under another fact's choice and audit-level ones needs audits with
+        // both facts: the counts hold one fact at a time, the pairs no audit-level facets.
         let counts = counts && (facet.fact.is_none() || kind == "audit");
         let what = format!("{} AS value, sum(n)::bigint AS n", facet.counts);
         let mut q;
@@ -282,7 +303,22 @@ impl TeamStore {
         counts: bool,
     ) -> Result<Vec<FacetCount>> {
         let pool = self.database().pool();
-        let (yes, all) = if counts && fact_of(c, Skip::GreenFlags).0 == "audit" {
+        let (kind, value) = fact_of(c, Skip::GreenFlags);
+        let (yes, all) = if counts && kind != "audit" && !has_dimensions(c) {
+            let yes = self
+                .pairs(project, (kind, &value), "green_flags", Some("yes"))
+                .await?;
+            let mut all = counts_query(
+                "COALESCE(sum(n), 0)::bigint",
+                project,
+                kind,
+                Some(value.clone()),
+                c,
+                Skip::GreenFlags,
+            );
+            let all = all.build_query_scalar::<i64>().fetch_one(pool).await?;
+            (yes.values().sum(), all)
+        } else if counts && kind == "audit" {
             let sum = "COALESCE(sum(n), 0)::bigint";
             let (mut yes, mut all) = (
                 counts_query(
@@ -310,6 +346,32 @@ impl TeamStore {
             q.build_query_as::<(i64, i64)>().fetch_one(pool).await?
         };
         Ok(green(yes, all))
+    }
+
+    /// Audits per value of fact kind `kind2` (only `value2`, if given) among those with
+    /// fact `with`, from the maintained pairs (migration 7): the deltas of each pair summed.
+    async fn pairs(
+        &self,
+        project: &ProjectName,
+        with: (&str, &str),
+        kind2: &str,
+        value2: Option<&str>,
+    ) -> Result<BTreeMap<String, i64>> {
+        let mut q =
+            QueryBuilder::<Postgres>::new("SELECT value2, sum(n)::bigint FROM facet_pairs WHERE project = ");
+        q.push_bind(project.as_str().to_string())
+            .push(" AND kind = ")
+            .push_bind(with.0.to_string())
+            .push(" AND value = ")
+            .push_bind(with.1.to_string())
+            .push(" AND kind2 = ")
+            .push_bind(kind2.to_string());
+        if let Some(value2) = value2 {
+            q.push(" AND value2 = ").push_bind(value2.to_string());
+        }
+        q.push(" GROUP BY 1 HAVING sum(n) <> 0");
+        let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(self.database().pool()).await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// The project's findings triaged away now (false positives and accepted risks), found
