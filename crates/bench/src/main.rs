@@ -10,6 +10,7 @@ mod facets;
 mod hostile;
 mod raw;
 mod team;
+mod team_bulk;
 mod thumbs;
 mod w1;
 mod w2;
@@ -40,8 +41,9 @@ struct Args {
     only: Vec<Part>,
     /// The storage the run measures: `sqlite` (the data folder: every part but `team`), or
     /// `postgres` (team mode: W1 with 1 and 4 writers and 4 producer processes, the push,
-    /// W2 at 20k and the facets, beside the folder's figures in the same run, and screenshots
-    /// through the object store; the same as `--only team`).
+    /// W2 at 20k and, without --quick, at 1M (built in bulk once per server), beside the
+    /// folder's figures in the same run, and screenshots through the object store; the same
+    /// as `--only team`).
     #[arg(long, value_enum, default_value = "sqlite")]
     backend: BenchBackend,
     /// Keep the browse databases in this folder and reuse them on the next run (the 1M one
@@ -164,7 +166,7 @@ fn main() {
         rt.block_on(hostile::hostile(&mut report));
     }
     if runs(Part::Team) {
-        rt.block_on(team::team(&mut report, args.browse_dir.as_deref()));
+        rt.block_on(team::team(&mut report, args.browse_dir.as_deref(), args.quick));
     }
     if runs(Part::App) {
         // The 1M database only when a full run built (or found) it in --browse-dir.

@@ -16,7 +16,7 @@ use crate::{median, Report};
 
 const AUDITS: u64 = 20_000;
 
-pub(crate) async fn team(report: &mut Report, keep: Option<&Path>) {
+pub(crate) async fn team(report: &mut Report, keep: Option<&Path>, quick: bool) {
     let (Ok(admin), Ok(objects)) = (
         std::env::var("VERITAS_TEST_DATABASE_URL"),
         std::env::var("VERITAS_TEST_OBJECTS_URL"),
@@ -58,6 +58,43 @@ pub(crate) async fn team(report: &mut Report, keep: Option<&Path>) {
     crate::w2::queries(report, &Backend::Team(team), AUDITS, "teamcmp_pg_20k").await;
 
     screenshots(report, &objects).await;
+
+    if !quick {
+        million(report, &admin, &objects, keep).await;
+    }
+}
+
+/// W2 at 1M on PostgreSQL: the database is built in bulk (`team_bulk`) once per server and
+/// kept, and browsed beside the SQLite 1M browse database when `--browse-dir` holds one.
+async fn million(report: &mut Report, admin: &str, objects: &str, keep: Option<&Path>) {
+    const M: u64 = 1_000_000;
+    let name = "veritas_bench_w2_1m";
+    let url = crate::team_bulk::team_browse_db(admin, objects, name, M).await;
+    let team = TeamStore::open(&url, &format!("{objects}/{name}")).await.unwrap();
+    let bytes: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+        .fetch_one(team.database().pool())
+        .await
+        .unwrap();
+    report.put(
+        "teamcmp_pg_1m_db_mb",
+        bytes as f64 / 1e6,
+        "MB",
+        "the 1M team database's size on disk (with its facts, counts and indexes)",
+    );
+    crate::w2::queries(report, &Backend::Team(team), M, "teamcmp_pg_1m").await;
+    let local = keep
+        .map(|d| d.join("w2-1m"))
+        .filter(|d| d.join(veritas_core::DB_FILE).exists());
+    match local {
+        Some(dir) => {
+            let local = Store::open(&dir).await.unwrap();
+            crate::w2::queries(report, &Backend::Local(local), M, "teamcmp_local_1m").await;
+        }
+        None => report.note(
+            "teamcmp_local_1m",
+            "the SQLite 1M figures: a run without --quick builds w2-1m in --browse-dir",
+        ),
+    }
 }
 
 /// A fresh team database and object prefix for part `what` of this run: their URLs.

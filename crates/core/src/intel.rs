@@ -488,7 +488,7 @@ pub(crate) const FACT_EVENT_TYPES: [&str; 5] = [
 /// The facts of one event the list filters by (`audit_facts`): the MITRE techniques it
 /// maps (not the runner's preliminary list, which comes as `techniques`), the CWE it
 /// names, whether it brings green flags.
-pub(crate) fn event_facts(event_type: &str, data: &Value) -> Vec<(&'static str, String)> {
+pub fn event_facts(event_type: &str, data: &Value) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     let flags = |v: Option<&Value>| !texts(v, &["flag", "text", "title", "name"]).is_empty();
     match event_type {

@@ -65,9 +65,9 @@ pub use ingest::{
     MAX_FINDINGS_PER_EVENT, MAX_LINE_BYTES,
 };
 pub use intel::{
-    mitre_technique_url, Captcha, Cvss, DarknetThreat, DomainInfo, Exploration, Fact, FormFound, GraphEdge,
-    GraphNode, Indicator, Intelligence, KnowledgeGraph, MitreTechnique, ModuleFinding, OsintSource,
-    PageVisit, SecurityModule, Verdict, Weakness,
+    event_facts, mitre_technique_url, Captcha, Cvss, DarknetThreat, DomainInfo, Exploration, Fact, FormFound,
+    GraphEdge, GraphNode, Indicator, Intelligence, KnowledgeGraph, MitreTechnique, ModuleFinding,
+    OsintSource, PageVisit, SecurityModule, Verdict, Weakness,
 };
 pub use location::{default_data_dir, EphemeralReason, Location, DATA_DIR_ENV, PERSISTENCE_ENV};
 pub use maintenance::{BackupReport, CounterMismatch, DoctorReport, FacetMismatch, MissingFile};
