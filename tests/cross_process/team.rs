@@ -316,6 +316,12 @@ fn a_team_database_that_cannot_be_reached_is_named_without_its_password() {
 /// Every audit's id in list order, page after page (`--json-lines` and its cursor line),
 /// from the data folder or, with `team`, from the team database.
 fn walk(data: &Path, team: Option<&(String, String)>, args: &[&str]) -> Vec<String> {
+    walk_pages(data, team, args, 7)
+}
+
+/// [`walk`] with pages of `limit`.
+fn walk_pages(data: &Path, team: Option<&(String, String)>, args: &[&str], limit: u32) -> Vec<String> {
+    let limit = limit.to_string();
     let mut ids = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -328,7 +334,7 @@ fn walk(data: &Path, team: Option<&(String, String)>, args: &[&str]) -> Vec<Stri
                 objects.clone(),
             ]);
         }
-        a.extend(["list", "--json-lines", "--limit", "7"].map(String::from));
+        a.extend(["list", "--json-lines", "--limit", &limit].map(String::from));
         a.extend(args.iter().map(|s| s.to_string()));
         if let Some(c) = &after {
             a.extend(["--after".into(), c.clone()]);
@@ -350,6 +356,36 @@ fn walk(data: &Path, team: Option<&(String, String)>, args: &[&str]) -> Vec<Stri
         }
         if after.is_none() {
             return ids;
+        }
+    }
+}
+
+/// A search's pages come from a walk of the audits in list order when it finds a page
+/// there, else from the indexes (team/read.rs): a word on most audits, one on a tenth (a
+/// first walk finds some, a longer one is tried, then the indexes), a phrase, one on none;
+/// pages of 7 and of 50, both orders, against the folder's full-text search.
+#[tokio::test]
+async fn a_search_lists_the_same_pages_from_the_walk_or_the_indexes_as_the_folder() {
+    let team = fresh_team().await;
+    let a = tempfile::tempdir().unwrap();
+    assert!(run(a.path(), &["demo", "--audits", "260"]).status.success());
+    push(a.path(), &team, &[]);
+    for search in ["paying", "suspicious", "\"verify account\"", "nowhereword"] {
+        for (limit, order) in [(7, None), (50, None), (50, Some("--asc")), (7, Some("--asc"))] {
+            let mut args = vec!["--search", search, "--sort", "score"];
+            args.extend(order);
+            let local = walk_pages(a.path(), None, &args, limit);
+            assert_eq!(
+                walk_pages(a.path(), Some(&team), &args, limit),
+                local,
+                "{args:?} by {limit}"
+            );
+            if search == "paying" {
+                assert!(local.len() > 150, "{}", local.len());
+            }
+            if search == "suspicious" {
+                assert!((10..60).contains(&local.len()), "{}", local.len());
+            }
         }
     }
 }
