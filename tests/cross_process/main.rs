@@ -12,3 +12,4 @@ mod multi_writer;
 mod read_only;
 mod soak;
 mod team;
+mod team_sidebar;

@@ -12,7 +12,7 @@ use veritas_core::team::ObjectShots;
 use crate::common::{run, run_json};
 
 /// A fresh team: (database URL, objects URL), both empty.
-async fn fresh_team() -> (String, String) {
+pub(crate) async fn fresh_team() -> (String, String) {
     let need = |var: &str| {
         std::env::var(var).unwrap_or_else(|_| {
             panic!(
@@ -38,7 +38,7 @@ async fn fresh_team() -> (String, String) {
     )
 }
 
-fn push(data: &Path, team: &(String, String), extra: &[&str]) -> Value {
+pub(crate) fn push(data: &Path, team: &(String, String), extra: &[&str]) -> Value {
     let mut args = vec!["push", "--to", &team.0, "--objects", &team.1, "--json"];
     args.extend_from_slice(extra);
     run_json(data, &args)

@@ -104,9 +104,10 @@ impl Backend {
         }
     }
 
-    /// Facet counts for a window's sidebar: locally, `caller`'s previous request is stopped
-    /// and counts past the sidebar's budget are estimated unless `exact` (see
-    /// [`Store::audit_facets_superseding`]); a team database counts them exactly.
+    /// Facet counts for a window's sidebar: counts past the sidebar's budget are estimated
+    /// unless `exact` (see [`Store::audit_facets_superseding`] and
+    /// [`TeamStore::audit_facets_within`]); locally, `caller`'s previous request is stopped
+    /// too (on a team database each count from the rows is bounded by the budget instead).
     pub async fn audit_facets_superseding(
         &self,
         caller: &str,
@@ -116,7 +117,7 @@ impl Backend {
     ) -> Result<Facets> {
         match self {
             Backend::Local(s) => s.audit_facets_superseding(caller, project, filter, exact).await,
-            Backend::Team(t) => t.audit_facets(project, filter).await,
+            Backend::Team(t) => t.audit_facets_within(project, filter, exact).await,
         }
     }
 

@@ -11,12 +11,14 @@
 //! rather than their findings. Every count is exact.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::read::{any_of, fact_kind, push_conditions};
 use super::TeamStore;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::ids::ProjectName;
 use crate::query::list::counts::{green, sorted};
 use crate::query::list::filter::{Conditions, Facet as Skip};
@@ -113,6 +115,13 @@ fn fact_of(c: &Conditions, skip: Skip) -> (&'static str, String) {
         .unwrap_or(("audit", String::new()))
 }
 
+/// ` AND a.id = ANY(<the sample>)` when [`Rows::only`] names the audits to count.
+fn push_only(q: &mut QueryBuilder<'_, Postgres>, rows: &Rows) {
+    if let Some(only) = &rows.only {
+        q.push(" AND a.id = ANY(").push_bind(only.clone()).push(")");
+    }
+}
+
 /// Whether the filter chooses audit-level facets or a score range, which the pairs (kept
 /// per project only) cannot answer.
 fn has_dimensions(c: &Conditions) -> bool {
@@ -165,16 +174,43 @@ fn counts_query<'a>(
     q
 }
 
+/// How the counts the maintained tables do not give are taken from the rows.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Rows {
+    /// Each count from the rows may run this long (PostgreSQL's `statement_timeout`); past
+    /// it the request gives up (`None`) rather than wait.
+    pub(super) budget: Option<Duration>,
+    /// Count these audits only (an estimate's sample), all from the rows: the maintained
+    /// counts are of the whole project.
+    pub(super) only: Option<Vec<String>>,
+}
+
+/// `statement_timeout`'s error: the statement ran past its time.
+const QUERY_CANCELED: &str = "57014";
+
 impl TeamStore {
     /// Exact facet counts under a filter, each facet leaving out its own choice
     /// (`audit_facets`), and the project's findings triaged away.
     pub async fn audit_facets(&self, project: &ProjectName, filter: &AuditFilter) -> Result<Facets> {
+        self.count_facets(project, filter, &Rows::default())
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::Internal, "facet counts without a budget gave up"))
+    }
+
+    /// The facets under `filter` as [`Rows`] says to count them; `None` when a count ran past
+    /// its budget.
+    pub(super) async fn count_facets(
+        &self,
+        project: &ProjectName,
+        filter: &AuditFilter,
+        rows: &Rows,
+    ) -> Result<Option<Facets>> {
         let c = Conditions::check(filter)?;
-        let counts = counts_answer(filter, &c);
-        let facet = |f: Facet| self.facet(project, filter, &c, f, counts);
+        let counts = counts_answer(filter, &c) && rows.only.is_none();
+        let facet = |f: Facet| self.facet(project, filter, &c, f, counts, rows);
         // The counts at once, each on a connection of its own.
         let (total, status, risk_level, audit_tier, site_type, severity, pattern_type) = tokio::try_join!(
-            self.facet_total(project, filter, &c, counts),
+            self.facet_total(project, filter, &c, counts, rows),
             facet(STATUS),
             facet(RISK),
             facet(TIER),
@@ -186,10 +222,38 @@ impl TeamStore {
             facet(MITRE),
             facet(CWE),
             facet(CHANGES),
-            self.green_facet(project, filter, &c, counts),
+            self.green_facet(project, filter, &c, counts, rows),
             self.hidden_findings(project),
         )?;
-        Ok(Facets {
+        let (
+            Some(total),
+            Some(status),
+            Some(risk_level),
+            Some(audit_tier),
+            Some(site_type),
+            Some(severity),
+            Some(pattern_type),
+            Some(mitre),
+            Some(cwe),
+            Some(changes),
+            Some(green_flags),
+        ) = (
+            total,
+            status,
+            risk_level,
+            audit_tier,
+            site_type,
+            severity,
+            pattern_type,
+            mitre,
+            cwe,
+            changes,
+            green_flags,
+        )
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Facets {
             total,
             status,
             risk_level,
@@ -203,7 +267,30 @@ impl TeamStore {
             changes,
             hidden_findings,
             estimated: Vec::new(),
-        })
+        }))
+    }
+
+    /// A count from the rows, within `rows`' budget (`None` past it).
+    async fn counted(&self, mut q: QueryBuilder<'_, Postgres>, rows: &Rows) -> Result<Option<Vec<PgRow>>> {
+        let pool = self.database().pool();
+        let Some(budget) = rows.budget else {
+            return Ok(Some(q.build().fetch_all(pool).await?));
+        };
+        let mut tx = pool.begin().await?;
+        sqlx::query(&format!(
+            "SET LOCAL statement_timeout = {}",
+            budget.as_millis().max(1)
+        ))
+        .execute(&mut *tx)
+        .await?;
+        match q.build().fetch_all(&mut *tx).await {
+            Ok(found) => {
+                tx.commit().await?;
+                Ok(Some(found))
+            }
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(QUERY_CANCELED) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The audits the filter gives.
@@ -213,7 +300,8 @@ impl TeamStore {
         filter: &AuditFilter,
         c: &Conditions,
         counts: bool,
-    ) -> Result<i64> {
+        rows: &Rows,
+    ) -> Result<Option<i64>> {
         let mut q;
         if counts {
             let (kind, value) = fact_of(c, Skip::None);
@@ -229,10 +317,17 @@ impl TeamStore {
             q = QueryBuilder::new("SELECT count(*) FROM audits a WHERE a.project = ");
             q.push_bind(project.as_str().to_string());
             push_conditions(&mut q, filter, Skip::None)?;
+            push_only(&mut q, rows);
+            let Some(found) = self.counted(q, rows).await? else {
+                return Ok(None);
+            };
+            return Ok(Some(found[0].try_get(0)?));
         }
-        Ok(q.build_query_scalar::<i64>()
-            .fetch_one(self.database().pool())
-            .await?)
+        Ok(Some(
+            q.build_query_scalar::<i64>()
+                .fetch_one(self.database().pool())
+                .await?,
+        ))
     }
 
     /// One facet's counts.
@@ -243,7 +338,8 @@ impl TeamStore {
         c: &Conditions,
         facet: Facet,
         counts: bool,
-    ) -> Result<Vec<FacetCount>> {
+        rows: &Rows,
+    ) -> Result<Option<Vec<FacetCount>>> {
         let (kind, value) = fact_of(c, facet.skip);
         if let Some(fact) = facet
             .fact
@@ -252,15 +348,17 @@ impl TeamStore {
             let pairs = self
                 .pairs(project, (kind, &value), fact_kind(fact, c.include_hidden), None)
                 .await?;
-            return Ok(sorted(pairs.into_iter().map(|(v, n)| (Some(v), n)).collect()));
+            return Ok(Some(sorted(
+                pairs.into_iter().map(|(v, n)| (Some(v), n)).collect(),
+            )));
         }
         // A fact facet under another fact's choice and audit-level ones needs audits with
         // both facts: the counts hold one fact at a time, the pairs no audit-level facets.
         let counts = counts && (facet.fact.is_none() || kind == "audit");
         let what = format!("{} AS value, sum(n)::bigint AS n", facet.counts);
-        let mut q;
+        let found: Vec<(Option<String>, i64)>;
         if counts {
-            q = match facet.fact {
+            let mut q = match facet.fact {
                 Some(fact) => counts_query(
                     &what,
                     project,
@@ -271,8 +369,10 @@ impl TeamStore {
                 ),
                 None => counts_query(&what, project, kind, Some(value), c, facet.skip),
             };
+            q.push(" GROUP BY 1");
+            found = q.build_query_as().fetch_all(self.database().pool()).await?;
         } else {
-            q = QueryBuilder::new(format!(
+            let mut q = QueryBuilder::new(format!(
                 "SELECT {} AS value, count(*) AS n FROM audits a",
                 facet.rows
             ));
@@ -284,14 +384,21 @@ impl TeamStore {
             q.push(" WHERE a.project = ")
                 .push_bind(project.as_str().to_string());
             push_conditions(&mut q, filter, facet.skip)?;
+            push_only(&mut q, rows);
+            q.push(" GROUP BY 1");
+            let Some(counted) = self.counted(q, rows).await? else {
+                return Ok(None);
+            };
+            found = counted
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                .collect::<Result<_>>()?;
         }
-        q.push(" GROUP BY 1");
-        let rows: Vec<(Option<String>, i64)> = q.build_query_as().fetch_all(self.database().pool()).await?;
         let mut by_value = BTreeMap::new();
-        for (value, n) in rows {
+        for (value, n) in found {
             *by_value.entry(value).or_insert(0) += n;
         }
-        Ok(sorted(by_value))
+        Ok(Some(sorted(by_value)))
     }
 
     /// Audits with and without green flags (`yes`, `no`), the choice of either left out.
@@ -301,7 +408,8 @@ impl TeamStore {
         filter: &AuditFilter,
         c: &Conditions,
         counts: bool,
-    ) -> Result<Vec<FacetCount>> {
+        rows: &Rows,
+    ) -> Result<Option<Vec<FacetCount>>> {
         let pool = self.database().pool();
         let (kind, value) = fact_of(c, Skip::GreenFlags);
         let (yes, all) = if counts && kind != "audit" && !has_dimensions(c) {
@@ -343,9 +451,13 @@ impl TeamStore {
             );
             q.push_bind(project.as_str().to_string());
             push_conditions(&mut q, filter, Skip::GreenFlags)?;
-            q.build_query_as::<(i64, i64)>().fetch_one(pool).await?
+            push_only(&mut q, rows);
+            let Some(found) = self.counted(q, rows).await? else {
+                return Ok(None);
+            };
+            (found[0].try_get(0)?, found[0].try_get(1)?)
         };
-        Ok(green(yes, all))
+        Ok(Some(green(yes, all)))
     }
 
     /// Audits per value of fact kind `kind2` (only `value2`, if given) among those with

@@ -12,6 +12,7 @@ pub mod database;
 mod delete;
 pub mod doctor;
 mod event_facts;
+mod facet_sample;
 pub mod facets;
 pub(crate) mod ingest;
 pub mod live;
