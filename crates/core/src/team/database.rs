@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "facet pairs: a fact facet under one fact's choice from counts",
         include_str!("../../migrations-pg/0007_facet_pairs.sql"),
     ),
+    (
+        8,
+        "a site's previous audit found by walking its index",
+        include_str!("../../migrations-pg/0008_site_order_by_index.sql"),
+    ),
 ];
 
 /// The team schema version this build writes.
