@@ -5,10 +5,11 @@
 //! and 5: `facet_counts`, kept by triggers): no filter, any of the audit-level facets, whole
 //! score bounds, and one fact (a severity, a pattern, a technique, a weakness, a change or
 //! green flags); and a fact facet under one fact's choice without audit-level ones, from the
-//! maintained pairs (migration 7: `facet_pairs`). The rest (a search, dates, a url, several fact values, an absence of green
-//! flags, untriaged findings, a fractional score bound, and a fact facet under another
-//! fact's choice) are counted from the rows, reading the audits' facts (`audit_facts`)
-//! rather than their findings. Every count is exact.
+//! maintained pairs (migration 7: `facet_pairs`). The rest (a search, dates, a url, several
+//! fact values, an absence of green flags, untriaged findings, a fractional score bound, and
+//! a fact facet under another fact's choice and audit-level ones) are counted from the rows,
+//! reading the audits' facts (`audit_facts`) rather than their findings. Every count here
+//! is exact; the sidebar's budget and estimates are in `facet_sample.rs`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
