@@ -1,10 +1,10 @@
 //! The sidebar's facets on a team database within a time budget, as on a data folder
 //! (`query/list/facets.rs`): what the maintained counts answer is exact; a count from the
 //! rows that runs past [`SIDEBAR_BUDGET`] is stopped by PostgreSQL (`statement_timeout`),
-//! and then every facet is estimated from the project's newest [`SAMPLE`] audits, scaled up
-//! and named in [`Facets::estimated`]. A search goes to the sample at once: its exact counts
-//! read the matches of the whole index once per facet, which at a million audits never fits
-//! the budget. The sidebar shows the estimates and asks for the exact counts next.
+//! and then every facet is estimated from the project's newest `SAMPLE` audits (the
+//! folder's sample size), scaled up and named in [`Facets::estimated`] (with the folder's
+//! names). A search goes to the sample at once: its exact counts read the matches of the
+//! whole index once per facet, which at a million audits never fits the budget. The sidebar shows the estimates and asks for the exact counts next.
 
 use sqlx::QueryBuilder;
 
@@ -13,25 +13,8 @@ use super::TeamStore;
 use crate::api::audits::SIDEBAR_BUDGET;
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::ProjectName;
+use crate::query::list::facets::{NAMES, SAMPLE};
 use crate::query::{AuditFilter, FacetCount, Facets};
-
-/// How many of the newest audits an estimate counts (as on a data folder).
-const SAMPLE: i64 = 4000;
-
-/// The names of the counts an estimate gives, as [`Facets::estimated`] names them.
-const ESTIMATED: [&str; 11] = [
-    "total",
-    "status",
-    "risk_level",
-    "audit_tier",
-    "site_type",
-    "severity",
-    "pattern_type",
-    "mitre",
-    "cwe",
-    "green_flags",
-    "changes",
-];
 
 impl TeamStore {
     /// Facet counts for a window's sidebar: exact if `exact`, else within the sidebar's
@@ -127,7 +110,11 @@ impl TeamStore {
                     *count = scale(*count);
                 }
             }
-            facets.estimated = ESTIMATED.iter().map(|s| s.to_string()).collect();
+            // Every count is estimated: the total and each facet, named as on a folder.
+            facets.estimated = std::iter::once("total")
+                .chain(NAMES)
+                .map(str::to_string)
+                .collect();
         }
         Ok(facets)
     }

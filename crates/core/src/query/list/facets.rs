@@ -73,14 +73,14 @@ pub struct FacetOptions {
 }
 
 /// How many of the newest audits an estimate counts.
-const SAMPLE: i64 = 4000;
+pub(crate) const SAMPLE: i64 = 4000;
 
 /// How often (in SQLite virtual machine steps) a running count looks at the clock and the
 /// cancel flag: often enough to stop within about a millisecond.
 const CHECK_EVERY: i32 = 2000;
 
 /// The field names of the facets, in [`FACETS`] order.
-const NAMES: [&str; 10] = [
+pub(crate) const NAMES: [&str; 10] = [
     "status",
     "risk_level",
     "audit_tier",

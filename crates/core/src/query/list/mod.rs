@@ -8,7 +8,7 @@
 
 pub(crate) mod counts;
 pub(crate) mod cursor;
-mod facets;
+pub(crate) mod facets;
 pub(crate) mod filter;
 
 use std::collections::HashMap;
